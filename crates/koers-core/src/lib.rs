@@ -1,0 +1,61 @@
+//! The Koers domain, with no browser or server dependency: a family plan (phases, goals, contact
+//! moments, evaluations, network, decision), the operations that change it, the rules that merge
+//! them, and the one permission table every layer uses.
+//!
+//! Data flow: an [`Author`] turns an edit into an [`Op`] (checked by [`authorize`]); ops are stored,
+//! synced, and folded into a [`Replica`] by [`Replica::apply`]; screens read the [`Plan`] derived
+//! from it by [`Plan::from_replica`].
+
+pub mod author;
+pub mod demo;
+pub mod hlc;
+pub mod model;
+pub mod op;
+pub mod permission;
+pub mod plan;
+pub mod replica;
+pub mod rules;
+
+pub use author::Author;
+pub use hlc::{Clock, Hlc, NodeId};
+pub use model::*;
+pub use op::{InvalidOp, Op};
+pub use permission::{allowed, Action};
+pub use plan::Plan;
+pub use replica::{Applied, Replica, WrongPlan};
+pub use rules::PhaseError;
+
+/// Why an operation was refused. Each reads as a sentence; the app shows its own translation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error(transparent)]
+    Invalid(#[from] InvalidOp),
+    #[error("this change belongs to another plan")]
+    WrongPlan,
+    #[error("the author is not a member of this plan")]
+    NotAMember,
+    #[error("a {role:?} may not do this ({action:?})")]
+    NotAllowed { role: Role, action: Action },
+    #[error(transparent)]
+    Phase(#[from] PhaseError),
+}
+
+/// Checks one operation against the plan as it stands: the value's type, the author's membership
+/// and role (through [`allowed`]), and the phase rules. Returns what kind of action it is.
+pub fn authorize(plan: &Plan, op: &Op) -> Result<Action, Refusal> {
+    if op.plan != plan.id {
+        return Err(Refusal::WrongPlan);
+    }
+    op::validate_value(&op.entity, op.field, &op.value)?;
+    let role = plan.member(op.author).ok_or(Refusal::NotAMember)?.role;
+    let action = permission::action_of(plan, role, op.author, &op.entity, op.field);
+    if !allowed(role, action) {
+        return Err(Refusal::NotAllowed { role, action });
+    }
+    if let (Entity::Plan, Field::Phase) = (op.entity, op.field) {
+        let to: Phase = serde_json::from_value(op.value.clone())
+            .map_err(|e| InvalidOp::BadValue { field: op.field, reason: e.to_string() })?;
+        rules::check_phase_change(plan, to)?;
+    }
+    Ok(action)
+}

@@ -1,0 +1,338 @@
+//! The plan as people see it: typed items derived from a replica's registers.
+
+use std::collections::BTreeMap;
+
+use serde::de::DeserializeOwned;
+
+use crate::model::*;
+use crate::replica::Replica;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Member {
+    pub id: MemberId,
+    pub name: String,
+    pub role: Role,
+    pub phone: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Goal {
+    pub id: GoalId,
+    pub title: String,
+    pub description: Option<String>,
+    pub owner: Role,
+    /// Lower comes first.
+    pub priority: i64,
+    pub status: GoalStatus,
+    pub deadline: Option<Date>,
+    pub intervention: Option<InterventionId>,
+    /// Two people changed it without seeing each other's change; both values are in history.
+    pub changed_concurrently: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct GoalComment {
+    pub id: CommentId,
+    pub goal: GoalId,
+    pub text: String,
+    pub author: MemberId,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ContactMoment {
+    pub id: ContactMomentId,
+    pub at: LocalDateTime,
+    pub kind: ContactKind,
+    pub status: ContactStatus,
+    pub place: Option<String>,
+    pub attendees: Vec<Role>,
+    pub duration_minutes: Option<u16>,
+    pub rating: Option<Rating>,
+    pub note: Option<String>,
+    pub cancel_reason: Option<String>,
+    pub parent_view: Option<String>,
+    pub youth_view: Option<String>,
+    /// Who logged it.
+    pub logged_by: MemberId,
+    pub changed_concurrently: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Evaluation {
+    pub id: EvaluationId,
+    pub date: Date,
+    pub safety: Option<Score>,
+    pub development: Option<Score>,
+    pub wellbeing: Option<Score>,
+    pub note: Option<String>,
+    pub participants: Vec<Role>,
+    pub child_took_part: bool,
+    /// Set when this evaluation follows a big change (the reason).
+    pub big_change: Option<String>,
+    pub youth_view: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Intervention {
+    pub id: InterventionId,
+    pub kind: InterventionKind,
+    pub name: Option<String>,
+    pub status: InterventionStatus,
+    pub hours_per_week: f32,
+    pub note: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct NetworkPerson {
+    pub id: NetworkPersonId,
+    pub name: String,
+    pub relation: Option<String>,
+    pub helps_with: Option<String>,
+    pub phone: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct PhaseDates {
+    pub planned_start: Option<Date>,
+    pub actual_start: Option<Date>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Consent {
+    pub given_at: LocalDateTime,
+    /// Who recorded it (the member themself, or the worker on their behalf).
+    pub recorded_by: MemberId,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PerspectiveDecision {
+    pub outcome: Perspective,
+    pub reasons: Option<String>,
+    pub date: Option<Date>,
+    pub recorded_by: MemberId,
+}
+
+/// One child's plan, derived from its operations.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    pub id: PlanId,
+    pub child_name: String,
+    pub child_birth_date: Option<Date>,
+    pub start_date: Option<Date>,
+    pub phase: Phase,
+    pub contact_person: Option<MemberId>,
+    pub is_example: bool,
+    pub members: Vec<Member>,
+    pub consents: BTreeMap<MemberId, Consent>,
+    pub phase_dates: BTreeMap<Phase, PhaseDates>,
+    /// Ordered by priority.
+    pub goals: Vec<Goal>,
+    pub comments: Vec<GoalComment>,
+    /// Ordered by date and time.
+    pub contact_moments: Vec<ContactMoment>,
+    /// Ordered by date.
+    pub evaluations: Vec<Evaluation>,
+    pub interventions: Vec<Intervention>,
+    pub network: Vec<NetworkPerson>,
+    pub decision: Option<PerspectiveDecision>,
+}
+
+impl Plan {
+    pub fn from_replica(r: &Replica) -> Plan {
+        let read = Reader { r };
+        let mut plan = Plan {
+            id: r.plan_id(),
+            child_name: read.or_default(Entity::Plan, Field::ChildName),
+            child_birth_date: read.or_default(Entity::Plan, Field::ChildBirthDate),
+            start_date: read.get(Entity::Plan, Field::StartDate),
+            phase: read.get(Entity::Plan, Field::Phase).unwrap_or(Phase::Mandate),
+            contact_person: read.or_default(Entity::Plan, Field::ContactPerson),
+            is_example: read.or_default(Entity::Plan, Field::IsExample),
+            members: vec![],
+            consents: BTreeMap::new(),
+            phase_dates: BTreeMap::new(),
+            goals: vec![],
+            comments: vec![],
+            contact_moments: vec![],
+            evaluations: vec![],
+            interventions: vec![],
+            network: vec![],
+            decision: None,
+        };
+        // Walk each entity once; registers are grouped by entity.
+        let mut last: Option<Entity> = None;
+        for (entity, _, _) in r.registers() {
+            if last == Some(*entity) {
+                continue;
+            }
+            last = Some(*entity);
+            let e = *entity;
+            if matches!(e, Entity::Plan | Entity::Decision | Entity::Consent(_) | Entity::PhaseDates(_)) {
+                read.singleton(&mut plan, e);
+                continue;
+            }
+            if read.or_default::<bool>(e, Field::Deleted) {
+                continue;
+            }
+            match e {
+                Entity::Member(id) => {
+                    let Some(role) = read.get(e, Field::Role) else { continue };
+                    plan.members.push(Member {
+                        id,
+                        name: read.or_default(e, Field::Name),
+                        role,
+                        phone: read.or_default(e, Field::Phone),
+                    });
+                }
+                Entity::Goal(id) => {
+                    let Some(owner) = read.get(e, Field::Owner) else { continue };
+                    plan.goals.push(Goal {
+                        id,
+                        title: read.or_default(e, Field::Title),
+                        description: read.or_default(e, Field::Description),
+                        owner,
+                        priority: read.or_default(e, Field::Priority),
+                        status: read.or_default(e, Field::Status),
+                        deadline: read.or_default(e, Field::Deadline),
+                        intervention: read.or_default(e, Field::Intervention),
+                        changed_concurrently: r.has_concurrent_change(e),
+                    });
+                }
+                Entity::GoalComment(id) => {
+                    let (Some(goal), Some(text)) = (read.get(e, Field::Goal), read.get(e, Field::Text)) else {
+                        continue;
+                    };
+                    let author = r.register(e, Field::Text).map(|w| w.writes()[0].author).unwrap_or(MemberId(uuid::Uuid::nil()));
+                    plan.comments.push(GoalComment { id, goal, text, author });
+                }
+                Entity::ContactMoment(id) => {
+                    let Some(at) = read.get(e, Field::At) else { continue };
+                    plan.contact_moments.push(ContactMoment {
+                        id,
+                        at,
+                        kind: read.or_default(e, Field::Kind),
+                        status: read.or_default(e, Field::Status),
+                        place: read.or_default(e, Field::Place),
+                        attendees: read.or_default(e, Field::Attendees),
+                        duration_minutes: read.or_default(e, Field::DurationMinutes),
+                        rating: read.or_default(e, Field::Rating),
+                        note: read.or_default(e, Field::Note),
+                        cancel_reason: read.or_default(e, Field::CancelReason),
+                        parent_view: read.or_default(e, Field::ParentView),
+                        youth_view: read.or_default(e, Field::YouthView),
+                        logged_by: r.register(e, Field::At).map(|w| w.writes()[0].author).unwrap_or(MemberId(uuid::Uuid::nil())),
+                        changed_concurrently: r.has_concurrent_change(e),
+                    });
+                }
+                Entity::Evaluation(id) => {
+                    let Some(date) = read.get(e, Field::Date) else { continue };
+                    plan.evaluations.push(Evaluation {
+                        id,
+                        date,
+                        safety: read.or_default(e, Field::Safety),
+                        development: read.or_default(e, Field::Development),
+                        wellbeing: read.or_default(e, Field::Wellbeing),
+                        note: read.or_default(e, Field::Note),
+                        participants: read.or_default(e, Field::Participants),
+                        child_took_part: read.or_default(e, Field::ChildTookPart),
+                        big_change: read.or_default(e, Field::BigChange),
+                        youth_view: read.or_default(e, Field::YouthView),
+                    });
+                }
+                Entity::Intervention(id) => {
+                    let Some(kind) = read.get(e, Field::Kind) else { continue };
+                    plan.interventions.push(Intervention {
+                        id,
+                        kind,
+                        name: read.or_default(e, Field::Name),
+                        status: read.or_default(e, Field::Status),
+                        hours_per_week: read.or_default(e, Field::HoursPerWeek),
+                        note: read.or_default(e, Field::Note),
+                    });
+                }
+                Entity::NetworkPerson(id) => {
+                    plan.network.push(NetworkPerson {
+                        id,
+                        name: read.or_default(e, Field::Name),
+                        relation: read.or_default(e, Field::Relation),
+                        helps_with: read.or_default(e, Field::HelpsWith),
+                        phone: read.or_default(e, Field::Phone),
+                    });
+                }
+                Entity::Plan | Entity::Decision | Entity::Consent(_) | Entity::PhaseDates(_) => {}
+            }
+        }
+        plan.goals.sort_by_key(|g| (g.priority, g.id));
+        plan.contact_moments.sort_by_key(|c| (c.at, c.id));
+        plan.evaluations.sort_by_key(|e| (e.date, e.id));
+        plan
+    }
+
+    pub fn member(&self, id: MemberId) -> Option<&Member> {
+        self.members.iter().find(|m| m.id == id)
+    }
+
+    pub fn goal(&self, id: GoalId) -> Option<&Goal> {
+        self.goals.iter().find(|g| g.id == id)
+    }
+
+    pub fn contact_moment(&self, id: ContactMomentId) -> Option<&ContactMoment> {
+        self.contact_moments.iter().find(|c| c.id == id)
+    }
+
+    /// Open and done goals owned by `role`, highest priority first.
+    pub fn goals_of(&self, role: Role) -> impl Iterator<Item = &Goal> {
+        self.goals.iter().filter(move |g| g.owner == role)
+    }
+
+    pub fn contact_person(&self) -> Option<&Member> {
+        self.contact_person.and_then(|id| self.member(id))
+    }
+}
+
+/// Reads typed values out of registers; a value that no longer parses (written by a newer app
+/// version, say) reads as absent rather than failing the whole plan.
+struct Reader<'a> {
+    r: &'a Replica,
+}
+
+impl Reader<'_> {
+    fn get<T: DeserializeOwned>(&self, e: Entity, f: Field) -> Option<T> {
+        self.r.get(e, f).and_then(|v| T::deserialize(v).ok())
+    }
+
+    fn or_default<T: DeserializeOwned + Default>(&self, e: Entity, f: Field) -> T {
+        self.get(e, f).unwrap_or_default()
+    }
+
+    fn singleton(&self, plan: &mut Plan, e: Entity) {
+        match e {
+            Entity::Consent(member) => {
+                if let Some(given_at) = self.get::<Option<LocalDateTime>>(e, Field::GivenAt).flatten() {
+                    let recorded_by = self.r.register(e, Field::GivenAt).map(|r| r.current().author).unwrap_or(member);
+                    plan.consents.insert(member, Consent { given_at, recorded_by });
+                }
+            }
+            Entity::PhaseDates(phase) => {
+                plan.phase_dates.insert(
+                    phase,
+                    PhaseDates {
+                        planned_start: self.or_default(e, Field::PlannedStart),
+                        actual_start: self.or_default(e, Field::ActualStart),
+                    },
+                );
+            }
+            Entity::Decision => {
+                if let Some(outcome) = self.get::<Option<Perspective>>(e, Field::Outcome).flatten() {
+                    plan.decision = Some(PerspectiveDecision {
+                        outcome,
+                        reasons: self.or_default(e, Field::Reasons),
+                        date: self.or_default(e, Field::Date),
+                        recorded_by: self.r.register(e, Field::Outcome).map(|r| r.current().author).unwrap_or(MemberId(uuid::Uuid::nil())),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+}
