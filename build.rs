@@ -1,0 +1,19 @@
+//! Generates the typed translation module from locales/*.json (leptos_i18n).
+use std::error::Error;
+use std::path::PathBuf;
+
+use leptos_i18n_build::{Config, ParseOptions, TranslationsInfos};
+
+fn main() -> Result<(), Box<dyn Error>> {
+    println!("cargo::rerun-if-changed=build.rs");
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").ok_or("OUT_DIR not set")?).join("i18n");
+    // interpolate_display: interpolated texts can also be plain strings (attributes, notices).
+    let cfg = Config::new("nl")?
+        .add_locale("en")?
+        .parse_options(ParseOptions::default().interpolate_display(true));
+    let infos = TranslationsInfos::parse(cfg)?;
+    infos.emit_diagnostics();
+    infos.rerun_if_locales_changed();
+    infos.generate_i18n_module(out)?;
+    Ok(())
+}

@@ -1,0 +1,312 @@
+//! Koers server: serves the PWA (precompressed, cached, with a strict CSP) and will hold the sync
+//! log of plan operations in an embedded SQLite database.
+//!
+//! `main.rs` only reads the configuration and calls [`run`]; tests build the router with
+//! [`build_app`] or [`app_router`] and call it in-process.
+
+pub mod api;
+pub mod headers;
+pub mod static_files;
+pub mod store;
+
+use std::ffi::OsString;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::routing::{any, get};
+use axum::{middleware, Router};
+use tower_http::compression::predicate::{DefaultPredicate, Predicate as _};
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::store::{SqliteStore, Store, StoreError};
+
+pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATA: &str = "./data";
+pub const DEFAULT_DIST: &str = "./dist";
+/// The database file inside the data directory.
+pub const DB_FILE: &str = "koers.sqlite3";
+/// Largest request body accepted (sync batches included).
+pub const MAX_REQUEST_BODY: usize = 2 * 1024 * 1024;
+
+/// Where to listen, where the data lives and where the built app is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    pub dist_dir: PathBuf,
+}
+
+impl Config {
+    /// Reads `KOERS_ADDR` (default `127.0.0.1:8080`), `KOERS_DATA` (default `./data`) and
+    /// `KOERS_DIST` (default `./dist`). An empty variable counts as unset.
+    pub fn from_env() -> Result<Self, StartupError> {
+        Self::from_lookup(|name| std::env::var_os(name))
+    }
+
+    /// Like [`Config::from_env`], with the variables looked up by `lookup`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<OsString>) -> Result<Self, StartupError> {
+        let var = |name: &str| lookup(name).filter(|value| !value.is_empty());
+        let addr = match var("KOERS_ADDR") {
+            Some(value) => parse_addr(&value.to_string_lossy())?,
+            None => parse_addr(DEFAULT_ADDR)?,
+        };
+        Ok(Self {
+            addr,
+            data_dir: var("KOERS_DATA").map_or_else(|| PathBuf::from(DEFAULT_DATA), PathBuf::from),
+            dist_dir: var("KOERS_DIST").map_or_else(|| PathBuf::from(DEFAULT_DIST), PathBuf::from),
+        })
+    }
+}
+
+/// Parses `host:port` where host is an IP address (`127.0.0.1`, `0.0.0.0`, `[::1]`) or
+/// `localhost`. No DNS lookups.
+pub fn parse_addr(value: &str) -> Result<SocketAddr, StartupError> {
+    let trimmed = value.trim();
+    if let Ok(addr) = trimmed.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    if let Some((host, port)) = trimmed.rsplit_once(':') {
+        if host.eq_ignore_ascii_case("localhost") {
+            if let Ok(port) = port.parse::<u16>() {
+                return Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port));
+            }
+        }
+    }
+    Err(StartupError::InvalidAddr {
+        value: value.to_string(),
+    })
+}
+
+/// Why Koers could not start. Each message is one line: what is wrong, then what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("Koers cannot start: KOERS_ADDR {value:?} is not an address like 127.0.0.1:8080. Set KOERS_ADDR to host:port.")]
+    InvalidAddr { value: String },
+
+    #[error("Koers cannot start: address {addr} is already in use (is Koers already running?). Stop the other program or set KOERS_ADDR to a free port, like 127.0.0.1:8081.")]
+    AddrInUse { addr: SocketAddr },
+
+    #[error("Koers cannot start: it cannot listen on {addr} ({source}). Set KOERS_ADDR to an address of this computer with a free port, like 127.0.0.1:8080.")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+
+    #[error("Koers cannot start: the app files are missing ({} was not found). Run the build first: `trunk build --release` in the project folder, or set KOERS_DIST to the folder that holds index.html.", path.display())]
+    MissingDist { path: PathBuf },
+
+    #[error("Koers cannot start: the app file {} cannot be read ({source}). Rebuild the app or set KOERS_DIST to a folder that holds a readable index.html.", path.display())]
+    UnreadableDist {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error("Koers cannot start: the data folder {} cannot be created or written ({source}). Set KOERS_DATA to a folder you can write to.", path.display())]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error("Koers cannot start: the database {} cannot be opened ({source}). Set KOERS_DATA to Koers's own data folder, with free disk space.", path.display())]
+    Database { path: PathBuf, source: StoreError },
+
+    #[error("Koers cannot start: the async runtime could not be created ({0}). Free some memory or threads and start Koers again.")]
+    Runtime(std::io::Error),
+
+    #[error("Koers stopped: the server failed ({0}). Start Koers again.")]
+    Serve(std::io::Error),
+}
+
+impl StartupError {
+    /// Process exit code: 2 for anything that prevents starting, 1 for a failure while running.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            StartupError::Serve(_) => 1,
+            _ => 2,
+        }
+    }
+}
+
+/// Shared state of the handlers.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub files: ServeDir,
+}
+
+/// Checks the built app, prepares the data folder and the database, and builds the router.
+pub fn build_app(config: &Config) -> Result<Router, StartupError> {
+    let index_html = read_index_html(&config.dist_dir)?;
+    prepare_data_dir(&config.data_dir)?;
+    let db_path = config.data_dir.join(DB_FILE);
+    let store = SqliteStore::open(&db_path).map_err(|source| StartupError::Database {
+        path: db_path.clone(),
+        source,
+    })?;
+    Ok(app_router(&config.dist_dir, &index_html, Arc::new(store)))
+}
+
+/// Reads `dist/index.html` (needed for the CSP hashes).
+pub fn read_index_html(dist_dir: &Path) -> Result<String, StartupError> {
+    let path = dist_dir.join("index.html");
+    std::fs::read_to_string(&path).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound
+            || source.kind() == std::io::ErrorKind::NotADirectory
+        {
+            StartupError::MissingDist { path }
+        } else {
+            StartupError::UnreadableDist { path, source }
+        }
+    })
+}
+
+/// Creates the data folder if needed and proves it is writable.
+pub fn prepare_data_dir(data_dir: &Path) -> Result<(), StartupError> {
+    let error = |source| StartupError::DataDir {
+        path: data_dir.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(data_dir).map_err(error)?;
+    let probe = data_dir.join(".koers-write-check");
+    std::fs::write(&probe, b"ok").map_err(error)?;
+    std::fs::remove_file(&probe).map_err(error)?;
+    Ok(())
+}
+
+/// The whole HTTP app for a dist folder, its `index.html` text and a store.
+///
+/// Layers, outermost first: tracing; `Vary: accept-encoding` on every response; security
+/// headers (CSP with the hashes of `index_html`'s inline scripts); compression (gzip/br, skipped
+/// when a precompressed file was served); `Cache-Control: no-store` where no handler chose one;
+/// request body limit.
+pub fn app_router(dist_dir: &Path, index_html: &str, store: Arc<dyn Store>) -> Router {
+    let state = AppState {
+        store,
+        files: static_files::serve_dir(dist_dir),
+    };
+    let csp = HeaderValue::from_str(&headers::content_security_policy(index_html))
+        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'; object-src 'none'"));
+
+    let compress_ok_only =
+        |status: StatusCode,
+         _: axum::http::Version,
+         _: &axum::http::HeaderMap,
+         _: &axum::http::Extensions| status == StatusCode::OK;
+
+    let mut router = Router::new()
+        .route("/healthz", get(api::healthz))
+        .route("/api", any(api::not_found))
+        .route("/api/{*rest}", any(api::not_found))
+        .fallback(static_files::handler)
+        .with_state(state)
+        .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BODY))
+        .layer(middleware::from_fn(default_cache_control))
+        .layer(
+            CompressionLayer::new()
+                .no_deflate()
+                .no_zstd()
+                .compress_when(DefaultPredicate::new().and(compress_ok_only)),
+        )
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            csp,
+        ));
+    for (name, value) in headers::SECURITY_HEADERS {
+        router = router.layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        ));
+    }
+    router
+        .layer(middleware::from_fn(headers::vary_accept_encoding))
+        .layer(TraceLayer::new_for_http())
+}
+
+async fn default_cache_control(
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    let mut response = next.run(request).await;
+    response
+        .headers_mut()
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static(headers::CACHE_NONE));
+    response
+}
+
+/// The URL to show people for a listening address (`0.0.0.0` → `127.0.0.1`).
+pub fn browser_url(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, addr.port()))
+}
+
+/// Starts Koers and serves until SIGINT or SIGTERM.
+pub async fn run(config: Config) -> Result<(), StartupError> {
+    let app = build_app(&config)?;
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .map_err(|source| {
+            if source.kind() == std::io::ErrorKind::AddrInUse {
+                StartupError::AddrInUse { addr: config.addr }
+            } else {
+                StartupError::Bind {
+                    addr: config.addr,
+                    source,
+                }
+            }
+        })?;
+    let local = listener.local_addr().unwrap_or(config.addr);
+    let message = format!(
+        "Koers is running: open {} in your browser (data in {})",
+        browser_url(local),
+        config.data_dir.display()
+    );
+    println!("{message}");
+    tracing::info!("{message}");
+
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(StartupError::Serve)?;
+    tracing::info!("Koers stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,41 @@
+use std::io::IsTerminal as _;
+use std::process::ExitCode;
+
+use koers_server::{Config, StartupError};
+
+fn main() -> ExitCode {
+    init_tracing();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(err) => return fail(&err),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(source) => return fail(&StartupError::Runtime(source)),
+    };
+    match runtime.block_on(koers_server::run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => fail(&err),
+    }
+}
+
+fn fail(err: &StartupError) -> ExitCode {
+    eprintln!("{err}");
+    ExitCode::from(err.exit_code())
+}
+
+/// Logs go to stdout; `KOERS_LOG` (error, warn, info, debug, trace) sets the level, default info.
+fn init_tracing() {
+    let level = std::env::var("KOERS_LOG")
+        .ok()
+        .and_then(|value| value.trim().parse::<tracing::Level>().ok())
+        .unwrap_or(tracing::Level::INFO);
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_target(false)
+        .with_ansi(std::io::stdout().is_terminal())
+        .try_init();
+}

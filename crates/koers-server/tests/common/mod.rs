@@ -1,0 +1,132 @@
+//! A fake Trunk build output in a temp folder, shared by the integration tests.
+#![allow(dead_code)]
+
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
+
+pub const WASM: &str = "/koers-app-0123456789abcdef_bg.wasm";
+pub const JS: &str = "/koers-app-0123456789abcdef.js";
+pub const CSS: &str = "/style-0123456789abcdef.css";
+
+/// The exact text of the inline module script (what the CSP hash must cover).
+pub const INLINE_SCRIPT: &str =
+    "\nimport init, * as bindings from '/koers-app-0123456789abcdef.js';\n\
+const wasm = await init({ module_or_path: '/koers-app-0123456789abcdef_bg.wasm' });\n\
+window.wasmBindings = bindings;\n\
+dispatchEvent(new CustomEvent(\"TrunkApplicationStarted\", {detail: {wasm}}));\n";
+
+pub struct Dist {
+    pub dir: tempfile::TempDir,
+}
+
+impl Dist {
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+    pub fn file(&self, url_path: &str) -> Vec<u8> {
+        std::fs::read(self.path().join(url_path.trim_start_matches('/'))).unwrap()
+    }
+}
+
+pub fn index_html() -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"nl\">\n<head>\n<meta charset=\"utf-8\">\n<title>Koers</title>\n\
+<link rel=\"manifest\" href=\"/manifest.webmanifest\">\n\
+<link rel=\"stylesheet\" href=\"{CSS}\">\n\
+<link rel=\"modulepreload\" href=\"{JS}\" crossorigin=\"anonymous\">\n\
+<link rel=\"preload\" href=\"{WASM}\" crossorigin=\"anonymous\" as=\"fetch\" type=\"application/wasm\">\n\
+<script type=\"module\">{INLINE_SCRIPT}</script>\n\
+</head>\n<body></body>\n</html>\n"
+    )
+}
+
+fn repeat(text: &str, bytes: usize) -> Vec<u8> {
+    text.as_bytes()
+        .iter()
+        .copied()
+        .cycle()
+        .take(bytes)
+        .collect()
+}
+
+pub fn wasm_bytes() -> Vec<u8> {
+    let mut bytes = b"\0asm\x01\0\0\0".to_vec();
+    bytes.extend((0..8192u32).map(|i| (i % 251) as u8 & 0x3f));
+    bytes
+}
+
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(data).unwrap();
+    enc.finish().unwrap()
+}
+
+pub fn brotli(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut w = brotli::CompressorWriter::new(&mut out, 4096, 11, 22);
+        w.write_all(data).unwrap();
+    }
+    out
+}
+
+/// Decodes a body by its Content-Encoding (`None`: identity).
+pub fn decode(encoding: Option<&str>, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    match encoding {
+        None => out.extend_from_slice(body),
+        Some("gzip") => {
+            flate2::read::GzDecoder::new(body)
+                .read_to_end(&mut out)
+                .unwrap();
+        }
+        Some("br") => {
+            brotli::Decompressor::new(body, 4096)
+                .read_to_end(&mut out)
+                .unwrap();
+        }
+        Some(other) => panic!("unexpected encoding {other}"),
+    }
+    out
+}
+
+/// Writes the fake dist: index.html, a hashed wasm with `.br` and `.gz` siblings, a hashed js
+/// and css (no siblings), sw.js, manifest.webmanifest and an icon.
+pub fn make_dist() -> Dist {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let write = |name: &str, data: &[u8]| {
+        let path: PathBuf = p.join(name.trim_start_matches('/'));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, data).unwrap();
+    };
+    write("index.html", index_html().as_bytes());
+    let wasm = wasm_bytes();
+    write(WASM, &wasm);
+    write(&format!("{WASM}.br"), &brotli(&wasm));
+    write(&format!("{WASM}.gz"), &gzip(&wasm));
+    write(
+        JS,
+        &repeat("export function hello() { return 'hallo wereld'; }\n", 4000),
+    );
+    write(
+        CSS,
+        &repeat(
+            "body { font-family: system-ui, sans-serif; margin: 0; }\n",
+            2000,
+        ),
+    );
+    write(
+        "sw.js",
+        &repeat("self.addEventListener('fetch', (event) => {});\n", 1500),
+    );
+    write(
+        "manifest.webmanifest",
+        br##"{"name":"Koers","short_name":"Koers","start_url":"/","display":"standalone","background_color":"#ffffff","theme_color":"#1d4ed8","icons":[{"src":"/icons/icon-192.png","sizes":"192x192","type":"image/png"}]}"##,
+    );
+    write(
+        "icons/icon-192.png",
+        b"\x89PNG\r\n\x1a\nnot really a png but fine for headers",
+    );
+    Dist { dir }
+}

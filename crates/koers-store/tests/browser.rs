@@ -1,0 +1,95 @@
+//! The operation log in a real browser (headless Chromium through wasm-bindgen-test-runner).
+
+use chrono::NaiveDate;
+use koers_core::{demo, Entity, Field, GoalStatus, Plan, Replica};
+use koers_store::OpLog;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
+}
+
+async fn fresh(name: &str) -> OpLog {
+    OpLog::delete(name).await.unwrap();
+    OpLog::open(name).await.unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn stored_operations_survive_closing_and_reopening_the_database() {
+    let log = fresh("t-reopen").await;
+    let ops = demo::plan_ops(today());
+    log.append_remote(&ops).await.unwrap();
+    let goal = Plan::from_replica(&replay(&ops)).goals[0].id;
+    let mut tick = ops[0].clone();
+    tick.id = koers_core::OpId(uuid::Uuid::from_u128(42));
+    tick.hlc.millis += 1_000;
+    (tick.entity, tick.field, tick.value) = (Entity::Goal(goal), Field::Status, serde_json::json!("done"));
+    log.append_local(std::slice::from_ref(&tick)).await.unwrap();
+    drop(log);
+
+    let log = OpLog::open("t-reopen").await.unwrap();
+    let loaded = log.load(demo::PLAN).await.unwrap();
+    assert_eq!(loaded.ops.len(), ops.len() + 1);
+    assert_eq!(loaded.pending, vec![tick.id]);
+    assert_eq!(loaded.unreadable, 0);
+    let plan = Plan::from_replica(&replay(&loaded.ops));
+    assert_eq!(plan.goal(goal).unwrap().status, GoalStatus::Done);
+
+    log.mark_acknowledged(&[tick.id]).await.unwrap();
+    assert!(log.load(demo::PLAN).await.unwrap().pending.is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn storing_the_same_operation_twice_keeps_one_copy() {
+    let log = fresh("t-idempotent").await;
+    let ops = demo::plan_ops(today());
+    log.append_local(&ops[..10]).await.unwrap();
+    log.append_local(&ops[..10]).await.unwrap();
+    assert_eq!(log.load(demo::PLAN).await.unwrap().ops.len(), 10);
+}
+
+#[wasm_bindgen_test]
+async fn plans_are_kept_apart_and_one_can_be_removed() {
+    let log = fresh("t-plans").await;
+    let ops = demo::plan_ops(today());
+    let mut other = ops[..3].to_vec();
+    let other_plan = koers_core::PlanId(uuid::Uuid::from_u128(5));
+    for (n, op) in other.iter_mut().enumerate() {
+        op.plan = other_plan;
+        op.id = koers_core::OpId(uuid::Uuid::from_u128(500 + n as u128));
+    }
+    log.append_remote(&ops).await.unwrap();
+    log.append_remote(&other).await.unwrap();
+    assert_eq!(log.load(other_plan).await.unwrap().ops.len(), 3);
+    log.remove_plan(other_plan).await.unwrap();
+    assert!(log.load(other_plan).await.unwrap().ops.is_empty());
+    assert_eq!(log.load(demo::PLAN).await.unwrap().ops.len(), ops.len());
+}
+
+#[wasm_bindgen_test]
+async fn a_damaged_record_is_reported_and_kept_not_fatal() {
+    let log = fresh("t-damaged").await;
+    let ops = demo::plan_ops(today());
+    log.append_remote(&ops[..5]).await.unwrap();
+    log.put_raw("garbage", "{not json").await.unwrap();
+    let loaded = log.load(demo::PLAN).await.unwrap();
+    assert_eq!((loaded.ops.len(), loaded.unreadable), (5, 1));
+}
+
+#[wasm_bindgen_test]
+async fn device_facts_round_trip() {
+    let log = fresh("t-meta").await;
+    assert_eq!(log.meta::<u64>("node").await.unwrap(), None);
+    log.set_meta("node", &77u64).await.unwrap();
+    assert_eq!(log.meta::<u64>("node").await.unwrap(), Some(77));
+}
+
+fn replay(ops: &[koers_core::Op]) -> Replica {
+    let mut r = Replica::new(demo::PLAN);
+    for op in ops {
+        r.apply(op).unwrap();
+    }
+    r
+}

@@ -1,0 +1,47 @@
+// Koers service worker. BUILD and PRECACHE are written at build time by scripts/post-build.mjs,
+// from the files Trunk produced: the list is never maintained by hand.
+const BUILD = "__BUILD__";
+const PRECACHE = [/*__PRECACHE__*/];
+const CACHE = `koers-${BUILD}`;
+
+self.addEventListener("install", (event) => {
+  // cache: "reload" bypasses the HTTP cache so a version's files all come from that version.
+  event.waitUntil(
+    caches.open(CACHE).then((cache) => cache.addAll(PRECACHE.map((url) => new Request(url, { cache: "reload" })))),
+  );
+  // No skipWaiting here: a new version waits until the user accepts the reload or every tab closed,
+  // so a page never runs with a mix of old and new files.
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(
+    (async () => {
+      for (const key of await caches.keys()) {
+        if (key.startsWith("koers-") && key !== CACHE) await caches.delete(key);
+      }
+      await self.clients.claim();
+    })(),
+  );
+});
+
+self.addEventListener("message", (event) => {
+  if (event.data === "skip-waiting") self.skipWaiting();
+});
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  if (request.method !== "GET") return;
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin || url.pathname.startsWith("/api/") || url.pathname === "/healthz") return;
+  if (request.mode === "navigate") {
+    // Every app route gets this version's shell.
+    event.respondWith(fromCache("/index.html", request));
+    return;
+  }
+  event.respondWith(fromCache(request, request));
+});
+
+async function fromCache(key, request) {
+  const cache = await caches.open(CACHE);
+  return (await cache.match(key)) || fetch(request);
+}

@@ -1,0 +1,50 @@
+use koers_core::{Entity, Field, GoalStatus, Plan, Role};
+use leptos::prelude::*;
+
+use crate::components::notice::explain;
+use crate::format;
+use crate::i18n::*;
+use crate::store::{Edit, Notice, PlanStore};
+
+/// "Mijn doelen": the goals the chosen role owns, by priority, each ticked off in one tap.
+#[component]
+pub fn MyGoals(store: PlanStore, plan: Signal<Plan>, role: Role) -> impl IntoView {
+    let i18n = use_i18n();
+    let goals = move || plan.with(|p| p.goals_of(role).cloned().collect::<Vec<_>>());
+    let done = move || goals().iter().filter(|g| g.status == GoalStatus::Done).count();
+    let toggle = move |goal: koers_core::GoalId, now_done: bool| {
+        let status = if now_done { GoalStatus::Done } else { GoalStatus::Open };
+        leptos::task::spawn_local(async move {
+            let result = store.change(role, vec![Edit::new(Entity::Goal(goal), Field::Status, status)]).await;
+            store.notice.set(result.err().map(|e| Notice { text: explain(i18n, &e), is_error: true }));
+        });
+    };
+    view! {
+        <section class="card" aria-labelledby="goals-title">
+            <h2 id="goals-title">{t!(i18n, my_goals)}</h2>
+            <p class="muted" data-testid="goal-progress">
+                {move || t_string!(i18n, goals_done, done = done(), total = goals().len()).to_string()}
+            </p>
+            <Show when=move || !goals().is_empty() fallback=move || view! { <p>{t!(i18n, no_goals)}</p> }>
+                <ul class="goals" data-testid="my-goals">
+                    <For each=goals key=|g| (g.id, g.status, g.title.clone()) let:goal>
+                        <li class="goal" class:is-done=goal.status == GoalStatus::Done>
+                            <label>
+                                <input type="checkbox"
+                                    prop:checked=goal.status == GoalStatus::Done
+                                    on:change=move |ev| toggle(goal.id, event_target_checked(&ev))/>
+                                <span class="goal-text">
+                                    <span class="goal-title">{goal.title.clone()}</span>
+                                    {goal.description.clone().map(|d| view! { <span class="goal-desc">{d}</span> })}
+                                    {goal.deadline.map(|d| view! {
+                                        <span class="goal-meta">{move || t_string!(i18n, goal_deadline, date = format::date(i18n.get_locale(), d)).to_string()}</span>
+                                    })}
+                                </span>
+                            </label>
+                        </li>
+                    </For>
+                </ul>
+            </Show>
+        </section>
+    }
+}

@@ -1,0 +1,38 @@
+use leptos::prelude::*;
+
+use crate::i18n::*;
+use leptos_i18n::I18nContext;
+use crate::store::{ChangeError, Notice};
+
+/// Shows the last notice; errors stay until dismissed, confirmations too (no timers to miss).
+#[component]
+pub fn NoticeBar(notice: RwSignal<Option<Notice>>) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <div aria-live="polite" data-testid="notice">
+            {move || notice.get().map(|n| view! {
+                <div class=if n.is_error { "alert" } else { "confirm" } role=if n.is_error { "alert" } else { "status" }>
+                    <span>{n.text}</span>
+                    <button class="link" on:click=move |_| notice.set(None)>{t!(i18n, dismiss)}</button>
+                </div>
+            })}
+        </div>
+    }
+}
+
+/// What went wrong, and what to do about it, in the user's language.
+pub fn explain(i18n: I18nContext<Locale>, e: &ChangeError) -> String {
+    use koers_core::Refusal;
+    use koers_store::StoreError;
+    match e {
+        ChangeError::NoMember => t_string!(i18n, error_no_member).to_string(),
+        ChangeError::NotLoaded => t_string!(i18n, error_not_loaded).to_string(),
+        ChangeError::Refused(Refusal::NotAllowed { .. } | Refusal::NotAMember) => {
+            t_string!(i18n, error_not_allowed).to_string()
+        }
+        ChangeError::Refused(Refusal::Phase(_)) => t_string!(i18n, error_phase).to_string(),
+        ChangeError::Refused(_) => t_string!(i18n, error_invalid).to_string(),
+        ChangeError::Storage(StoreError::QuotaExceeded) => t_string!(i18n, error_quota).to_string(),
+        ChangeError::Storage(_) => t_string!(i18n, error_storage).to_string(),
+    }
+}

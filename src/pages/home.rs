@@ -1,0 +1,63 @@
+use koers_core::{allowed, Action, Plan, Role};
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::components::{
+    contact_list::RecentContacts, deadline::DeadlineCard, goal_list::MyGoals, notice::NoticeBar,
+    phase_timeline::PhaseTimeline,
+};
+use crate::format;
+use crate::i18n::*;
+use crate::store::PlanStore;
+
+/// "Waar werk ik aan?": where the plan stands and what the chosen role works on.
+#[component]
+pub fn Home(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView {
+    let i18n = use_i18n();
+    let Some(plan_now) = store.plan.get_untracked() else { return ().into_any() };
+    let plan = Signal::derive(move || store.plan.get().unwrap_or_else(|| plan_now.clone()));
+    let today = chrono::Local::now().date_naive();
+    let child = move || plan.with(|p| p.child_name.clone());
+    view! {
+        <Show when=move || plan.with(|p| p.is_example)>
+            <p class="example" data-testid="example-badge">{t!(i18n, example_notice)}</p>
+        </Show>
+        <h1 data-testid="child-name">{move || t_string!(i18n, plan_of, child = child()).to_string()}</h1>
+        <NoticeBar notice=store.notice/>
+        <PhaseTimeline plan/>
+        <DeadlineCard plan today/>
+        {move || role.get().map(|r| view! {
+            <MyGoals store plan role=r/>
+            <Show when=move || allowed(r, Action::LogContactMoment)>
+                <A href="/contact/nieuw" attr:class="button primary wide" attr:data-testid="log-contact">
+                    {t!(i18n, log_contact)}
+                </A>
+            </Show>
+        })}
+        <RecentContacts plan/>
+        <ContactPerson plan/>
+    }
+    .into_any()
+}
+
+/// The one fixed, reachable contact person, with a tap-to-call link.
+#[component]
+fn ContactPerson(plan: Signal<Plan>) -> impl IntoView {
+    let i18n = use_i18n();
+    let person = move || plan.with(|p| p.contact_person().cloned());
+    view! {
+        {move || person().map(|m| view! {
+            <section class="card" aria-labelledby="contact-person-title">
+                <h2 id="contact-person-title">{t!(i18n, contact_person)}</h2>
+                <p>
+                    <strong>{m.name.clone()}</strong>
+                    " (" {move || format::role(i18n, m.role)} ")"
+                </p>
+                {m.phone.clone().map(|phone| {
+                    let href = format!("tel:{}", phone.replace(' ', ""));
+                    view! { <a class="button wide" href=href>{move || t_string!(i18n, call, phone = phone.clone()).to_string()}</a> }
+                })}
+            </section>
+        })}
+    }
+}

@@ -1,0 +1,149 @@
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Timelike};
+use koers_core::{ContactKind, ContactMomentId, ContactStatus, Entity, Field, Rating, Role};
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+use uuid::Uuid;
+
+use crate::components::notice::{explain, NoticeBar};
+use crate::format;
+use crate::i18n::*;
+use crate::store::{Edit, Notice, PlanStore};
+
+/// Log a contact moment: what kind, when, who was there, how long, how it went, a note.
+/// Works offline; on any error the form keeps what was typed.
+#[component]
+pub fn LogContact(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView {
+    let i18n = use_i18n();
+    let navigate = use_navigate();
+    let now = chrono::Local::now().naive_local();
+    let date = RwSignal::new(now.date().format("%Y-%m-%d").to_string());
+    let time = RwSignal::new(format!("{:02}:{:02}", now.hour(), now.minute() / 5 * 5));
+    let kind = RwSignal::new(ContactKind::Visit);
+    let attendees = RwSignal::new(vec![Role::Parent, Role::FosterParent, Role::Youth]);
+    let duration = RwSignal::new(String::from("60"));
+    let rating = RwSignal::new(None::<u8>);
+    let note = RwSignal::new(String::new());
+    let saving = RwSignal::new(false);
+    let form_error = RwSignal::new(None::<String>);
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(role) = role.get_untracked() else { return };
+        let at = NaiveDate::parse_from_str(&date.get_untracked(), "%Y-%m-%d")
+            .ok()
+            .zip(NaiveTime::parse_from_str(&time.get_untracked(), "%H:%M").ok())
+            .map(|(d, t)| NaiveDateTime::new(d, t));
+        let Some(at) = at else {
+            form_error.set(Some(t_string!(i18n, error_date_time).to_string()));
+            return;
+        };
+        let minutes = duration.get_untracked().trim().parse::<u16>().ok().filter(|m| *m <= 24 * 60);
+        if minutes.is_none() && !duration.get_untracked().trim().is_empty() {
+            form_error.set(Some(t_string!(i18n, error_duration).to_string()));
+            return;
+        }
+        form_error.set(None);
+        let id = Entity::ContactMoment(ContactMomentId(Uuid::new_v4()));
+        let note = note.get_untracked();
+        let edits = vec![
+            Edit::new(id, Field::At, at),
+            Edit::new(id, Field::Kind, kind.get_untracked()),
+            Edit::new(id, Field::Status, ContactStatus::Happened),
+            Edit::new(id, Field::Attendees, attendees.get_untracked()),
+            Edit::new(id, Field::DurationMinutes, minutes),
+            Edit::new(id, Field::Rating, rating.get_untracked().and_then(Rating::new)),
+            Edit::new(id, Field::Note, (!note.trim().is_empty()).then_some(note)),
+        ];
+        saving.set(true);
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            match store.change(role, edits).await {
+                Ok(()) => {
+                    store.notice.set(Some(Notice { text: t_string!(i18n, contact_saved).to_string(), is_error: false }));
+                    navigate("/", Default::default());
+                }
+                Err(e) => {
+                    saving.set(false);
+                    store.notice.set(Some(Notice { text: explain(i18n, &e), is_error: true }));
+                }
+            }
+        });
+    };
+
+    let toggle_attendee = move |r: Role| {
+        attendees.update(|list| {
+            if let Some(i) = list.iter().position(|x| *x == r) {
+                list.remove(i);
+            } else {
+                list.push(r);
+            }
+        })
+    };
+
+    view! {
+        <h1>{t!(i18n, log_contact)}</h1>
+        <NoticeBar notice=store.notice/>
+        <form class="card form" on:submit=submit data-testid="contact-form">
+            <fieldset>
+                <legend>{t!(i18n, contact_kind)}</legend>
+                <div class="choice-row">
+                    {ContactKind::ALL.into_iter().map(|k| view! {
+                        <label class="choice">
+                            <input type="radio" name="kind" prop:checked=move || kind.get() == k
+                                on:change=move |_| kind.set(k)/>
+                            <span>{move || format::contact_kind(i18n, k)}</span>
+                        </label>
+                    }).collect_view()}
+                </div>
+            </fieldset>
+            <div class="row">
+                <label class="field">
+                    <span>{t!(i18n, date)}</span>
+                    <input type="date" required bind:value=date/>
+                </label>
+                <label class="field">
+                    <span>{t!(i18n, time)}</span>
+                    <input type="time" required bind:value=time/>
+                </label>
+            </div>
+            <fieldset>
+                <legend>{t!(i18n, who_was_there)}</legend>
+                <div class="choice-row">
+                    {[Role::Parent, Role::FosterParent, Role::Youth, Role::Guardian, Role::FosterCareWorker, Role::CareWorker]
+                        .into_iter().map(|r| view! {
+                        <label class="choice">
+                            <input type="checkbox" prop:checked=move || attendees.with(|a| a.contains(&r))
+                                on:change=move |_| toggle_attendee(r)/>
+                            <span>{move || format::role(i18n, r)}</span>
+                        </label>
+                    }).collect_view()}
+                </div>
+            </fieldset>
+            <label class="field">
+                <span>{t!(i18n, duration_minutes)}</span>
+                <input type="number" inputmode="numeric" min="0" max="1440" step="5" bind:value=duration/>
+            </label>
+            <fieldset>
+                <legend>{t!(i18n, how_did_it_go)}</legend>
+                <div class="rating-row">
+                    {(1..=5u8).map(|r| view! {
+                        <label class="rating">
+                            <input type="radio" name="rating" prop:checked=move || rating.get() == Some(r)
+                                on:change=move |_| rating.set(Some(r))/>
+                            <span class="face" aria-hidden="true">{format::rating_face(r)}</span>
+                            <span class="rating-label">{move || format::rating(i18n, r)}</span>
+                        </label>
+                    }).collect_view()}
+                </div>
+            </fieldset>
+            <label class="field">
+                <span>{t!(i18n, note)}</span>
+                <textarea rows="3" maxlength="4000" bind:value=note></textarea>
+            </label>
+            {move || form_error.get().map(|e| view! { <p class="alert" role="alert">{e}</p> })}
+            <button type="submit" class="button primary wide" disabled=move || saving.get() data-testid="save-contact">
+                {t!(i18n, save)}
+            </button>
+        </form>
+    }
+}

@@ -1,0 +1,34 @@
+//! Small per-device settings kept in localStorage (gloo-storage): never plan data, which lives
+//! only in the operation log.
+
+use gloo_storage::{LocalStorage, Storage};
+use koers_core::Role;
+use leptos::prelude::*;
+
+use crate::i18n::Locale;
+
+const ROLE: &str = "koers.role";
+const LOCALE: &str = "koers.locale";
+
+/// The role this device speaks for, remembered across visits.
+pub fn role() -> RwSignal<Option<Role>> {
+    let stored: Option<String> = LocalStorage::get(ROLE).ok();
+    let role = RwSignal::new(stored.as_deref().and_then(Role::from_key));
+    Effect::new(move |_| match role.get() {
+        // A full or blocked localStorage only costs the remembered choice, so ignore failure.
+        Some(r) => drop(LocalStorage::set(ROLE, r.key())),
+        None => LocalStorage::delete(ROLE),
+    });
+    role
+}
+
+pub fn stored_locale() -> Locale {
+    match LocalStorage::get::<String>(LOCALE).ok().as_deref() {
+        Some("en") => Locale::en,
+        _ => Locale::nl,
+    }
+}
+
+pub fn store_locale(locale: Locale) {
+    let _ = LocalStorage::set(LOCALE, if locale == Locale::en { "en" } else { "nl" });
+}

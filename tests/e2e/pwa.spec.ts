@@ -1,0 +1,74 @@
+import { test, expect } from "@playwright/test";
+import { readFileSync, writeFileSync, rmSync } from "node:fs";
+import { openAs, waitForServiceWorker } from "./helpers";
+
+const served = "target/e2e/dist";
+
+function pngSize(buffer: Buffer) {
+  return [buffer.readUInt32BE(16), buffer.readUInt32BE(20)];
+}
+
+test("the app is installable: manifest fields and icons", async ({ page, request }) => {
+  await page.goto("/");
+  const href = await page.locator('link[rel="manifest"]').getAttribute("href");
+  const response = await request.get(href!);
+  expect(response.headers()["content-type"]).toContain("application/manifest+json");
+  const manifest = await response.json();
+  expect(manifest).toMatchObject({
+    short_name: "Koers",
+    start_url: "/",
+    display: "standalone",
+    lang: "nl",
+    theme_color: expect.stringMatching(/^#[0-9a-f]{6}$/),
+    background_color: expect.stringMatching(/^#[0-9a-f]{6}$/),
+  });
+  expect(manifest.name).toContain("Koers");
+  for (const [size, purpose] of [["192x192", "any"], ["512x512", "any"], ["512x512", "maskable"]]) {
+    const icon = manifest.icons.find((i: any) => i.sizes === size && i.purpose === purpose);
+    expect(icon, `${size} ${purpose} icon`).toBeTruthy();
+    const png = await request.get(icon.src);
+    expect(png.ok()).toBe(true);
+    expect(pngSize(await png.body()).join("x")).toBe(size);
+  }
+});
+
+test("the service worker precaches every built file", async ({ page }) => {
+  await openAs(page, "Ouder");
+  await waitForServiceWorker(page);
+  const cached = await page.evaluate(async () => {
+    const keys = (await caches.keys()).filter((k) => k.startsWith("koers-"));
+    const cache = await caches.open(keys[0]);
+    return { keys, urls: (await cache.keys()).map((r) => new URL(r.url).pathname) };
+  });
+  expect(cached.keys).toHaveLength(1);
+  const wasm = await page.evaluate(() => performance.getEntriesByType("resource").map((e) => new URL(e.name).pathname).find((p) => p.endsWith(".wasm")));
+  for (const file of ["/index.html", "/manifest.webmanifest", "/icons/icon-192.png", wasm!]) {
+    expect(cached.urls).toContain(file);
+  }
+});
+
+test("a new deploy is offered as a reload, and old caches are removed", async ({ page }) => {
+  await openAs(page, "Ouder");
+  await waitForServiceWorker(page);
+  const oldCache = await page.evaluate(async () => (await caches.keys()).find((k) => k.startsWith("koers-")));
+
+  // Deploy a "new version": a service worker with another build id.
+  const sw = readFileSync(`${served}/sw.js`, "utf8");
+  const next = sw.replace(/const BUILD = "([0-9a-f]+)"/, 'const BUILD = "$1next"');
+  expect(next).not.toBe(sw);
+  writeFileSync(`${served}/sw.js`, next);
+  rmSync(`${served}/sw.js.br`, { force: true });
+  rmSync(`${served}/sw.js.gz`, { force: true });
+
+  await page.evaluate(async () => (await navigator.serviceWorker.getRegistration())!.update());
+  const banner = page.getByTestId("update-banner");
+  await expect(banner).toBeVisible();
+  // Until the user accepts, the old version keeps serving: nothing mixed.
+  expect(await page.evaluate(async () => (await caches.keys()).filter((k) => k.startsWith("koers-")).length)).toBe(2);
+  await Promise.all([page.waitForEvent("load"), banner.getByRole("button", { name: "Nu vernieuwen" }).click()]);
+  await expect(page.getByTestId("child-name")).toHaveText("Plan van Noa");
+  await expect
+    .poll(() => page.evaluate(async () => (await caches.keys()).filter((k) => k.startsWith("koers-"))))
+    .toEqual([`${oldCache}next`]);
+  await expect(page.getByTestId("update-banner")).toHaveCount(0);
+});
