@@ -22,9 +22,17 @@ pub fn App() -> impl IntoView {
 #[component]
 fn Shell() -> impl IntoView {
     let i18n = use_i18n();
-    i18n.set_locale(settings::stored_locale());
-    // The provider keeps <html lang> in step; the choice itself is remembered here.
-    Effect::new(move |_| settings::store_locale(i18n.get_locale()));
+    // Dutch unless this device chose otherwise. The provider starts from the browser's language
+    // in its own first effect, so the stored choice is applied in ours, which runs after it.
+    let chosen = settings::stored_locale();
+    Effect::new(move |applied: Option<()>| {
+        let locale = i18n.get_locale();
+        if applied.is_none() {
+            i18n.set_locale(chosen);
+        } else {
+            settings::store_locale(locale);
+        }
+    });
     // The static "loading" text in index.html is replaced by the app.
     if let Some(boot) = document().get_element_by_id("boot") {
         boot.remove();
@@ -35,36 +43,37 @@ fn Shell() -> impl IntoView {
         i18n.set_locale(if i18n.get_locale() == Locale::nl { Locale::en } else { Locale::nl });
     };
 
-    view! {
-        <Router>
-            <a class="skip" href="#main">{t!(i18n, skip_to_content)}</a>
+    // Texts are plain strings; a language switch redraws the page, so no text needs its own
+    // reactive closure (each one costs code in the wasm).
+    let page = move || {
+        let locale = i18n.get_locale();
+        view! {
+            <a class="skip" href="#main">{t_string!(i18n, skip_to_content)}</a>
             <header class="topbar">
                 <A href="/" attr:class="brand">
                     <img src="/icons/icon.svg" alt="" width="28" height="28"/>
                     <span>"Koers"</span>
                 </A>
-                <button class="chip" on:click=switch_language
-                    aria-label=move || t_string!(i18n, switch_language_label)>
-                    {move || if i18n.get_locale() == Locale::nl { "EN" } else { "NL" }}
+                // Named in the language it switches to, as people look for their own language.
+                <button class="chip" on:click=switch_language lang=if locale == Locale::nl { "en" } else { "nl" }>
+                    {t_string!(i18n, other_language)}
                 </button>
-                <Show when=move || role.get().is_some()>
-                    <A href="/rol" attr:class="chip" attr:data-testid="current-role">
-                        {move || role.get().map(|r| crate::format::role(i18n, r)).unwrap_or_default()}
-                    </A>
-                </Show>
+                {move || role.get().map(|r| view! {
+                    <A href="/rol" attr:class="chip" attr:data-testid="current-role">{crate::format::role(i18n, r)}</A>
+                })}
             </header>
             <UpdateBanner/>
             <main id="main" tabindex="-1">
                 {move || match store.state.get() {
-                    LoadState::Loading => view! { <p class="muted" role="status">{t!(i18n, loading)}</p> }.into_any(),
+                    LoadState::Loading => view! { <p class="muted" role="status">{t_string!(i18n, loading)}</p> }.into_any(),
                     LoadState::Failed(e) => view! {
                         <div class="alert" role="alert">
-                            <p>{t!(i18n, storage_unavailable)}</p>
+                            <p>{t_string!(i18n, storage_unavailable)}</p>
                             <p class="muted">{e.to_string()}</p>
                         </div>
                     }.into_any(),
                     LoadState::Ready => view! {
-                        <Routes fallback=move || view! { <p>{t!(i18n, not_found)}</p> }>
+                        <Routes fallback=move || view! { <p>{t_string!(i18n, not_found)}</p> }>
                             <Route path=path!("/") view=move || view! {
                                 <Show when=move || role.get().is_some() fallback=move || view! { <ChooseRole role/> }>
                                     <Home store role/>
@@ -76,6 +85,7 @@ fn Shell() -> impl IntoView {
                     }.into_any(),
                 }}
             </main>
-        </Router>
-    }
+        }
+    };
+    view! { <Router>{page}</Router> }
 }

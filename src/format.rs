@@ -95,8 +95,3 @@ pub fn rating(i18n: I18nContext<Locale>, r: u8) -> &'static str {
         _ => t_string!(i18n, rating_5),
     }
 }
-
-/// A face for the five-point scale, so the scale reads without words too.
-pub fn rating_face(r: u8) -> &'static str {
-    ["😣", "🙁", "😐", "🙂", "😄"][(r.clamp(1, 5) - 1) as usize]
-}

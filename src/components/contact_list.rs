@@ -1,6 +1,7 @@
 use koers_core::{ContactStatus, Plan};
 use leptos::prelude::*;
 
+use crate::components::face::Face;
 use crate::format;
 use crate::i18n::*;
 
@@ -11,16 +12,16 @@ pub fn RecentContacts(plan: Signal<Plan>) -> impl IntoView {
     let recent = move || plan.with(|p| p.contact_moments.iter().rev().take(6).cloned().collect::<Vec<_>>());
     view! {
         <section class="card" aria-labelledby="contacts-title">
-            <h2 id="contacts-title">{t!(i18n, contact_moments)}</h2>
+            <h2 id="contacts-title">{t_string!(i18n, contact_moments)}</h2>
             <ul class="contacts" data-testid="contact-list">
                 <For each=recent key=|c| (c.id, c.status, c.note.clone(), c.at) let:c>
                     <li class="contact">
-                        <span class="contact-face" aria-hidden="true">
-                            {c.rating.map(|r| format::rating_face(r.get())).unwrap_or("·")}
+                        <span class="contact-face">
+                            {c.rating.map(|r| view! { <Face rating=r.get()/> })}
                         </span>
                         <span class="contact-body">
                             <span class="contact-head">
-                                {move || format!("{} · {}", format::contact_kind(i18n, c.kind), format::date_time(i18n.get_locale(), c.at))}
+                                {format!("{} · {}", format::contact_kind(i18n, c.kind), format::date_time(i18n.get_locale_untracked(), c.at))}
                             </span>
                             <span class="contact-status">{move || match c.status {
                                 ContactStatus::Planned => t_string!(i18n, status_planned),
@@ -28,8 +29,8 @@ pub fn RecentContacts(plan: Signal<Plan>) -> impl IntoView {
                                 ContactStatus::Cancelled => t_string!(i18n, status_cancelled),
                                 ContactStatus::NoShow => t_string!(i18n, status_no_show),
                             }}
-                            {c.rating.map(|r| view! { " · " {move || format::rating(i18n, r.get())} })}
-                            {c.duration_minutes.map(|m| view! { " · " {move || t_string!(i18n, minutes, count = m).to_string()} })}
+                            {c.rating.map(|r| view! { " · " {format::rating(i18n, r.get())} })}
+                            {c.duration_minutes.map(|m| view! { " · " {t_string!(i18n, minutes, count = m).to_string()} })}
                             </span>
                             {c.note.clone().or(c.cancel_reason.clone()).map(|n| view! { <span class="contact-note">{n}</span> })}
                         </span>

@@ -11,7 +11,7 @@ pub fn PhaseTimeline(plan: Signal<Plan>) -> impl IntoView {
     let current = move || plan.with(|p| p.phase);
     view! {
         <section class="card" aria-labelledby="phase-title">
-            <h2 id="phase-title">{t!(i18n, timeline_title)}</h2>
+            <h2 id="phase-title">{t_string!(i18n, timeline_title)}</h2>
             <ol class="timeline" data-testid="timeline">
                 {Phase::ALL.into_iter().map(|phase| view! {
                     <li
@@ -20,7 +20,7 @@ pub fn PhaseTimeline(plan: Signal<Plan>) -> impl IntoView {
                         aria-current=move || (phase == current()).then_some("step")
                     >
                         <span class="step">{phase.number()}</span>
-                        <span class="step-name">{move || format::phase(i18n, phase)}</span>
+                        <span class="step-name">{format::phase(i18n, phase)}</span>
                     </li>
                 }).collect_view()}
             </ol>

@@ -13,16 +13,16 @@ pub fn ChooseRole(role: RwSignal<Option<Role>>) -> impl IntoView {
     let roles = [Role::Parent, Role::FosterParent, Role::Guardian, Role::FosterCareWorker, Role::Youth];
     view! {
         <section class="card">
-            <h1>{t!(i18n, choose_role_title)}</h1>
-            <p>{t!(i18n, choose_role_intro)}</p>
-            <div class="role-grid" role="group" aria-label=move || t_string!(i18n, choose_role_title)>
+            <h1>{t_string!(i18n, choose_role_title)}</h1>
+            <p>{t_string!(i18n, choose_role_intro)}</p>
+            <div class="role-grid" role="group" aria-label=t_string!(i18n, choose_role_title)>
                 {roles.into_iter().map(|r| {
                     let navigate = navigate.clone();
                     view! {
                         <button class="role-button" data-role=r.key()
                             aria-pressed=move || (role.get() == Some(r)).to_string()
                             on:click=move |_| { role.set(Some(r)); navigate("/", Default::default()); }>
-                            {move || format::role(i18n, r)}
+                            {format::role(i18n, r)}
                         </button>
                     }
                 }).collect_view()}

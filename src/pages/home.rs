@@ -20,7 +20,7 @@ pub fn Home(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView {
     let child = move || plan.with(|p| p.child_name.clone());
     view! {
         <Show when=move || plan.with(|p| p.is_example)>
-            <p class="example" data-testid="example-badge">{t!(i18n, example_notice)}</p>
+            <p class="example" data-testid="example-badge">{t_string!(i18n, example_notice)}</p>
         </Show>
         <h1 data-testid="child-name">{move || t_string!(i18n, plan_of, child = child()).to_string()}</h1>
         <NoticeBar notice=store.notice/>
@@ -28,11 +28,11 @@ pub fn Home(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView {
         <DeadlineCard plan today/>
         {move || role.get().map(|r| view! {
             <MyGoals store plan role=r/>
-            <Show when=move || allowed(r, Action::LogContactMoment)>
+            {allowed(r, Action::LogContactMoment).then(|| view! {
                 <A href="/contact/nieuw" attr:class="button primary wide" attr:data-testid="log-contact">
-                    {t!(i18n, log_contact)}
+                    {t_string!(i18n, log_contact)}
                 </A>
-            </Show>
+            })}
         })}
         <RecentContacts plan/>
         <ContactPerson plan/>
@@ -48,14 +48,14 @@ fn ContactPerson(plan: Signal<Plan>) -> impl IntoView {
     view! {
         {move || person().map(|m| view! {
             <section class="card" aria-labelledby="contact-person-title">
-                <h2 id="contact-person-title">{t!(i18n, contact_person)}</h2>
+                <h2 id="contact-person-title">{t_string!(i18n, contact_person)}</h2>
                 <p>
                     <strong>{m.name.clone()}</strong>
-                    " (" {move || format::role(i18n, m.role)} ")"
+                    " (" {format::role(i18n, m.role)} ")"
                 </p>
                 {m.phone.clone().map(|phone| {
                     let href = format!("tel:{}", phone.replace(' ', ""));
-                    view! { <a class="button wide" href=href>{move || t_string!(i18n, call, phone = phone.clone()).to_string()}</a> }
+                    view! { <a class="button wide" href=href>{t_string!(i18n, call, phone = phone.clone()).to_string()}</a> }
                 })}
             </section>
         })}

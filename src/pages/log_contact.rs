@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use uuid::Uuid;
 
+use crate::components::face::Face;
 use crate::components::notice::{explain, NoticeBar};
 use crate::format;
 use crate::i18n::*;
@@ -16,7 +17,7 @@ pub fn LogContact(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoVi
     let i18n = use_i18n();
     let navigate = use_navigate();
     let now = chrono::Local::now().naive_local();
-    let date = RwSignal::new(now.date().format("%Y-%m-%d").to_string());
+    let date = RwSignal::new(now.date().to_string()); // YYYY-MM-DD, as <input type=date> wants
     let time = RwSignal::new(format!("{:02}:{:02}", now.hour(), now.minute() / 5 * 5));
     let kind = RwSignal::new(ContactKind::Visit);
     let attendees = RwSignal::new(vec![Role::Parent, Role::FosterParent, Role::Youth]);
@@ -29,10 +30,7 @@ pub fn LogContact(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoVi
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Some(role) = role.get_untracked() else { return };
-        let at = NaiveDate::parse_from_str(&date.get_untracked(), "%Y-%m-%d")
-            .ok()
-            .zip(NaiveTime::parse_from_str(&time.get_untracked(), "%H:%M").ok())
-            .map(|(d, t)| NaiveDateTime::new(d, t));
+        let at = date.get_untracked().parse::<NaiveDate>().ok().zip(parse_time(&time.get_untracked())).map(|(d, t)| NaiveDateTime::new(d, t));
         let Some(at) = at else {
             form_error.set(Some(t_string!(i18n, error_date_time).to_string()));
             return;
@@ -81,69 +79,76 @@ pub fn LogContact(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoVi
     };
 
     view! {
-        <h1>{t!(i18n, log_contact)}</h1>
+        <h1>{t_string!(i18n, log_contact)}</h1>
         <NoticeBar notice=store.notice/>
-        <form class="card form" on:submit=submit data-testid="contact-form">
+        <form class="card form" novalidate on:submit=submit data-testid="contact-form">
             <fieldset>
-                <legend>{t!(i18n, contact_kind)}</legend>
+                <legend>{t_string!(i18n, contact_kind)}</legend>
                 <div class="choice-row">
                     {ContactKind::ALL.into_iter().map(|k| view! {
                         <label class="choice">
                             <input type="radio" name="kind" prop:checked=move || kind.get() == k
                                 on:change=move |_| kind.set(k)/>
-                            <span>{move || format::contact_kind(i18n, k)}</span>
+                            <span>{format::contact_kind(i18n, k)}</span>
                         </label>
                     }).collect_view()}
                 </div>
             </fieldset>
             <div class="row">
                 <label class="field">
-                    <span>{t!(i18n, date)}</span>
+                    <span>{t_string!(i18n, date)}</span>
                     <input type="date" required bind:value=date/>
                 </label>
                 <label class="field">
-                    <span>{t!(i18n, time)}</span>
+                    <span>{t_string!(i18n, time)}</span>
                     <input type="time" required bind:value=time/>
                 </label>
             </div>
             <fieldset>
-                <legend>{t!(i18n, who_was_there)}</legend>
+                <legend>{t_string!(i18n, who_was_there)}</legend>
                 <div class="choice-row">
                     {[Role::Parent, Role::FosterParent, Role::Youth, Role::Guardian, Role::FosterCareWorker, Role::CareWorker]
                         .into_iter().map(|r| view! {
                         <label class="choice">
                             <input type="checkbox" prop:checked=move || attendees.with(|a| a.contains(&r))
                                 on:change=move |_| toggle_attendee(r)/>
-                            <span>{move || format::role(i18n, r)}</span>
+                            <span>{format::role(i18n, r)}</span>
                         </label>
                     }).collect_view()}
                 </div>
             </fieldset>
             <label class="field">
-                <span>{t!(i18n, duration_minutes)}</span>
+                <span>{t_string!(i18n, duration_minutes)}</span>
                 <input type="number" inputmode="numeric" min="0" max="1440" step="5" bind:value=duration/>
             </label>
             <fieldset>
-                <legend>{t!(i18n, how_did_it_go)}</legend>
+                <legend>{t_string!(i18n, how_did_it_go)}</legend>
                 <div class="rating-row">
                     {(1..=5u8).map(|r| view! {
                         <label class="rating">
                             <input type="radio" name="rating" prop:checked=move || rating.get() == Some(r)
                                 on:change=move |_| rating.set(Some(r))/>
-                            <span class="face" aria-hidden="true">{format::rating_face(r)}</span>
-                            <span class="rating-label">{move || format::rating(i18n, r)}</span>
+                            <span class="face-ring"><Face rating=r/></span>
+                            <span class="rating-label">{format::rating(i18n, r)}</span>
                         </label>
                     }).collect_view()}
                 </div>
             </fieldset>
             <label class="field">
-                <span>{t!(i18n, note)}</span>
+                <span>{t_string!(i18n, note)}</span>
                 <textarea rows="3" maxlength="4000" bind:value=note></textarea>
             </label>
             {move || form_error.get().map(|e| view! { <p class="alert" role="alert">{e}</p> })}
             <button type="submit" class="button primary wide" disabled=move || saving.get() data-testid="save-contact">
-                {t!(i18n, save)}
+                {t_string!(i18n, save)}
             </button>
         </form>
     }
+}
+
+/// "14:05" (what <input type=time> gives) without chrono's format parser, which costs wasm size.
+fn parse_time(text: &str) -> Option<NaiveTime> {
+    let (h, m) = text.split_once(':')?;
+    let m = m.get(..2).unwrap_or(m);
+    NaiveTime::from_hms_opt(h.parse().ok()?, m.parse().ok()?, 0)
 }

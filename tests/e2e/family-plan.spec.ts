@@ -67,7 +67,7 @@ test("a parent sees their own goals, and cannot log contact moments for others",
   await page.getByTestId("current-role").click();
   await page.getByRole("button", { name: "Gezinsvoogd", exact: true }).click();
   await expect(page.getByTestId("my-goals")).toContainText("Veiligheidsplan");
-  await page.getByRole("button", { name: "Switch to English" }).click();
+  await page.getByRole("button", { name: "English" }).click();
   await expect(page.getByRole("heading", { name: "My goals" })).toBeVisible();
   await page.reload();
   await expect(page.getByRole("heading", { name: "My goals" })).toBeVisible();
@@ -131,4 +131,13 @@ test("no serious or critical accessibility violation, light and dark", async ({ 
   await page.getByTestId("log-contact").click();
   await expect(page.getByTestId("contact-form")).toBeVisible();
   await expectAccessible(page);
+});
+
+test.describe("with an English-language browser", () => {
+  test.use({ locale: "en-US" });
+  test("Koers still opens in Dutch until the user switches", async ({ page }) => {
+    await page.goto("/");
+    await expect(page.getByRole("heading", { name: "Wie ben jij in dit plan?" })).toBeVisible();
+    await expect(page.locator("html")).toHaveAttribute("lang", "nl");
+  });
 });

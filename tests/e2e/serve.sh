@@ -6,4 +6,4 @@ root=target/e2e
 rm -rf "$root" && mkdir -p "$root"
 cp -r dist "$root/dist"
 export KOERS_ADDR="127.0.0.1:${1:-8091}" KOERS_DATA="$root/data" KOERS_DIST="$root/dist"
-exec target/server/koers-server
+exec "${KOERS_SERVER_BIN:-target/debug/koers-server}"

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs what Koers needs, skipping whatever is already installed (safe to run again and again).
+#   scripts/setup.sh          build tools: wasm32 target, Trunk 0.21, wasm-bindgen-cli, npm dev tools
+#   scripts/setup.sh --test   also the test tools: Debian's Chromium and ChromeDriver
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  step "Adding the wasm32 target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# Trunk 0.22 needs a newer rustc than Debian's machines have; 0.21 works.
+if ! trunk --version 2>/dev/null | grep -q '^trunk 0\.21\.'; then
+  step "Installing Trunk 0.21 (about 5 minutes)"
+  cargo install trunk --version '~0.21' --locked
+fi
+
+# wasm-bindgen-cli must equal the wasm-bindgen in Cargo.lock, or Trunk tries to download one.
+bindgen=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+if ! wasm-bindgen --version 2>/dev/null | grep -q " $bindgen\$"; then
+  step "Installing wasm-bindgen-cli $bindgen (about 4 minutes)"
+  # Not --locked: one of its locked dependencies is missing from the registry mirror.
+  cargo install wasm-bindgen-cli --version "$bindgen"
+fi
+
+# npm dev tools: binaryen's wasm-opt (Debian's breaks the app), Playwright, axe-core.
+if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/@playwright/test ] \
+  || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  step "Installing npm dev tools"
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+fi
+
+if [ "${1:-}" = "--test" ]; then
+  if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    step "Installing Debian's Chromium and ChromeDriver"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium chromium-driver
+  fi
+fi

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs every test layer: domain core and server (native), the IndexedDB store in headless
+# Chromium, and the end-to-end journeys (Playwright + axe-core) against the release build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --test
+scripts/build.sh
+export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+step "Core and server tests (cargo test)"
+cargo test -p koers-core -p koers-server
+
+step "Storage tests in headless Chromium (wasm-bindgen-test)"
+CHROMEDRIVER=/usr/bin/chromedriver cargo test -p koers-store --target wasm32-unknown-unknown
+
+step "End-to-end tests (Playwright, Debian's Chromium)"
+cargo build -p koers-server --quiet
+playwright test
