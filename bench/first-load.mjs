@@ -41,7 +41,8 @@ const markReady = () => {
   };
   new MutationObserver(check).observe(document, { childList: true, subtree: true });
 };
-const asParent = () => localStorage.setItem("koers.role", "parent");
+// gloo-storage keeps values as JSON.
+const asParent = () => localStorage.setItem("koers.role", JSON.stringify("parent"));
 
 async function mobileProfile(context, page) {
   const cdp = await context.newCDPSession(page);

@@ -13,5 +13,7 @@ if [ -f "$stamp" ] && [ -z "$(find "${sources[@]}" -newer "$stamp" -print -quit)
   exit 0
 fi
 printf '\033[1m==> %s\033[0m\n' "Building the PWA (trunk build --release)"
+# Stamped with the start time, so an edit made while it builds triggers the next build.
+start=$(mktemp)
 trunk build --release
-touch "$stamp"
+mv "$start" "$stamp"

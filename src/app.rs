@@ -1,12 +1,11 @@
 //! The shell: language, role, the plan store, the update banner and the routes.
 
 use leptos::prelude::*;
-use leptos_router::components::{Route, Router, Routes, A};
-use leptos_router::path;
 
 use crate::components::update_banner::UpdateBanner;
 use crate::i18n::*;
 use crate::pages::{choose_role::ChooseRole, home::Home, log_contact::LogContact};
+use crate::route::{Link, Nav, Screen};
 use crate::settings;
 use crate::store::{LoadState, PlanStore};
 
@@ -39,6 +38,7 @@ fn Shell() -> impl IntoView {
     }
     let role = settings::role();
     let store = PlanStore::open();
+    let nav = Nav::new();
     let switch_language = move |_| {
         i18n.set_locale(if i18n.get_locale() == Locale::nl { Locale::en } else { Locale::nl });
     };
@@ -50,16 +50,16 @@ fn Shell() -> impl IntoView {
         view! {
             <a class="skip" href="#main">{t_string!(i18n, skip_to_content)}</a>
             <header class="topbar">
-                <A href="/" attr:class="brand">
+                <Link nav to=Screen::Home class="brand">
                     <img src="/icons/icon.svg" alt="" width="28" height="28"/>
                     <span>"Koers"</span>
-                </A>
+                </Link>
                 // Named in the language it switches to, as people look for their own language.
                 <button class="chip" on:click=switch_language lang=if locale == Locale::nl { "en" } else { "nl" }>
                     {t_string!(i18n, other_language)}
                 </button>
                 {move || role.get().map(|r| view! {
-                    <A href="/rol" attr:class="chip" attr:data-testid="current-role">{crate::format::role(i18n, r)}</A>
+                    <Link nav to=Screen::ChooseRole class="chip" testid="current-role">{crate::format::role(i18n, r)}</Link>
                 })}
             </header>
             <UpdateBanner/>
@@ -72,20 +72,15 @@ fn Shell() -> impl IntoView {
                             <p class="muted">{e.to_string()}</p>
                         </div>
                     }.into_any(),
-                    LoadState::Ready => view! {
-                        <Routes fallback=move || view! { <p>{t_string!(i18n, not_found)}</p> }>
-                            <Route path=path!("/") view=move || view! {
-                                <Show when=move || role.get().is_some() fallback=move || view! { <ChooseRole role/> }>
-                                    <Home store role/>
-                                </Show>
-                            }/>
-                            <Route path=path!("/rol") view=move || view! { <ChooseRole role/> }/>
-                            <Route path=path!("/contact/nieuw") view=move || view! { <LogContact store role/> }/>
-                        </Routes>
-                    }.into_any(),
+                    LoadState::Ready => match (nav.screen.get(), role.get()) {
+                        (Screen::Home, Some(_)) => view! { <Home store role nav/> }.into_any(),
+                        (Screen::Home | Screen::ChooseRole, _) => view! { <ChooseRole role nav/> }.into_any(),
+                        (Screen::LogContact, _) => view! { <LogContact store role nav/> }.into_any(),
+                        (Screen::NotFound, _) => view! { <p>{t_string!(i18n, not_found)}</p> }.into_any(),
+                    },
                 }}
             </main>
         }
     };
-    view! { <Router>{page}</Router> }
+    page
 }

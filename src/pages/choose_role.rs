@@ -1,15 +1,14 @@
 use koers_core::Role;
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
 
 use crate::format;
 use crate::i18n::*;
+use crate::route::{Nav, Screen};
 
 /// "Wie ben jij?": the device remembers the choice.
 #[component]
-pub fn ChooseRole(role: RwSignal<Option<Role>>) -> impl IntoView {
+pub fn ChooseRole(role: RwSignal<Option<Role>>, nav: Nav) -> impl IntoView {
     let i18n = use_i18n();
-    let navigate = use_navigate();
     let roles = [Role::Parent, Role::FosterParent, Role::Guardian, Role::FosterCareWorker, Role::Youth];
     view! {
         <section class="card">
@@ -17,11 +16,10 @@ pub fn ChooseRole(role: RwSignal<Option<Role>>) -> impl IntoView {
             <p>{t_string!(i18n, choose_role_intro)}</p>
             <div class="role-grid" role="group" aria-label=t_string!(i18n, choose_role_title)>
                 {roles.into_iter().map(|r| {
-                    let navigate = navigate.clone();
                     view! {
                         <button class="role-button" data-role=r.key()
                             aria-pressed=move || (role.get() == Some(r)).to_string()
-                            on:click=move |_| { role.set(Some(r)); navigate("/", Default::default()); }>
+                            on:click=move |_| { role.set(Some(r)); nav.go(Screen::Home); }>
                             {format::role(i18n, r)}
                         </button>
                     }

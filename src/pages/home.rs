@@ -1,6 +1,5 @@
 use koers_core::{allowed, Action, Plan, Role};
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 use crate::components::{
     contact_list::RecentContacts, deadline::DeadlineCard, goal_list::MyGoals, notice::NoticeBar,
@@ -8,11 +7,12 @@ use crate::components::{
 };
 use crate::format;
 use crate::i18n::*;
+use crate::route::{Link, Nav, Screen};
 use crate::store::PlanStore;
 
 /// "Waar werk ik aan?": where the plan stands and what the chosen role works on.
 #[component]
-pub fn Home(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView {
+pub fn Home(store: PlanStore, role: RwSignal<Option<Role>>, nav: Nav) -> impl IntoView {
     let i18n = use_i18n();
     let Some(plan_now) = store.plan.get_untracked() else { return ().into_any() };
     let plan = Signal::derive(move || store.plan.get().unwrap_or_else(|| plan_now.clone()));
@@ -29,9 +29,9 @@ pub fn Home(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView {
         {move || role.get().map(|r| view! {
             <MyGoals store plan role=r/>
             {allowed(r, Action::LogContactMoment).then(|| view! {
-                <A href="/contact/nieuw" attr:class="button primary wide" attr:data-testid="log-contact">
+                <Link nav to=Screen::LogContact class="button primary wide" testid="log-contact">
                     {t_string!(i18n, log_contact)}
-                </A>
+                </Link>
             })}
         })}
         <RecentContacts plan/>

@@ -1,21 +1,20 @@
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 use koers_core::{ContactKind, ContactMomentId, ContactStatus, Entity, Field, Rating, Role};
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
 use uuid::Uuid;
 
 use crate::components::face::Face;
 use crate::components::notice::{explain, NoticeBar};
 use crate::format;
 use crate::i18n::*;
+use crate::route::{Nav, Screen};
 use crate::store::{Edit, Notice, PlanStore};
 
 /// Log a contact moment: what kind, when, who was there, how long, how it went, a note.
 /// Works offline; on any error the form keeps what was typed.
 #[component]
-pub fn LogContact(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView {
+pub fn LogContact(store: PlanStore, role: RwSignal<Option<Role>>, nav: Nav) -> impl IntoView {
     let i18n = use_i18n();
-    let navigate = use_navigate();
     let now = chrono::Local::now().naive_local();
     let date = RwSignal::new(now.date().to_string()); // YYYY-MM-DD, as <input type=date> wants
     let time = RwSignal::new(format!("{:02}:{:02}", now.hour(), now.minute() / 5 * 5));
@@ -53,12 +52,11 @@ pub fn LogContact(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoVi
             Edit::new(id, Field::Note, (!note.trim().is_empty()).then_some(note)),
         ];
         saving.set(true);
-        let navigate = navigate.clone();
         leptos::task::spawn_local(async move {
             match store.change(role, edits).await {
                 Ok(()) => {
                     store.notice.set(Some(Notice { text: t_string!(i18n, contact_saved).to_string(), is_error: false }));
-                    navigate("/", Default::default());
+                    nav.go(Screen::Home);
                 }
                 Err(e) => {
                     saving.set(false);

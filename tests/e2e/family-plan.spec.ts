@@ -82,7 +82,9 @@ test("a bad date or duration in the contact form gets a clear message and nothin
   await page.getByTestId("save-contact").click();
   await expect(page.getByRole("alert")).toContainText("Vul de duur in minuten in");
   await expect(page.getByLabel("Notitie")).toHaveValue("Mijn tekst blijft staan.");
-  await page.goto("/");
+  // The phone's back button leads home.
+  await page.goBack();
+  await expect(page.getByTestId("my-goals")).toBeVisible();
   await expect(page.getByTestId("contact-list")).not.toContainText("Mijn tekst blijft staan.");
 });
 

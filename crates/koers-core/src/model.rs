@@ -96,6 +96,17 @@ pub enum Phase {
 }
 
 impl Phase {
+    /// Stable text key, as used in storage.
+    pub fn key(self) -> &'static str {
+        match self {
+            Phase::Mandate => "mandate",
+            Phase::Goals => "goals",
+            Phase::Execution => "execution",
+            Phase::StrengtheningHome => "strengthening_home",
+            Phase::AfterCare => "after_care",
+        }
+    }
+
     pub const ALL: [Phase; 5] =
         [Phase::Mandate, Phase::Goals, Phase::Execution, Phase::StrengtheningHome, Phase::AfterCare];
 
@@ -240,9 +251,9 @@ pub enum Perspective {
     FosterFamily,
 }
 
-/// What an operation changes: one item of the plan.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(tag = "type", content = "id", rename_all = "snake_case")]
+/// What an operation changes: one item of the plan. Written as text, `goal:<uuid>` or `plan`
+/// (compact in storage, and far less wasm than serde's adjacently tagged enums).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Entity {
     /// The plan itself: child, start date, phase, fixed contact person.
     Plan,
@@ -330,4 +341,88 @@ pub type Date = NaiveDate;
 impl Field {
     /// The lowest field in the derived order (the first variant), for range scans of one entity.
     pub const FIRST: Field = Field::ChildName;
+}
+
+impl std::fmt::Display for Entity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let id = |f: &mut std::fmt::Formatter<'_>, kind: &str, id: &Uuid| write!(f, "{kind}:{id}");
+        match self {
+            Entity::Plan => f.write_str("plan"),
+            Entity::Decision => f.write_str("decision"),
+            Entity::PhaseDates(p) => write!(f, "phase_dates:{}", p.key()),
+            Entity::Member(m) => id(f, "member", &m.0),
+            Entity::Consent(m) => id(f, "consent", &m.0),
+            Entity::Goal(g) => id(f, "goal", &g.0),
+            Entity::GoalComment(c) => id(f, "goal_comment", &c.0),
+            Entity::ContactMoment(c) => id(f, "contact_moment", &c.0),
+            Entity::Evaluation(e) => id(f, "evaluation", &e.0),
+            Entity::Intervention(i) => id(f, "intervention", &i.0),
+            Entity::NetworkPerson(n) => id(f, "network_person", &n.0),
+        }
+    }
+}
+
+impl std::str::FromStr for Entity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Entity, String> {
+        let bad = || format!("not an item of a plan: {:?}", s.chars().take(60).collect::<String>());
+        let (kind, rest) = s.split_once(':').unwrap_or((s, ""));
+        let uuid = || rest.parse::<Uuid>().map_err(|_| bad());
+        Ok(match kind {
+            "plan" if rest.is_empty() => Entity::Plan,
+            "decision" if rest.is_empty() => Entity::Decision,
+            "phase_dates" => Entity::PhaseDates(Phase::ALL.into_iter().find(|p| p.key() == rest).ok_or_else(bad)?),
+            "member" => Entity::Member(MemberId(uuid()?)),
+            "consent" => Entity::Consent(MemberId(uuid()?)),
+            "goal" => Entity::Goal(GoalId(uuid()?)),
+            "goal_comment" => Entity::GoalComment(CommentId(uuid()?)),
+            "contact_moment" => Entity::ContactMoment(ContactMomentId(uuid()?)),
+            "evaluation" => Entity::Evaluation(EvaluationId(uuid()?)),
+            "intervention" => Entity::Intervention(InterventionId(uuid()?)),
+            "network_person" => Entity::NetworkPerson(NetworkPersonId(uuid()?)),
+            _ => return Err(bad()),
+        })
+    }
+}
+
+impl Serialize for Entity {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Entity {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entities_round_trip_through_their_text_form() {
+        let id = Uuid::from_u128(0xabc);
+        for e in [
+            Entity::Plan,
+            Entity::Decision,
+            Entity::PhaseDates(Phase::StrengtheningHome),
+            Entity::Member(MemberId(id)),
+            Entity::Consent(MemberId(id)),
+            Entity::Goal(GoalId(id)),
+            Entity::GoalComment(CommentId(id)),
+            Entity::ContactMoment(ContactMomentId(id)),
+            Entity::Evaluation(EvaluationId(id)),
+            Entity::Intervention(InterventionId(id)),
+            Entity::NetworkPerson(NetworkPersonId(id)),
+        ] {
+            assert_eq!(e.to_string().parse::<Entity>(), Ok(e));
+            assert_eq!(serde_json::from_str::<Entity>(&serde_json::to_string(&e).unwrap()).unwrap(), e);
+        }
+        assert_eq!(Entity::Goal(GoalId(id)).to_string(), format!("goal:{id}"));
+        for bad in ["", "goal", "goal:xyz", "plan:1", "phase_dates:nine", "house:1"] {
+            assert!(bad.parse::<Entity>().is_err(), "{bad}");
+        }
+    }
 }
