@@ -12,10 +12,15 @@ pub fn MyGoals(store: PlanStore, plan: Signal<Plan>, role: Role) -> impl IntoVie
     let i18n = use_i18n();
     let goals = move || plan.with(|p| p.goals_of(role).cloned().collect::<Vec<_>>());
     let done = move || goals().iter().filter(|g| g.status == GoalStatus::Done).count();
-    let toggle = move |goal: koers_core::GoalId, now_done: bool| {
+    let toggle = move |goal: koers_core::GoalId, checkbox: web_sys::HtmlInputElement| {
+        let now_done = checkbox.checked();
         let status = if now_done { GoalStatus::Done } else { GoalStatus::Open };
         leptos::task::spawn_local(async move {
             let result = store.change(role, vec![Edit::new(Entity::Goal(goal), Field::Status, status)]).await;
+            if result.is_err() {
+                // Nothing was stored: the box shows the truth again.
+                checkbox.set_checked(!now_done);
+            }
             store.notice.set(result.err().map(|e| Notice { text: explain(i18n, &e), is_error: true }));
         });
     };
@@ -32,7 +37,7 @@ pub fn MyGoals(store: PlanStore, plan: Signal<Plan>, role: Role) -> impl IntoVie
                             <label>
                                 <input type="checkbox"
                                     prop:checked=goal.status == GoalStatus::Done
-                                    on:change=move |ev| toggle(goal.id, event_target_checked(&ev))/>
+                                    on:change=move |ev| toggle(goal.id, event_target(&ev))/>
                                 <span class="goal-text">
                                     <span class="goal-title">{goal.title.clone()}</span>
                                     {goal.description.clone().map(|d| view! { <span class="goal-desc">{d}</span> })}

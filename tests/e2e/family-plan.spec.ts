@@ -143,3 +143,33 @@ test.describe("with an English-language browser", () => {
     await expect(page.locator("html")).toHaveAttribute("lang", "nl");
   });
 });
+
+test("when the phone's storage is full, a change is refused with a clear message and nothing is half-saved", async ({ page }) => {
+  await openAs(page, "Pleegouder");
+  const goal = page.getByRole("checkbox", { name: /foto-update/ });
+  await expect(goal).not.toBeChecked();
+  // A full phone: IndexedDB refuses writes with a QuotaExceededError, as browsers do. (Chromium's
+  // DevTools quota override does not refuse small writes, so the refusal is made here.)
+  await page.evaluate(() => {
+    (window as any).__put = IDBObjectStore.prototype.put;
+    IDBObjectStore.prototype.put = function () {
+      throw new DOMException("The quota has been exceeded.", "QuotaExceededError");
+    };
+  });
+  await goal.check({ force: true }).catch(() => {});
+  await expect(page.getByRole("alert")).toContainText("de opslag van je telefoon is vol");
+  await expect(goal).not.toBeChecked();
+  await expect(page.getByTestId("goal-progress")).toHaveText("0 van 2 gedaan");
+
+  await page.getByTestId("log-contact").click();
+  await page.getByLabel("Notitie").fill("Dit mag niet verloren gaan.");
+  await page.getByTestId("save-contact").click();
+  await expect(page.getByRole("alert")).toContainText("de opslag van je telefoon is vol");
+  await expect(page.getByLabel("Notitie")).toHaveValue("Dit mag niet verloren gaan.");
+
+  // Room again: the same form saves.
+  await page.evaluate(() => (IDBObjectStore.prototype.put = (window as any).__put));
+  await page.getByTestId("save-contact").click();
+  await expect(page.getByText("Het contactmoment is bewaard.")).toBeVisible();
+  await expect(page.getByTestId("contact-list")).toContainText("Dit mag niet verloren gaan.");
+});
