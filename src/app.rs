@@ -45,7 +45,7 @@ fn Shell() -> impl IntoView {
 
     // Texts are plain strings; a language switch redraws the page, so no text needs its own
     // reactive closure (each one costs code in the wasm).
-    let page = move || {
+    move || {
         let locale = i18n.get_locale();
         view! {
             <a class="skip" href="#main">{t_string!(i18n, skip_to_content)}</a>
@@ -64,6 +64,9 @@ fn Shell() -> impl IntoView {
             </header>
             <UpdateBanner/>
             <main id="main" tabindex="-1">
+                {move || (store.unreadable.get() > 0).then(|| view! {
+                    <p class="alert" role="alert">{t_string!(i18n, unreadable_records, count = store.unreadable.get()).to_string()}</p>
+                })}
                 {move || match store.state.get() {
                     LoadState::Loading => view! { <p class="muted" role="status">{t_string!(i18n, loading)}</p> }.into_any(),
                     LoadState::Failed(e) => view! {
@@ -81,6 +84,5 @@ fn Shell() -> impl IntoView {
                 }}
             </main>
         }
-    };
-    page
+    }
 }

@@ -202,8 +202,7 @@ impl Plan {
                     let (Some(goal), Some(text)) = (read.get(e, Field::Goal), read.get(e, Field::Text)) else {
                         continue;
                     };
-                    let author = r.register(e, Field::Text).map(|w| w.writes()[0].author).unwrap_or(MemberId(uuid::Uuid::nil()));
-                    plan.comments.push(GoalComment { id, goal, text, author });
+                    plan.comments.push(GoalComment { id, goal, text, author: read.first_author(e, Field::Text) });
                 }
                 Entity::ContactMoment(id) => {
                     let Some(at) = read.get(e, Field::At) else { continue };
@@ -220,7 +219,7 @@ impl Plan {
                         cancel_reason: read.or_default(e, Field::CancelReason),
                         parent_view: read.or_default(e, Field::ParentView),
                         youth_view: read.or_default(e, Field::YouthView),
-                        logged_by: r.register(e, Field::At).map(|w| w.writes()[0].author).unwrap_or(MemberId(uuid::Uuid::nil())),
+                        logged_by: read.first_author(e, Field::At),
                         changed_concurrently: r.has_concurrent_change(e),
                     });
                 }
@@ -305,12 +304,21 @@ impl Reader<'_> {
         self.get(e, f).unwrap_or_default()
     }
 
+    /// Who first wrote this field (who created the item). Only asked of fields that exist.
+    fn first_author(&self, e: Entity, f: Field) -> MemberId {
+        self.r.register(e, f).map(|r| r.writes()[0].author).unwrap_or(MemberId(uuid::Uuid::nil()))
+    }
+
+    /// Who wrote the field's current value.
+    fn current_author(&self, e: Entity, f: Field) -> MemberId {
+        self.r.register(e, f).map(|r| r.current().author).unwrap_or(MemberId(uuid::Uuid::nil()))
+    }
+
     fn singleton(&self, plan: &mut Plan, e: Entity) {
         match e {
             Entity::Consent(member) => {
                 if let Some(given_at) = self.get::<Option<LocalDateTime>>(e, Field::GivenAt).flatten() {
-                    let recorded_by = self.r.register(e, Field::GivenAt).map(|r| r.current().author).unwrap_or(member);
-                    plan.consents.insert(member, Consent { given_at, recorded_by });
+                    plan.consents.insert(member, Consent { given_at, recorded_by: self.current_author(e, Field::GivenAt) });
                 }
             }
             Entity::PhaseDates(phase) => {
@@ -328,7 +336,7 @@ impl Reader<'_> {
                         outcome,
                         reasons: self.or_default(e, Field::Reasons),
                         date: self.or_default(e, Field::Date),
-                        recorded_by: self.r.register(e, Field::Outcome).map(|r| r.current().author).unwrap_or(MemberId(uuid::Uuid::nil())),
+                        recorded_by: self.current_author(e, Field::Outcome),
                     });
                 }
             }
