@@ -2,9 +2,9 @@
 
 use leptos::prelude::*;
 
-use crate::components::update_banner::UpdateBanner;
+use crate::components::{sync_bar::SyncBar, update_banner::UpdateBanner};
 use crate::i18n::*;
-use crate::pages::{choose_role::ChooseRole, home::Home, log_contact::LogContact};
+use crate::pages::{choose_role::ChooseRole, home::Home, join::Join, log_contact::LogContact};
 use crate::route::{Link, Nav, Screen};
 use crate::settings;
 use crate::store::{LoadState, PlanStore};
@@ -39,6 +39,12 @@ fn Shell() -> impl IntoView {
     let role = settings::role();
     let store = PlanStore::open();
     let nav = Nav::new();
+    // A phone that joined a shared plan speaks for its invited member's role.
+    Effect::new(move |_| {
+        if let Some(session) = store.session.get() {
+            role.set(Some(session.role));
+        }
+    });
     let switch_language = move |_| {
         i18n.set_locale(if i18n.get_locale() == Locale::nl { Locale::en } else { Locale::nl });
     };
@@ -58,10 +64,16 @@ fn Shell() -> impl IntoView {
                 <button class="chip" on:click=switch_language lang=if locale == Locale::nl { "en" } else { "nl" }>
                     {t_string!(i18n, other_language)}
                 </button>
-                {move || role.get().map(|r| view! {
-                    <Link nav to=Screen::ChooseRole class="chip" testid="current-role">{crate::format::role(i18n, r)}</Link>
-                })}
+                // In a shared plan the phone speaks for its invited member: no role to choose.
+                {move || match (role.get(), store.session.with(Option::is_some)) {
+                    (Some(r), false) => Some(view! {
+                        <Link nav to=Screen::ChooseRole class="chip" testid="current-role">{crate::format::role(i18n, r)}</Link>
+                    }.into_any()),
+                    (Some(r), true) => Some(view! { <span class="chip" data-testid="current-role">{crate::format::role(i18n, r)}</span> }.into_any()),
+                    (None, _) => None,
+                }}
             </header>
+            <SyncBar store/>
             <UpdateBanner/>
             <main id="main" tabindex="-1">
                 {move || (store.unreadable.get() > 0).then(|| view! {
@@ -79,6 +91,7 @@ fn Shell() -> impl IntoView {
                         (Screen::Home, Some(_)) => view! { <Home store role nav/> }.into_any(),
                         (Screen::Home | Screen::ChooseRole, _) => view! { <ChooseRole role nav/> }.into_any(),
                         (Screen::LogContact, _) => view! { <LogContact store role nav/> }.into_any(),
+                        (Screen::Join, _) => view! { <Join store role nav/> }.into_any(),
                         (Screen::NotFound, _) => view! { <p>{t_string!(i18n, not_found)}</p> }.into_any(),
                     },
                 }}

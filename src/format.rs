@@ -45,6 +45,13 @@ pub fn date_time(locale: Locale, t: NaiveDateTime) -> String {
         .into()
 }
 
+/// "14:05", from milliseconds since the epoch.
+pub fn time_of(locale: Locale, millis: f64) -> String {
+    js_sys::Date::new(&JsValue::from_f64(millis))
+        .to_locale_time_string_with_options(tag(locale), &options(&[("hour", "2-digit"), ("minute", "2-digit")]))
+        .into()
+}
+
 pub fn role(i18n: I18nContext<Locale>, r: Role) -> &'static str {
     match r {
         Role::Parent => t_string!(i18n, role_parent),

@@ -9,6 +9,7 @@ mod pwa;
 mod route;
 mod settings;
 mod store;
+mod sync;
 
 // Typed translations generated from `locales/*.json` by build.rs (leptos_i18n): `mod i18n`.
 include!(concat!(env!("OUT_DIR"), "/i18n/mod.rs"));

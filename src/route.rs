@@ -11,6 +11,8 @@ pub enum Screen {
     Home,
     ChooseRole,
     LogContact,
+    /// `/uitnodiging#<code>`: join a shared plan.
+    Join,
     NotFound,
 }
 
@@ -20,6 +22,7 @@ impl Screen {
             Screen::Home | Screen::NotFound => "/",
             Screen::ChooseRole => "/rol",
             Screen::LogContact => "/contact/nieuw",
+            Screen::Join => "/uitnodiging",
         }
     }
 
@@ -28,6 +31,7 @@ impl Screen {
             "" | "/index.html" => Screen::Home,
             "/rol" => Screen::ChooseRole,
             "/contact/nieuw" => Screen::LogContact,
+            "/uitnodiging" => Screen::Join,
             _ => Screen::NotFound,
         }
     }

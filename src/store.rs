@@ -1,15 +1,25 @@
 //! The plan on this device: the operation log (IndexedDB) folded into a replica, exposed to the
-//! screens as signals. Every change is authored, checked, stored, and only then shown.
+//! screens as signals. Every change is authored, checked, stored, and only then shown; when the
+//! device has joined a shared plan, changes are synced in the background (see `sync.rs`).
 
 use std::rc::Rc;
+use std::time::Duration;
 
 use koers_core::{demo, Author, Entity, Field, NodeId, Op, OpId, Plan, PlanId, Refusal, Replica, Role};
 use koers_store::{OpLog, StoreError};
+use leptos::ev;
 use leptos::prelude::*;
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::i18n::*;
+use crate::sync::{self, Session, SyncError};
+
 const DATABASE: &str = "koers";
+const SESSION: &str = "session";
+/// A round also runs this often while the app is open, besides on start, on reconnect and
+/// after each change.
+const SYNC_EVERY: Duration = Duration::from_secs(15);
 
 /// One field to set.
 pub struct Edit {
@@ -41,6 +51,22 @@ pub enum LoadState {
     Failed(StoreError),
 }
 
+/// What every screen shows about syncing.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SyncStatus {
+    pub online: bool,
+    /// Changes on this device the server has not acknowledged yet.
+    pub pending: usize,
+    /// When the last round finished (ms since the epoch).
+    pub last_synced: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Notice {
+    pub text: String,
+    pub is_error: bool,
+}
+
 struct Device {
     log: Rc<OpLog>,
     replica: Replica,
@@ -57,16 +83,30 @@ pub struct PlanStore {
     pub unreadable: RwSignal<usize>,
     /// A sentence about the last change ("saved", or what went wrong and what to do).
     pub notice: RwSignal<Option<Notice>>,
+    /// This device's membership of a shared plan; `None` while it shows the example plan.
+    pub session: RwSignal<Option<Session>>,
+    pub sync: RwSignal<SyncStatus>,
+    /// A round is running / another was asked for meanwhile.
+    round: StoredValue<(bool, bool)>,
+    /// The server's event stream for the shared plan: a round runs when others changed it.
+    events: StoredValue<Option<Listener>, LocalStorage>,
+    i18n: leptos_i18n::I18nContext<Locale>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct Notice {
-    pub text: String,
-    pub is_error: bool,
+struct Listener {
+    source: web_sys::EventSource,
+    _on_ops: wasm_bindgen::closure::Closure<dyn FnMut(web_sys::Event)>,
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.source.close();
+    }
 }
 
 impl PlanStore {
-    /// Opens the device's database and loads the plan, seeding the example plan on first use.
+    /// Opens the device's database and loads its plan: the shared plan it joined, or else the
+    /// example plan (seeded on first use).
     pub fn open() -> PlanStore {
         let store = PlanStore {
             device: StoredValue::new_local(None),
@@ -74,26 +114,52 @@ impl PlanStore {
             state: RwSignal::new(LoadState::Loading),
             unreadable: RwSignal::new(0),
             notice: RwSignal::new(None),
+            session: RwSignal::new(None),
+            sync: RwSignal::new(SyncStatus { online: window().navigator().on_line(), ..Default::default() }),
+            round: StoredValue::new((false, false)),
+            events: StoredValue::new_local(None),
+            i18n: use_i18n(),
         };
         leptos::task::spawn_local(async move {
-            match load(demo::PLAN).await {
-                Ok((device, unreadable)) => {
+            match load().await {
+                Ok((device, session, unreadable, pending)) => {
                     store.plan.set(Some(Plan::from_replica(&device.replica)));
                     store.unreadable.set(unreadable);
                     store.device.set_value(Some(device));
+                    store.sync.update(|s| s.pending = pending);
+                    store.session.set(session);
                     store.state.set(LoadState::Ready);
+                    store.listen();
+                    store.sync_now();
                 }
                 Err(e) => store.state.set(LoadState::Failed(e)),
+            }
+        });
+        let online = window_event_listener(ev::online, move |_| {
+            store.sync.update(|s| s.online = true);
+            store.sync_now();
+        });
+        let offline = window_event_listener(ev::offline, move |_| store.sync.update(|s| s.online = false));
+        let timer = set_interval_with_handle(move || store.sync_now(), SYNC_EVERY).ok();
+        on_cleanup(move || {
+            online.remove();
+            offline.remove();
+            if let Some(t) = timer {
+                t.clear();
             }
         });
         store
     }
 
-    /// Applies `edits` as the member holding `role`: checked by the core's permission rules,
-    /// stored durably, then shown. On any error nothing is shown and nothing is half-stored.
+    /// Applies `edits` as the member holding `role` (or, in a shared plan, as this device's
+    /// member): checked by the core's permission rules, stored durably, then shown. On any
+    /// error nothing is shown and nothing is half-stored.
     pub async fn change(self, role: Role, edits: Vec<Edit>) -> Result<(), ChangeError> {
         let plan = self.plan.get_untracked().ok_or(ChangeError::NotLoaded)?;
-        let member = plan.members.iter().find(|m| m.role == role).ok_or(ChangeError::NoMember)?.id;
+        let member = match self.session.get_untracked() {
+            Some(session) => session.member,
+            None => plan.members.iter().find(|m| m.role == role).ok_or(ChangeError::NoMember)?.id,
+        };
         let now = js_sys::Date::now() as u64;
         let (log, ops) = self
             .device
@@ -111,19 +177,146 @@ impl PlanStore {
             .ok_or(ChangeError::NotLoaded)?;
         let ops = ops.map_err(ChangeError::Refused)?;
         log.append_local(&ops).await.map_err(ChangeError::Storage)?;
+        self.apply(&ops);
+        if self.session.get_untracked().is_some() {
+            self.sync.update(|s| s.pending += ops.len());
+            self.sync_now();
+        }
+        Ok(())
+    }
+
+    fn apply(self, ops: &[Op]) {
         self.device.update_value(|device| {
             if let Some(device) = device {
-                for op in &ops {
+                for op in ops {
                     let _ = device.replica.apply(op);
                 }
                 self.plan.set(Some(Plan::from_replica(&device.replica)));
             }
         });
-        Ok(())
+    }
+
+    /// Follows the server's event stream of the shared plan (or stops, without one), so that
+    /// others' changes show within moments.
+    fn listen(self) {
+        use wasm_bindgen::JsCast;
+        let listener = self.session.get_untracked().and_then(|session| {
+            let url = format!("/api/plans/{}/events?access_token={}", session.plan, session.token);
+            let source = web_sys::EventSource::new(&url).ok()?;
+            let on_ops = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::Event)>::new(move |_| self.sync_now());
+            source.add_event_listener_with_callback("ops", on_ops.as_ref().unchecked_ref()).ok()?;
+            Some(Listener { source, _on_ops: on_ops })
+        });
+        self.events.set_value(listener);
+    }
+
+    /// Starts a sync round unless one is running (then one more follows it).
+    pub fn sync_now(self) {
+        let Some(session) = self.session.get_untracked() else { return };
+        let Some(log) = self.device.with_value(|d| d.as_ref().map(|d| d.log.clone())) else { return };
+        let busy = self.round.try_update_value(|(running, again)| {
+            let busy = *running;
+            *again |= busy;
+            *running = true;
+            busy
+        });
+        if busy != Some(false) {
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            loop {
+                let result = sync::sync_once(&log, &session).await;
+                self.finish_round(&log, &session, result).await;
+                let again = self.round.try_update_value(|(running, again)| {
+                    let go = std::mem::take(again);
+                    *running = go;
+                    go
+                });
+                if again != Some(true) {
+                    break;
+                }
+            }
+        });
+    }
+
+    async fn finish_round(self, log: &OpLog, session: &Session, result: Result<sync::Round, SyncError>) {
+        match result {
+            Ok(round) => {
+                if round.refused.is_empty() {
+                    self.apply(&round.pulled);
+                } else {
+                    // Refused changes were removed from the log: rebuild from what is left.
+                    if let Ok(loaded) = log.load(session.plan).await {
+                        let mut replica = Replica::new(session.plan);
+                        for op in &loaded.ops {
+                            let _ = replica.apply(op);
+                        }
+                        self.plan.set(Some(Plan::from_replica(&replica)));
+                        self.device.update_value(|d| {
+                            if let Some(d) = d {
+                                d.replica = replica;
+                            }
+                        });
+                    }
+                    let text = t_string!(self.i18n, sync_refused, count = round.refused.len()).to_string();
+                    self.notice.set(Some(Notice { text, is_error: true }));
+                }
+                self.sync.set(SyncStatus {
+                    online: true,
+                    pending: round.still_pending,
+                    last_synced: Some(js_sys::Date::now()),
+                });
+            }
+            Err(SyncError::Offline) => self.sync.update(|s| s.online = false),
+            Err(SyncError::Rejected { status: 401, .. }) => {
+                // This device's access was revoked: the plan leaves this phone.
+                let _ = log.remove_plan(session.plan).await;
+                let _ = log.delete_meta(SESSION).await;
+                self.notice.set(Some(Notice { text: t_string!(self.i18n, device_revoked).to_string(), is_error: true }));
+                self.session.set(None);
+                self.listen();
+                self.state.set(LoadState::Loading);
+                if let Ok((device, _, unreadable, _)) = load().await {
+                    self.plan.set(Some(Plan::from_replica(&device.replica)));
+                    self.unreadable.set(unreadable);
+                    self.device.set_value(Some(device));
+                }
+                self.state.set(LoadState::Ready);
+            }
+            Err(SyncError::Rejected { message, .. }) => self.notice.set(Some(Notice { text: message, is_error: true })),
+            Err(SyncError::Malformed) => self.sync.update(|s| s.online = false),
+            Err(SyncError::Storage(e)) => self.notice.set(Some(Notice { text: e.to_string(), is_error: true })),
+        }
+    }
+
+    /// Joins the plan an invite code is for; this device then speaks for the invite's member.
+    pub async fn join(self, code: &str) -> Result<Role, SyncError> {
+        let session = sync::accept_invite(code).await?;
+        let log = self.device.with_value(|d| d.as_ref().map(|d| d.log.clone())).ok_or(SyncError::Malformed)?;
+        log.set_meta(SESSION, &session).await?;
+        let round = sync::sync_once(&log, &session).await;
+        let loaded = log.load(session.plan).await?;
+        let mut replica = Replica::new(session.plan);
+        for op in &loaded.ops {
+            let _ = replica.apply(op);
+        }
+        self.plan.set(Some(Plan::from_replica(&replica)));
+        self.device.update_value(|d| {
+            if let Some(d) = d {
+                d.replica = replica;
+            }
+        });
+        let role = session.role;
+        self.session.set(Some(session.clone()));
+        self.listen();
+        self.finish_round(&log, &session, round.map(|r| sync::Round { pulled: vec![], ..r })).await;
+        Ok(role)
     }
 }
 
-async fn load(plan: PlanId) -> Result<(Device, usize), StoreError> {
+/// Opens the database and replays the device's plan. Returns the device, its session, how many
+/// records could not be read, and how many changes wait for the server.
+async fn load() -> Result<(Device, Option<Session>, usize, usize), StoreError> {
     let log = OpLog::open(DATABASE).await?;
     let node = match log.meta::<u64>("node").await? {
         Some(n) => NodeId(n),
@@ -133,6 +326,8 @@ async fn load(plan: PlanId) -> Result<(Device, usize), StoreError> {
             NodeId(n)
         }
     };
+    let session: Option<Session> = log.meta(SESSION).await?;
+    let plan: PlanId = session.as_ref().map(|s| s.plan).unwrap_or(demo::PLAN);
     let mut loaded = log.load(plan).await?;
     if loaded.ops.is_empty() && plan == demo::PLAN {
         let today = chrono::Local::now().date_naive();
@@ -143,5 +338,6 @@ async fn load(plan: PlanId) -> Result<(Device, usize), StoreError> {
     for op in &loaded.ops {
         let _ = replica.apply(op);
     }
-    Ok((Device { log: Rc::new(log), replica, node }, loaded.unreadable))
+    let pending = loaded.pending.len();
+    Ok((Device { log: Rc::new(log), replica, node }, session, loaded.unreadable, pending))
 }

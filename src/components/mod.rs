@@ -4,4 +4,6 @@ pub mod face;
 pub mod goal_list;
 pub mod notice;
 pub mod phase_timeline;
+pub mod progress;
+pub mod sync_bar;
 pub mod update_banner;

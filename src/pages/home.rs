@@ -3,7 +3,7 @@ use leptos::prelude::*;
 
 use crate::components::{
     contact_list::RecentContacts, deadline::DeadlineCard, goal_list::MyGoals, notice::NoticeBar,
-    phase_timeline::PhaseTimeline,
+    phase_timeline::PhaseTimeline, progress::ProgressPerParty,
 };
 use crate::format;
 use crate::i18n::*;
@@ -34,6 +34,7 @@ pub fn Home(store: PlanStore, role: RwSignal<Option<Role>>, nav: Nav) -> impl In
                 </Link>
             })}
         })}
+        <ProgressPerParty plan/>
         <RecentContacts plan/>
         <ContactPerson plan/>
     }

@@ -1,3 +1,4 @@
 pub mod choose_role;
 pub mod home;
+pub mod join;
 pub mod log_contact;

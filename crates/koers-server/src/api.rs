@@ -1,4 +1,4 @@
-//! JSON endpoints. Sync endpoints will live here too, using only the [`Store`] trait.
+//! Small JSON endpoints. The sync endpoints are in [`crate::sync`].
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -31,7 +31,11 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
 
 /// Any `/api/…` path that has no handler: a JSON 404 (never the SPA's index.html).
 pub async fn not_found() -> Response {
-    json_response(StatusCode::NOT_FOUND, json!({ "error": "not found" }))
+    crate::error::error_response(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "There is no such endpoint; see /api/openapi.json for the endpoints.",
+    )
 }
 
 fn json_response(status: StatusCode, body: serde_json::Value) -> Response {

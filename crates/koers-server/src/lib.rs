@@ -1,13 +1,20 @@
-//! Koers server: serves the PWA (precompressed, cached, with a strict CSP) and will hold the sync
-//! log of plan operations in an embedded SQLite database.
+//! Koers server: serves the PWA (precompressed, cached, with a strict CSP) and holds the sync log
+//! of plan operations in an embedded SQLite database, with devices, invites and an event stream
+//! per plan (see [`sync`]).
 //!
 //! `main.rs` only reads the configuration and calls [`run`]; tests build the router with
 //! [`build_app`] or [`app_router`] and call it in-process.
 
 pub mod api;
+pub mod auth;
+pub mod error;
 pub mod headers;
+pub mod openapi;
+pub mod plans;
 pub mod static_files;
 pub mod store;
+pub mod sync;
+pub mod wire;
 
 use std::ffi::OsString;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -15,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
-use axum::routing::{any, get};
+use axum::routing::{any, delete, get, post};
 use axum::{middleware, Router};
 use tower_http::compression::predicate::{DefaultPredicate, Predicate as _};
 use tower_http::compression::CompressionLayer;
@@ -138,6 +145,8 @@ impl StartupError {
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub files: ServeDir,
+    /// Plans in memory, for authorization and event streams.
+    pub plans: Arc<plans::Plans>,
 }
 
 /// Checks the built app, prepares the data folder and the database, and builds the router.
@@ -183,12 +192,13 @@ pub fn prepare_data_dir(data_dir: &Path) -> Result<(), StartupError> {
 ///
 /// Layers, outermost first: tracing; `Vary: accept-encoding` on every response; security
 /// headers (CSP with the hashes of `index_html`'s inline scripts); compression (gzip/br, skipped
-/// when a precompressed file was served); `Cache-Control: no-store` where no handler chose one;
-/// request body limit.
+/// when a precompressed file was served, never for event streams); `Cache-Control: no-store`
+/// where no handler chose one; JSON error bodies for `/api/…`; request body limit.
 pub fn app_router(dist_dir: &Path, index_html: &str, store: Arc<dyn Store>) -> Router {
     let state = AppState {
         store,
         files: static_files::serve_dir(dist_dir),
+        plans: Arc::default(),
     };
     let csp = HeaderValue::from_str(&headers::content_security_policy(index_html))
         .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'; object-src 'none'"));
@@ -201,11 +211,33 @@ pub fn app_router(dist_dir: &Path, index_html: &str, store: Arc<dyn Store>) -> R
 
     let mut router = Router::new()
         .route("/healthz", get(api::healthz))
+        .route("/api/openapi.json", get(openapi::openapi_json))
+        .route("/api/plans", post(sync::create_plan))
+        .route(
+            "/api/plans/{plan}/ops",
+            get(sync::pull_ops).post(sync::push_ops),
+        )
+        .route("/api/plans/{plan}/events", get(sync::events))
+        .route(
+            "/api/plans/{plan}/invites",
+            get(sync::list_invites).post(sync::create_invite),
+        )
+        .route(
+            "/api/plans/{plan}/invites/{invite}",
+            delete(sync::revoke_invite),
+        )
+        .route("/api/plans/{plan}/devices", get(sync::list_devices))
+        .route(
+            "/api/plans/{plan}/devices/{device}",
+            delete(sync::revoke_device),
+        )
+        .route("/api/invites/accept", post(sync::accept_invite))
         .route("/api", any(api::not_found))
         .route("/api/{*rest}", any(api::not_found))
         .fallback(static_files::handler)
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BODY))
+        .layer(middleware::from_fn(error::json_errors_for_api))
         .layer(middleware::from_fn(default_cache_control))
         .layer(
             CompressionLayer::new()

@@ -9,7 +9,10 @@ use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::Router;
 use base64::Engine as _;
 use common::*;
-use koers_server::store::{NewOp, Store, StoreError, StoreFuture};
+use koers_server::store::{
+    AcceptOutcome, DeviceRecord, InviteRecord, NewDevice, NewInvite, NewOp, Store, StoreError,
+    StoreFuture,
+};
 use koers_server::{app_router, build_app, Config};
 use sha2::Digest as _;
 use tower::ServiceExt as _;
@@ -219,6 +222,51 @@ impl Store for BrokenStore {
         Box::pin(async { Err(StoreError::Task("disk on fire".into())) })
     }
     fn ops_after<'a>(&'a self, _: &'a str, _: i64, _: u32) -> StoreFuture<'a, Vec<(i64, String)>> {
+        Box::pin(async { Err(StoreError::Task("disk on fire".into())) })
+    }
+    fn last_seq<'a>(&'a self, _: &'a str) -> StoreFuture<'a, i64> {
+        Box::pin(async { Err(StoreError::Task("disk on fire".into())) })
+    }
+    fn plan_exists<'a>(&'a self, _: &'a str) -> StoreFuture<'a, bool> {
+        Box::pin(async { Err(StoreError::Task("disk on fire".into())) })
+    }
+    fn create_plan<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a [NewOp],
+        _: &'a NewDevice,
+        _: &'a str,
+    ) -> StoreFuture<'a, Vec<i64>> {
+        Box::pin(async { Err(StoreError::Task("disk on fire".into())) })
+    }
+    fn device_by_token<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a str,
+    ) -> StoreFuture<'a, Option<DeviceRecord>> {
+        Box::pin(async { Err(StoreError::Task("disk on fire".into())) })
+    }
+    fn devices<'a>(&'a self, _: &'a str) -> StoreFuture<'a, Vec<DeviceRecord>> {
+        Box::pin(async { Err(StoreError::Task("disk on fire".into())) })
+    }
+    fn revoke_device<'a>(&'a self, _: &'a str, _: &'a str, _: &'a str) -> StoreFuture<'a, bool> {
+        Box::pin(async { Err(StoreError::Task("disk on fire".into())) })
+    }
+    fn create_invite<'a>(&'a self, _: &'a NewInvite, _: &'a str) -> StoreFuture<'a, InviteRecord> {
+        Box::pin(async { Err(StoreError::Task("disk on fire".into())) })
+    }
+    fn invites<'a>(&'a self, _: &'a str) -> StoreFuture<'a, Vec<InviteRecord>> {
+        Box::pin(async { Err(StoreError::Task("disk on fire".into())) })
+    }
+    fn revoke_invite<'a>(&'a self, _: &'a str, _: &'a str, _: &'a str) -> StoreFuture<'a, bool> {
+        Box::pin(async { Err(StoreError::Task("disk on fire".into())) })
+    }
+    fn accept_invite<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a NewDevice,
+        _: &'a str,
+    ) -> StoreFuture<'a, AcceptOutcome> {
         Box::pin(async { Err(StoreError::Task("disk on fire".into())) })
     }
 }

@@ -149,6 +149,11 @@ impl OpLog {
     /// Removes every operation of one plan from this device.
     pub async fn remove_plan(&self, plan: PlanId) -> Result<(), StoreError> {
         let ids: Vec<OpId> = self.load(plan).await?.ops.into_iter().map(|o| o.id).collect();
+        self.remove_ops(&ids).await
+    }
+
+    /// Removes operations, e.g. ones the server refused (they are rolled back on this device).
+    pub async fn remove_ops(&self, ids: &[OpId]) -> Result<(), StoreError> {
         let tx = self.db.transaction(&[OPS], TransactionMode::ReadWrite)?;
         let store = tx.store(OPS)?;
         for id in ids {
@@ -170,6 +175,13 @@ impl OpLog {
         let text = serde_json::to_string(value).map_err(|e| StoreError::Failed(e.to_string()))?;
         let tx = self.db.transaction(&[META], TransactionMode::ReadWrite)?;
         tx.store(META)?.put(&JsValue::from_str(&text), Some(&JsValue::from_str(key))).await?;
+        tx.done().await?;
+        Ok(())
+    }
+
+    pub async fn delete_meta(&self, key: &str) -> Result<(), StoreError> {
+        let tx = self.db.transaction(&[META], TransactionMode::ReadWrite)?;
+        tx.store(META)?.delete(JsValue::from_str(key)).await?;
         tx.done().await?;
         Ok(())
     }

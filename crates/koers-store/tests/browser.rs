@@ -63,6 +63,8 @@ async fn plans_are_kept_apart_and_one_can_be_removed() {
     log.append_remote(&ops).await.unwrap();
     log.append_remote(&other).await.unwrap();
     assert_eq!(log.load(other_plan).await.unwrap().ops.len(), 3);
+    log.remove_ops(&[other[0].id]).await.unwrap();
+    assert_eq!(log.load(other_plan).await.unwrap().ops.len(), 2);
     log.remove_plan(other_plan).await.unwrap();
     assert!(log.load(other_plan).await.unwrap().ops.is_empty());
     assert_eq!(log.load(demo::PLAN).await.unwrap().ops.len(), ops.len());

@@ -1,5 +1,8 @@
 //! Storage behind one small trait, so that a PostgreSQL implementation can follow without
 //! touching the HTTP handlers (the model is Atuin's server: one `Database` trait).
+//!
+//! Times are passed in and stored as RFC 3339 text in UTC with milliseconds
+//! (`2026-11-23T20:00:00.000Z`), so that text order is time order.
 
 pub mod sqlite;
 
@@ -25,12 +28,77 @@ pub enum StoreError {
     NoWal(String),
     #[error("operation {op_id} already belongs to another plan")]
     OpIdConflict { op_id: String },
+    #[error("plan {plan_id} already exists")]
+    PlanExists { plan_id: String },
     #[error("the database task failed: {0}")]
     Task(String),
 }
 
+/// A device that may sync one plan as one member. The token itself is never stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRecord {
+    pub device_id: String,
+    pub plan_id: String,
+    pub member_id: String,
+    /// The role the member had when the device was registered (the plan's current role wins
+    /// for permission checks).
+    pub role: String,
+    pub name: String,
+    pub created_at: String,
+    pub last_seen_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+/// A device to register: its id, owner and the SHA-256 hex of its token.
+#[derive(Debug, Clone)]
+pub struct NewDevice {
+    pub device_id: String,
+    pub plan_id: String,
+    pub member_id: String,
+    pub role: String,
+    pub token_hash: String,
+    pub name: String,
+}
+
+/// An invitation for one member of one plan. The code itself is never stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InviteRecord {
+    pub invite_id: String,
+    pub plan_id: String,
+    pub member_id: String,
+    pub role: String,
+    pub created_by: String,
+    pub created_at: String,
+    pub expires_at: String,
+    pub used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+/// An invitation to create: the SHA-256 hex of its code, and who made it.
+#[derive(Debug, Clone)]
+pub struct NewInvite {
+    pub invite_id: String,
+    pub code_hash: String,
+    pub plan_id: String,
+    pub member_id: String,
+    pub role: String,
+    pub expires_at: String,
+    pub created_by: String,
+}
+
+/// What became of an attempt to accept an invitation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AcceptOutcome {
+    /// The invite is now used and this device registered.
+    Accepted(DeviceRecord),
+    Unknown,
+    Used,
+    Expired,
+    Revoked,
+}
+
 /// The server's storage. All methods are async; a synchronous backend (SQLite) runs its work in
-/// `tokio::task::spawn_blocking`.
+/// `tokio::task::spawn_blocking`. Every write is one transaction, committed before it returns.
 pub trait Store: Send + Sync + 'static {
     /// A trivial query that proves the database is usable.
     fn health(&self) -> StoreFuture<'_, ()>;
@@ -49,4 +117,65 @@ pub trait Store: Send + Sync + 'static {
         after_seq: i64,
         limit: u32,
     ) -> StoreFuture<'a, Vec<(i64, String)>>;
+
+    /// The highest sequence number of a plan's operations (0 if it has none).
+    fn last_seq<'a>(&'a self, plan_id: &'a str) -> StoreFuture<'a, i64>;
+
+    /// True if the plan was created (or has operations from before plans were recorded).
+    fn plan_exists<'a>(&'a self, plan_id: &'a str) -> StoreFuture<'a, bool>;
+
+    /// Creates a plan with its first operations and its founder's device, in one transaction.
+    /// [`StoreError::PlanExists`] if the plan exists. Returns the operations' sequence numbers.
+    fn create_plan<'a>(
+        &'a self,
+        plan_id: &'a str,
+        ops: &'a [NewOp],
+        device: &'a NewDevice,
+        now: &'a str,
+    ) -> StoreFuture<'a, Vec<i64>>;
+
+    /// The device whose token hashes to `token_hash` (revoked or not). Records `now` as its last
+    /// use when the last record is more than a minute old.
+    fn device_by_token<'a>(
+        &'a self,
+        token_hash: &'a str,
+        now: &'a str,
+    ) -> StoreFuture<'a, Option<DeviceRecord>>;
+
+    /// Every device of a plan, oldest first.
+    fn devices<'a>(&'a self, plan_id: &'a str) -> StoreFuture<'a, Vec<DeviceRecord>>;
+
+    /// Revokes a device of a plan. False if the plan has no such device; revoking twice is fine.
+    fn revoke_device<'a>(
+        &'a self,
+        plan_id: &'a str,
+        device_id: &'a str,
+        now: &'a str,
+    ) -> StoreFuture<'a, bool>;
+
+    fn create_invite<'a>(
+        &'a self,
+        invite: &'a NewInvite,
+        now: &'a str,
+    ) -> StoreFuture<'a, InviteRecord>;
+
+    /// Every invite of a plan, oldest first.
+    fn invites<'a>(&'a self, plan_id: &'a str) -> StoreFuture<'a, Vec<InviteRecord>>;
+
+    /// Revokes an unused invite. False if the plan has no such invite.
+    fn revoke_invite<'a>(
+        &'a self,
+        plan_id: &'a str,
+        invite_id: &'a str,
+        now: &'a str,
+    ) -> StoreFuture<'a, bool>;
+
+    /// Uses the invite whose code hashes to `code_hash` and registers `device` (whose plan,
+    /// member and role are taken from the invite), in one transaction.
+    fn accept_invite<'a>(
+        &'a self,
+        code_hash: &'a str,
+        device: &'a NewDevice,
+        now: &'a str,
+    ) -> StoreFuture<'a, AcceptOutcome>;
 }

@@ -6,10 +6,15 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, TransactionBehavior};
 
-use super::{NewOp, Store, StoreError, StoreFuture};
+use rusqlite::{OptionalExtension as _, Row, Transaction};
+
+use super::{
+    AcceptOutcome, DeviceRecord, InviteRecord, NewDevice, NewInvite, NewOp, Store, StoreError,
+    StoreFuture,
+};
 
 /// The schema version this build creates and understands (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// SQLite implementation of [`Store`].
 #[derive(Clone)]
@@ -93,6 +98,45 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
              PRAGMA user_version = 1;",
         )?;
     }
+    if version < 2 {
+        // Plans, the devices that sync them and the invitations that register devices. Plans
+        // that already have operations are recorded as created when their first op arrived.
+        tx.execute_batch(
+            "CREATE TABLE plans (
+                 plan_id TEXT PRIMARY KEY,
+                 created_at TEXT NOT NULL
+             );
+             INSERT OR IGNORE INTO plans (plan_id, created_at)
+                 SELECT plan_id, min(received_at) FROM ops GROUP BY plan_id;
+             CREATE TABLE devices (
+                 device_id TEXT PRIMARY KEY,
+                 plan_id TEXT NOT NULL REFERENCES plans (plan_id),
+                 member_id TEXT NOT NULL,
+                 role TEXT NOT NULL,
+                 token_hash TEXT NOT NULL UNIQUE,
+                 name TEXT NOT NULL,
+                 created_at TEXT NOT NULL,
+                 last_seen_at TEXT,
+                 revoked_at TEXT
+             );
+             CREATE INDEX devices_plan ON devices (plan_id, created_at);
+             CREATE TABLE invites (
+                 invite_id TEXT PRIMARY KEY,
+                 code_hash TEXT NOT NULL UNIQUE,
+                 plan_id TEXT NOT NULL REFERENCES plans (plan_id),
+                 member_id TEXT NOT NULL,
+                 role TEXT NOT NULL,
+                 created_by TEXT NOT NULL,
+                 created_at TEXT NOT NULL,
+                 expires_at TEXT NOT NULL,
+                 used_at TEXT,
+                 used_by_device TEXT,
+                 revoked_at TEXT
+             );
+             CREATE INDEX invites_plan ON invites (plan_id, created_at);
+             PRAGMA user_version = 2;",
+        )?;
+    }
     tx.commit()?;
     Ok(())
 }
@@ -103,6 +147,13 @@ fn append_ops_blocking(
     ops: &[NewOp],
 ) -> Result<Vec<i64>, StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let seqs = append_in(&tx, plan_id, ops)?;
+    tx.commit()?;
+    Ok(seqs)
+}
+
+/// Appends `ops` inside an open transaction (see [`Store::append_ops`]).
+fn append_in(tx: &Transaction<'_>, plan_id: &str, ops: &[NewOp]) -> Result<Vec<i64>, StoreError> {
     let mut seqs = Vec::with_capacity(ops.len());
     {
         let mut insert = tx.prepare_cached(
@@ -127,8 +178,171 @@ fn append_ops_blocking(
             }
         }
     }
+    Ok(seqs)
+}
+
+const DEVICE_COLUMNS: &str =
+    "device_id, plan_id, member_id, role, name, created_at, last_seen_at, revoked_at";
+
+fn device_row(row: &Row<'_>) -> rusqlite::Result<DeviceRecord> {
+    Ok(DeviceRecord {
+        device_id: row.get(0)?,
+        plan_id: row.get(1)?,
+        member_id: row.get(2)?,
+        role: row.get(3)?,
+        name: row.get(4)?,
+        created_at: row.get(5)?,
+        last_seen_at: row.get(6)?,
+        revoked_at: row.get(7)?,
+    })
+}
+
+const INVITE_COLUMNS: &str =
+    "invite_id, plan_id, member_id, role, created_by, created_at, expires_at, used_at, revoked_at";
+
+fn invite_row(row: &Row<'_>) -> rusqlite::Result<InviteRecord> {
+    Ok(InviteRecord {
+        invite_id: row.get(0)?,
+        plan_id: row.get(1)?,
+        member_id: row.get(2)?,
+        role: row.get(3)?,
+        created_by: row.get(4)?,
+        created_at: row.get(5)?,
+        expires_at: row.get(6)?,
+        used_at: row.get(7)?,
+        revoked_at: row.get(8)?,
+    })
+}
+
+fn insert_device(
+    tx: &Transaction<'_>,
+    d: &NewDevice,
+    now: &str,
+) -> Result<DeviceRecord, StoreError> {
+    tx.execute(
+        "INSERT INTO devices (device_id, plan_id, member_id, role, token_hash, name, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            d.device_id,
+            d.plan_id,
+            d.member_id,
+            d.role,
+            d.token_hash,
+            d.name,
+            now
+        ],
+    )?;
+    Ok(DeviceRecord {
+        device_id: d.device_id.clone(),
+        plan_id: d.plan_id.clone(),
+        member_id: d.member_id.clone(),
+        role: d.role.clone(),
+        name: d.name.clone(),
+        created_at: now.to_owned(),
+        last_seen_at: None,
+        revoked_at: None,
+    })
+}
+
+fn create_plan_blocking(
+    conn: &mut Connection,
+    plan_id: &str,
+    ops: &[NewOp],
+    device: &NewDevice,
+    now: &str,
+) -> Result<Vec<i64>, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let exists: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM plans WHERE plan_id = ?1)
+             OR EXISTS (SELECT 1 FROM ops WHERE plan_id = ?1)",
+        [plan_id],
+        |row| row.get(0),
+    )?;
+    if exists {
+        return Err(StoreError::PlanExists {
+            plan_id: plan_id.to_owned(),
+        });
+    }
+    tx.execute(
+        "INSERT INTO plans (plan_id, created_at) VALUES (?1, ?2)",
+        params![plan_id, now],
+    )?;
+    let seqs = append_in(&tx, plan_id, ops)?;
+    insert_device(&tx, device, now)?;
     tx.commit()?;
     Ok(seqs)
+}
+
+fn device_by_token_blocking(
+    conn: &mut Connection,
+    token_hash: &str,
+    now: &str,
+) -> Result<Option<DeviceRecord>, StoreError> {
+    let device = conn
+        .query_row(
+            &format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE token_hash = ?1"),
+            [token_hash],
+            device_row,
+        )
+        .optional()?;
+    let Some(mut device) = device else {
+        return Ok(None);
+    };
+    if device.revoked_at.is_none() {
+        // At most one write a minute per device: every request would otherwise cost an fsync.
+        let changed = conn.execute(
+            "UPDATE devices SET last_seen_at = ?2
+             WHERE device_id = ?1
+               AND (last_seen_at IS NULL
+                    OR last_seen_at < strftime('%Y-%m-%dT%H:%M:%fZ', ?2, '-60 seconds'))",
+            params![device.device_id, now],
+        )?;
+        if changed == 1 {
+            device.last_seen_at = Some(now.to_owned());
+        }
+    }
+    Ok(Some(device))
+}
+
+fn accept_invite_blocking(
+    conn: &mut Connection,
+    code_hash: &str,
+    device: &NewDevice,
+    now: &str,
+) -> Result<AcceptOutcome, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let invite = tx
+        .query_row(
+            &format!("SELECT {INVITE_COLUMNS} FROM invites WHERE code_hash = ?1"),
+            [code_hash],
+            invite_row,
+        )
+        .optional()?;
+    let Some(invite) = invite else {
+        return Ok(AcceptOutcome::Unknown);
+    };
+    if invite.revoked_at.is_some() {
+        return Ok(AcceptOutcome::Revoked);
+    }
+    if invite.used_at.is_some() {
+        return Ok(AcceptOutcome::Used);
+    }
+    if invite.expires_at.as_str() <= now {
+        return Ok(AcceptOutcome::Expired);
+    }
+    let device = NewDevice {
+        plan_id: invite.plan_id,
+        member_id: invite.member_id,
+        role: invite.role,
+        ..device.clone()
+    };
+    let record = insert_device(&tx, &device, now)?;
+    tx.execute(
+        "UPDATE invites SET used_at = ?2, used_by_device = ?3 WHERE invite_id = ?1",
+        params![invite.invite_id, now, device.device_id],
+    )?;
+    tx.commit()?;
+    Ok(AcceptOutcome::Accepted(record))
 }
 
 fn ops_after_blocking(
@@ -170,6 +384,162 @@ impl Store for SqliteStore {
     ) -> StoreFuture<'a, Vec<(i64, String)>> {
         let plan_id = plan_id.to_owned();
         self.with_conn(move |conn| ops_after_blocking(conn, &plan_id, after_seq, limit))
+    }
+
+    fn last_seq<'a>(&'a self, plan_id: &'a str) -> StoreFuture<'a, i64> {
+        let plan_id = plan_id.to_owned();
+        self.with_conn(move |conn| {
+            Ok(conn.query_row(
+                "SELECT coalesce(max(seq), 0) FROM ops WHERE plan_id = ?1",
+                [plan_id],
+                |row| row.get(0),
+            )?)
+        })
+    }
+
+    fn plan_exists<'a>(&'a self, plan_id: &'a str) -> StoreFuture<'a, bool> {
+        let plan_id = plan_id.to_owned();
+        self.with_conn(move |conn| {
+            Ok(conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM plans WHERE plan_id = ?1)",
+                [plan_id],
+                |row| row.get(0),
+            )?)
+        })
+    }
+
+    fn create_plan<'a>(
+        &'a self,
+        plan_id: &'a str,
+        ops: &'a [NewOp],
+        device: &'a NewDevice,
+        now: &'a str,
+    ) -> StoreFuture<'a, Vec<i64>> {
+        let (plan_id, ops, device, now) = (
+            plan_id.to_owned(),
+            ops.to_vec(),
+            device.clone(),
+            now.to_owned(),
+        );
+        self.with_conn(move |conn| create_plan_blocking(conn, &plan_id, &ops, &device, &now))
+    }
+
+    fn device_by_token<'a>(
+        &'a self,
+        token_hash: &'a str,
+        now: &'a str,
+    ) -> StoreFuture<'a, Option<DeviceRecord>> {
+        let (token_hash, now) = (token_hash.to_owned(), now.to_owned());
+        self.with_conn(move |conn| device_by_token_blocking(conn, &token_hash, &now))
+    }
+
+    fn devices<'a>(&'a self, plan_id: &'a str) -> StoreFuture<'a, Vec<DeviceRecord>> {
+        let plan_id = plan_id.to_owned();
+        self.with_conn(move |conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {DEVICE_COLUMNS} FROM devices WHERE plan_id = ?1 ORDER BY created_at, device_id"
+            ))?;
+            let rows = stmt.query_map([plan_id], device_row)?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    fn revoke_device<'a>(
+        &'a self,
+        plan_id: &'a str,
+        device_id: &'a str,
+        now: &'a str,
+    ) -> StoreFuture<'a, bool> {
+        let (plan_id, device_id, now) = (plan_id.to_owned(), device_id.to_owned(), now.to_owned());
+        self.with_conn(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let found: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM devices WHERE plan_id = ?1 AND device_id = ?2)",
+                params![plan_id, device_id],
+                |row| row.get(0),
+            )?;
+            tx.execute(
+                "UPDATE devices SET revoked_at = ?3
+                 WHERE plan_id = ?1 AND device_id = ?2 AND revoked_at IS NULL",
+                params![plan_id, device_id, now],
+            )?;
+            tx.commit()?;
+            Ok(found)
+        })
+    }
+
+    fn create_invite<'a>(
+        &'a self,
+        invite: &'a NewInvite,
+        now: &'a str,
+    ) -> StoreFuture<'a, InviteRecord> {
+        let (i, now) = (invite.clone(), now.to_owned());
+        self.with_conn(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute(
+                "INSERT INTO invites
+                     (invite_id, code_hash, plan_id, member_id, role, created_by, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![i.invite_id, i.code_hash, i.plan_id, i.member_id, i.role, i.created_by, now, i.expires_at],
+            )?;
+            tx.commit()?;
+            Ok(InviteRecord {
+                invite_id: i.invite_id,
+                plan_id: i.plan_id,
+                member_id: i.member_id,
+                role: i.role,
+                created_by: i.created_by,
+                created_at: now,
+                expires_at: i.expires_at,
+                used_at: None,
+                revoked_at: None,
+            })
+        })
+    }
+
+    fn invites<'a>(&'a self, plan_id: &'a str) -> StoreFuture<'a, Vec<InviteRecord>> {
+        let plan_id = plan_id.to_owned();
+        self.with_conn(move |conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {INVITE_COLUMNS} FROM invites WHERE plan_id = ?1 ORDER BY created_at, invite_id"
+            ))?;
+            let rows = stmt.query_map([plan_id], invite_row)?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    fn revoke_invite<'a>(
+        &'a self,
+        plan_id: &'a str,
+        invite_id: &'a str,
+        now: &'a str,
+    ) -> StoreFuture<'a, bool> {
+        let (plan_id, invite_id, now) = (plan_id.to_owned(), invite_id.to_owned(), now.to_owned());
+        self.with_conn(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let found: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM invites WHERE plan_id = ?1 AND invite_id = ?2)",
+                params![plan_id, invite_id],
+                |row| row.get(0),
+            )?;
+            tx.execute(
+                "UPDATE invites SET revoked_at = ?3
+                 WHERE plan_id = ?1 AND invite_id = ?2 AND revoked_at IS NULL AND used_at IS NULL",
+                params![plan_id, invite_id, now],
+            )?;
+            tx.commit()?;
+            Ok(found)
+        })
+    }
+
+    fn accept_invite<'a>(
+        &'a self,
+        code_hash: &'a str,
+        device: &'a NewDevice,
+        now: &'a str,
+    ) -> StoreFuture<'a, AcceptOutcome> {
+        let (code_hash, device, now) = (code_hash.to_owned(), device.clone(), now.to_owned());
+        self.with_conn(move |conn| accept_invite_blocking(conn, &code_hash, &device, &now))
     }
 }
 
@@ -296,6 +666,159 @@ mod tests {
             (mode.as_str(), sync, fk, version),
             ("wal", 2, 1, SCHEMA_VERSION)
         );
+    }
+
+    fn device(id: &str, plan: &str, token_hash: &str) -> NewDevice {
+        NewDevice {
+            device_id: id.into(),
+            plan_id: plan.into(),
+            member_id: "m1".into(),
+            role: "foster_care_worker".into(),
+            token_hash: token_hash.into(),
+            name: "laptop".into(),
+        }
+    }
+
+    const T0: &str = "2026-01-01T10:00:00.000Z";
+    const T1: &str = "2026-01-01T10:00:30.000Z";
+    const T2: &str = "2026-01-01T10:02:00.000Z";
+
+    #[tokio::test]
+    async fn a_plan_is_created_once_with_its_ops_and_device() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let seqs = store
+            .create_plan("p1", &ops(&[("a", "A")]), &device("d1", "p1", "h1"), T0)
+            .await
+            .unwrap();
+        assert_eq!(seqs.len(), 1);
+        assert!(store.plan_exists("p1").await.unwrap());
+        assert_eq!(store.last_seq("p1").await.unwrap(), seqs[0]);
+        assert_eq!(store.last_seq("p2").await.unwrap(), 0);
+        let err = store
+            .create_plan("p1", &ops(&[("b", "B")]), &device("d2", "p1", "h2"), T0)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::PlanExists { .. }), "{err}");
+        // Nothing of the refused creation was stored.
+        assert_eq!(store.ops_after("p1", 0, 10).await.unwrap().len(), 1);
+        assert!(store.device_by_token("h2", T0).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn devices_are_found_by_token_hash_touched_and_revoked() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        store
+            .create_plan("p1", &[], &device("d1", "p1", "h1"), T0)
+            .await
+            .unwrap();
+        let d = store.device_by_token("h1", T0).await.unwrap().unwrap();
+        assert_eq!(d.last_seen_at.as_deref(), Some(T0));
+        // Within a minute: not written again.
+        let d = store.device_by_token("h1", T1).await.unwrap().unwrap();
+        assert_eq!(d.last_seen_at.as_deref(), Some(T0));
+        let d = store.device_by_token("h1", T2).await.unwrap().unwrap();
+        assert_eq!(d.last_seen_at.as_deref(), Some(T2));
+        assert!(store.revoke_device("p1", "d1", T2).await.unwrap());
+        assert!(!store.revoke_device("p2", "d1", T2).await.unwrap());
+        let d = store.device_by_token("h1", T2).await.unwrap().unwrap();
+        assert_eq!(d.revoked_at.as_deref(), Some(T2));
+        assert_eq!(store.devices("p1").await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn invites_are_single_use_expire_and_can_be_revoked() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        store
+            .create_plan("p1", &[], &device("d1", "p1", "h1"), T0)
+            .await
+            .unwrap();
+        let invite = |id: &str, hash: &str, expires: &str| NewInvite {
+            invite_id: id.into(),
+            code_hash: hash.into(),
+            plan_id: "p1".into(),
+            member_id: "m2".into(),
+            role: "parent".into(),
+            expires_at: expires.into(),
+            created_by: "m1".into(),
+        };
+        store
+            .create_invite(&invite("i1", "c1", T2), T0)
+            .await
+            .unwrap();
+        store
+            .create_invite(&invite("i2", "c2", T1), T0)
+            .await
+            .unwrap();
+        store
+            .create_invite(&invite("i3", "c3", T2), T0)
+            .await
+            .unwrap();
+        let AcceptOutcome::Accepted(d) = store
+            .accept_invite("c1", &device("d2", "ignored", "h2"), T1)
+            .await
+            .unwrap()
+        else {
+            panic!("accepted")
+        };
+        assert_eq!(
+            (d.plan_id.as_str(), d.member_id.as_str(), d.role.as_str()),
+            ("p1", "m2", "parent")
+        );
+        let again = store
+            .accept_invite("c1", &device("d3", "p1", "h3"), T1)
+            .await
+            .unwrap();
+        assert_eq!(again, AcceptOutcome::Used);
+        let late = store
+            .accept_invite("c2", &device("d3", "p1", "h3"), T2)
+            .await
+            .unwrap();
+        assert_eq!(late, AcceptOutcome::Expired);
+        assert!(store.revoke_invite("p1", "i3", T1).await.unwrap());
+        let revoked = store
+            .accept_invite("c3", &device("d3", "p1", "h3"), T1)
+            .await
+            .unwrap();
+        assert_eq!(revoked, AcceptOutcome::Revoked);
+        let unknown = store
+            .accept_invite("zz", &device("d3", "p1", "h3"), T1)
+            .await
+            .unwrap();
+        assert_eq!(unknown, AcceptOutcome::Unknown);
+        assert!(store.device_by_token("h3", T1).await.unwrap().is_none());
+        let list = store.invites("p1").await.unwrap();
+        assert_eq!(list.len(), 3);
+        assert!(list[0].used_at.is_some() && list[2].revoked_at.is_some());
+    }
+
+    #[test]
+    fn a_version_1_database_is_migrated_and_keeps_its_ops() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("koers.sqlite3");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE ops (
+                     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                     plan_id TEXT NOT NULL,
+                     op_id TEXT NOT NULL UNIQUE,
+                     body TEXT NOT NULL,
+                     received_at TEXT NOT NULL
+                 );
+                 CREATE INDEX ops_plan_seq ON ops (plan_id, seq);
+                 INSERT INTO ops (plan_id, op_id, body, received_at) VALUES ('old', 'x', 'X', '2025-01-01T00:00:00.000Z');
+                 PRAGMA user_version = 1;",
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            assert!(store.plan_exists("old").await.unwrap());
+            assert_eq!(store.ops_after("old", 0, 10).await.unwrap().len(), 1);
+        });
     }
 
     #[test]

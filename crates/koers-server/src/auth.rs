@@ -1,0 +1,129 @@
+//! Device tokens and invite codes: random secrets shown once, stored only as SHA-256 hashes.
+//! [`AuthDevice`] is the extractor that turns `Authorization: Bearer <token>` into a device.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use base64::Engine as _;
+use koers_core::{MemberId, PlanId};
+use sha2::{Digest as _, Sha256};
+
+use crate::error::ApiError;
+use crate::store::DeviceRecord;
+use crate::AppState;
+
+/// Random bytes in a device token (256 bits).
+pub const TOKEN_BYTES: usize = 32;
+/// Random bytes in an invite code (128 bits, 22 characters).
+pub const INVITE_CODE_BYTES: usize = 16;
+
+/// A fresh random secret of `bytes` bytes, base64url without padding.
+pub fn new_secret(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    getrandom::getrandom(&mut buf).expect("the operating system provides random bytes");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
+}
+
+/// SHA-256 of a token or code, lowercase hex: what the store keeps.
+pub fn hash_secret(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The current time as stored: RFC 3339, UTC, milliseconds.
+pub fn now_text() -> String {
+    format_time(chrono::Utc::now())
+}
+
+pub fn format_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// The device that sent a request, checked against the store: known and not revoked.
+#[derive(Debug, Clone)]
+pub struct AuthDevice {
+    pub record: DeviceRecord,
+    pub plan: PlanId,
+    pub member: MemberId,
+}
+
+impl AuthDevice {
+    /// 403 unless the device belongs to `plan`.
+    pub fn require_plan(&self, plan: PlanId) -> Result<(), ApiError> {
+        if self.plan == plan {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(
+                "wrong_plan",
+                "This device is registered for another plan; use the token of a device of this plan.",
+            ))
+        }
+    }
+}
+
+fn unauthorized(code: &'static str, message: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, code, message)
+}
+
+impl FromRequestParts<AppState> for AuthDevice {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let value = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        // A browser's EventSource cannot send headers: the event stream alone also takes
+        // `?access_token=`.
+        let from_query = parts
+            .uri
+            .path()
+            .ends_with("/events")
+            .then(|| parts.uri.query())
+            .flatten()
+            .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("access_token=")))
+            .filter(|t| !t.is_empty());
+        let token = match value.split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+                token.trim()
+            }
+            _ if from_query.is_some() => from_query.unwrap_or_default(),
+            _ => {
+                return Err(unauthorized(
+                    "token_missing",
+                    "Send the device token as `Authorization: Bearer <token>`; get one by creating a plan or accepting an invite.",
+                ))
+            }
+        };
+        let device = state
+            .store
+            .device_by_token(&hash_secret(token), &now_text())
+            .await?
+            .ok_or_else(|| {
+                unauthorized(
+                    "token_unknown",
+                    "This device token is not known; accept a new invite to register this device.",
+                )
+            })?;
+        if device.revoked_at.is_some() {
+            return Err(unauthorized(
+                "token_revoked",
+                "This device was removed from the plan; ask the foster-care worker for a new invite.",
+            ));
+        }
+        let (Ok(plan), Ok(member)) = (device.plan_id.parse(), device.member_id.parse()) else {
+            return Err(unauthorized(
+                "token_unknown",
+                "This device token is not valid; accept a new invite to register this device.",
+            ));
+        };
+        Ok(AuthDevice {
+            record: device,
+            plan: PlanId(plan),
+            member: MemberId(member),
+        })
+    }
+}

@@ -1,0 +1,822 @@
+//! The sync API: creating a plan, pushing and pulling operations, invites, devices and the
+//! event stream. Every write is authorized with [`koers_core::authorize`] against the plan as the
+//! server holds it ([`crate::plans`]).
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::Json;
+use futures_util::Stream;
+use koers_core::{allowed, authorize, Action, Entity, Field, MemberId, Op, PlanId, Replica, Role};
+use tokio::sync::broadcast::error::RecvError;
+use uuid::Uuid;
+
+use crate::auth::{
+    format_time, hash_secret, new_secret, now_text, AuthDevice, INVITE_CODE_BYTES, TOKEN_BYTES,
+};
+use crate::error::{ApiError, ApiJson, ApiQuery};
+use crate::plans::{affects_authorization, PlanEvent, PlanState};
+use crate::store::{
+    AcceptOutcome, DeviceRecord, InviteRecord, NewDevice, NewInvite, NewOp, StoreError,
+};
+use crate::wire::*;
+use crate::AppState;
+
+/// Most operations in one push or pull.
+pub const MAX_BATCH: usize = 1000;
+/// Invites expire after this many days unless asked otherwise…
+pub const DEFAULT_INVITE_DAYS: u32 = 14;
+/// …and after at most this many.
+pub const MAX_INVITE_DAYS: u32 = 60;
+/// Longest device name.
+pub const MAX_DEVICE_NAME_CHARS: usize = 100;
+/// Comment sent on an idle event stream, so that proxies keep it open.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The `{plan}` of the path. A malformed id is 404: no such plan.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanPath(pub PlanId);
+
+impl<S: Send + Sync> FromRequestParts<S> for PlanPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let unknown = || {
+            ApiError::not_found(
+                "plan_unknown",
+                "There is no such plan; check the plan id in the address.",
+            )
+        };
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| unknown())?;
+        let id = params
+            .get("plan")
+            .and_then(|p| p.parse::<Uuid>().ok())
+            .ok_or_else(unknown)?;
+        Ok(PlanPath(PlanId(id)))
+    }
+}
+
+/// The other `{…}` segment of the path (an invite or device id), as text.
+fn path_param(params: &HashMap<String, String>, name: &str) -> String {
+    params.get(name).cloned().unwrap_or_default()
+}
+
+fn device_name(name: Option<String>) -> Result<String, ApiError> {
+    let name = name.unwrap_or_default().trim().to_owned();
+    if name.chars().count() > MAX_DEVICE_NAME_CHARS {
+        return Err(ApiError::bad_request(
+            "invalid_device_name",
+            format!("The device name is longer than {MAX_DEVICE_NAME_CHARS} characters; use a shorter name."),
+        ));
+    }
+    Ok(name)
+}
+
+fn check_batch_size(ops: &[Op]) -> Result<(), ApiError> {
+    if ops.len() > MAX_BATCH {
+        return Err(ApiError::bad_request(
+            "too_many_ops",
+            format!(
+                "A batch holds at most {MAX_BATCH} operations; send the rest in another request."
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn op_body(op: &Op) -> NewOp {
+    (
+        op.id.to_string(),
+        serde_json::to_string(op).expect("an op serializes"),
+    )
+}
+
+fn op_id_taken(op_id: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "op_id_taken",
+        format!("Operation {op_id} already belongs to another plan; give the operation a new id."),
+    )
+}
+
+fn is_founder_op(op: &Op) -> bool {
+    op.entity == Entity::Member(op.author)
+        && op.field == Field::Role
+        && op.value == serde_json::json!(Role::FosterCareWorker.key())
+}
+
+/// `POST /api/plans`: creates a plan from its first operations and registers the founder's
+/// device.
+#[utoipa::path(
+    post,
+    path = "/api/plans",
+    tag = "sync",
+    request_body = CreatePlanRequest,
+    responses(
+        (status = 201, description = "Plan created; the device token is shown once", body = CreatePlanResponse),
+        (status = 400, description = "Not a valid founding batch", body = ErrorBody),
+        (status = 409, description = "The plan exists", body = ErrorBody),
+        (status = 422, description = "An operation was refused", body = ErrorBody),
+    )
+)]
+pub async fn create_plan(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<CreatePlanRequest>,
+) -> Result<(StatusCode, Json<CreatePlanResponse>), ApiError> {
+    check_batch_size(&body.ops)?;
+    let name = device_name(body.device_name)?;
+    let Some(first) = body.ops.first() else {
+        return Err(ApiError::bad_request(
+            "no_ops",
+            "A new plan needs its first operations, including the founder's own member entity.",
+        ));
+    };
+    let (plan_id, author) = (first.plan, first.author);
+    if body
+        .ops
+        .iter()
+        .any(|op| op.plan != plan_id || op.author != author)
+    {
+        return Err(ApiError::bad_request(
+            "mixed_batch",
+            "All operations that create a plan must have the same plan id and the same author.",
+        ));
+    }
+    let Some(founder) = body.ops.iter().find(|op| is_founder_op(op)) else {
+        return Err(ApiError::bad_request(
+            "no_founder",
+            "Include the founder's own member entity with role foster_care_worker (entity member:<author>, field role).",
+        ));
+    };
+    let now = now_millis();
+    if let Some(op) = body.ops.iter().find(|op| op.hlc.check_drift(now).is_err()) {
+        return Err(ApiError::bad_request(
+            "clock_ahead",
+            format!("Operation {} is dated too far in the future; set this device's date and time correctly.", op.id),
+        ));
+    }
+    if state.store.plan_exists(&plan_id.to_string()).await? {
+        return Err(plan_exists());
+    }
+
+    // Member ops first, so that the author exists before their other changes are checked.
+    let mut ordered: Vec<&Op> = body
+        .ops
+        .iter()
+        .filter(|op| matches!(op.entity, Entity::Member(_)))
+        .collect();
+    ordered.extend(
+        body.ops
+            .iter()
+            .filter(|op| !matches!(op.entity, Entity::Member(_))),
+    );
+    let mut replica = Replica::new(plan_id);
+    let _ = replica.apply(founder);
+    let mut grown = PlanState::new(replica, 0);
+    for op in &ordered {
+        if let Err(refusal) = authorize(&grown.plan, op) {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "refused",
+                format!("Operation {} was refused ({refusal}); the plan was not created, fix that operation and try again.", op.id),
+            ));
+        }
+        let _ = grown.replica.apply(op);
+        if affects_authorization(op) {
+            grown.project();
+        }
+    }
+
+    let token = new_secret(TOKEN_BYTES);
+    let device = NewDevice {
+        device_id: Uuid::new_v4().to_string(),
+        plan_id: plan_id.to_string(),
+        member_id: author.to_string(),
+        role: Role::FosterCareWorker.key().to_owned(),
+        token_hash: hash_secret(&token),
+        name,
+    };
+    let ops: Vec<NewOp> = ordered.iter().map(|op| op_body(op)).collect();
+    let seqs = match state
+        .store
+        .create_plan(&device.plan_id, &ops, &device, &now_text())
+        .await
+    {
+        Ok(seqs) => seqs,
+        Err(StoreError::PlanExists { .. }) => return Err(plan_exists()),
+        Err(StoreError::OpIdConflict { op_id }) => return Err(op_id_taken(&op_id)),
+        Err(err) => return Err(err.into()),
+    };
+    let last_seq = seqs.iter().copied().max().unwrap_or(0);
+    grown.last_seq = last_seq;
+    state.plans.insert(plan_id, grown).await;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatePlanResponse {
+            plan: plan_id,
+            member: author,
+            device: device.device_id,
+            device_token: token,
+            last_seq,
+        }),
+    ))
+}
+
+fn plan_exists() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "plan_exists",
+        "A plan with this id exists already; ask its foster-care worker for an invite instead.",
+    )
+}
+
+/// `POST /api/plans/{plan}/ops`: checks and stores operations, in order.
+#[utoipa::path(
+    post,
+    path = "/api/plans/{plan}/ops",
+    tag = "sync",
+    params(("plan" = String, Path, description = "Plan id")),
+    request_body = PushRequest,
+    security(("device_token" = [])),
+    responses(
+        (status = 200, description = "Each operation accepted (with its seq) or refused (with a reason)", body = PushResponse),
+        (status = 400, description = "Malformed batch", body = ErrorBody),
+        (status = 401, description = "Unknown or revoked token", body = ErrorBody),
+        (status = 403, description = "Token of another plan", body = ErrorBody),
+    )
+)]
+pub async fn push_ops(
+    PlanPath(plan_id): PlanPath,
+    State(state): State<AppState>,
+    device: AuthDevice,
+    ApiJson(body): ApiJson<PushRequest>,
+) -> Result<Json<PushResponse>, ApiError> {
+    device.require_plan(plan_id)?;
+    check_batch_size(&body.ops)?;
+    let now = now_millis();
+    let mut locked = state.plans.lock(state.store.as_ref(), plan_id).await?;
+    let plan = locked.state();
+    let before = plan.last_seq;
+    let mut refused = Vec::new();
+    let mut to_store: Vec<&Op> = Vec::new();
+    let mut stale = false;
+    for op in &body.ops {
+        let refuse = |reason: &str, message: String| RefusedOp {
+            op: op.id,
+            reason: reason.to_owned(),
+            message,
+        };
+        if op.plan != plan_id {
+            refused.push(refuse(
+                "wrong_plan",
+                "This operation belongs to another plan; push it to its own plan.".into(),
+            ));
+        } else if op.author != device.member {
+            refused.push(refuse(
+                "not_your_member",
+                "A device writes only as its own member; set the author to this device's member."
+                    .into(),
+            ));
+        } else if plan.replica.contains(op.id) {
+            // Already stored: acknowledged again with its seq.
+            to_store.push(op);
+        } else if let Err(err) = op.hlc.check_drift(now) {
+            refused.push(refuse("clock_ahead", format!("{err}.")));
+        } else {
+            if stale {
+                plan.project();
+                stale = false;
+            }
+            match authorize(&plan.plan, op) {
+                Ok(_) => {
+                    let _ = plan.replica.apply(op);
+                    stale |= affects_authorization(op);
+                    to_store.push(op);
+                }
+                Err(refusal) => refused.push(refuse("refused", format!("{refusal}."))),
+            }
+        }
+    }
+    if stale {
+        plan.project();
+    }
+    let mut accepted = Vec::with_capacity(to_store.len());
+    if !to_store.is_empty() {
+        let bodies: Vec<NewOp> = to_store.iter().map(|op| op_body(op)).collect();
+        let seqs = match state.store.append_ops(&plan_id.to_string(), &bodies).await {
+            Ok(seqs) => seqs,
+            Err(err) => {
+                // The replica already holds the batch: forget it, the store is the truth.
+                locked.invalidate();
+                return Err(match err {
+                    StoreError::OpIdConflict { op_id } => op_id_taken(&op_id),
+                    other => other.into(),
+                });
+            }
+        };
+        for (op, seq) in to_store.iter().zip(&seqs) {
+            accepted.push(AcceptedOp {
+                op: op.id,
+                seq: *seq,
+            });
+        }
+        let plan = locked.state();
+        plan.last_seq = plan.last_seq.max(seqs.iter().copied().max().unwrap_or(0));
+    }
+    let last_seq = locked.state().last_seq;
+    drop(locked);
+    if last_seq > before {
+        state.plans.notify(plan_id, PlanEvent::Ops(last_seq));
+    }
+    Ok(Json(PushResponse {
+        accepted,
+        refused,
+        last_seq,
+    }))
+}
+
+/// `GET /api/plans/{plan}/ops?after=&limit=`: operations in seq order.
+#[utoipa::path(
+    get,
+    path = "/api/plans/{plan}/ops",
+    tag = "sync",
+    params(("plan" = String, Path, description = "Plan id"), PullQuery),
+    security(("device_token" = [])),
+    responses(
+        (status = 200, description = "Operations after `after`, oldest first", body = PullResponse),
+        (status = 401, description = "Unknown or revoked token", body = ErrorBody),
+        (status = 403, description = "Token of another plan", body = ErrorBody),
+    )
+)]
+pub async fn pull_ops(
+    PlanPath(plan_id): PlanPath,
+    State(state): State<AppState>,
+    device: AuthDevice,
+    ApiQuery(query): ApiQuery<PullQuery>,
+) -> Result<Json<PullResponse>, ApiError> {
+    device.require_plan(plan_id)?;
+    let after = query.after.unwrap_or(0).max(0);
+    let limit = query.limit.unwrap_or(MAX_BATCH as u32);
+    if limit == 0 || limit as usize > MAX_BATCH {
+        return Err(ApiError::bad_request(
+            "invalid_limit",
+            format!("The limit is 1 to {MAX_BATCH}; ask for fewer operations."),
+        ));
+    }
+    let key = plan_id.to_string();
+    let mut rows = state.store.ops_after(&key, after, limit + 1).await?;
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let mut ops = Vec::with_capacity(rows.len());
+    for (seq, body) in rows {
+        match serde_json::from_str::<Op>(&body) {
+            Ok(op) => ops.push(SeqOp { seq, op }),
+            Err(err) => {
+                tracing::warn!(plan = %plan_id, seq, error = %err, "stored op does not parse; skipped")
+            }
+        }
+    }
+    let last_seq = state.store.last_seq(&key).await?;
+    Ok(Json(PullResponse {
+        ops,
+        last_seq,
+        more,
+    }))
+}
+
+/// The role the device's member has in the plan now, or 403 if they are no member any more.
+async fn current_role(state: &AppState, device: &AuthDevice) -> Result<Role, ApiError> {
+    let mut locked = state.plans.lock(state.store.as_ref(), device.plan).await?;
+    locked
+        .state()
+        .plan
+        .member(device.member)
+        .map(|m| m.role)
+        .ok_or_else(|| {
+            ApiError::forbidden(
+                "not_a_member",
+                "This device's member is no longer part of the plan; ask the foster-care worker.",
+            )
+        })
+}
+
+async fn require_manager(state: &AppState, device: &AuthDevice) -> Result<(), ApiError> {
+    let role = current_role(state, device).await?;
+    if allowed(role, Action::ManageMembers) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "not_allowed",
+            "Only the foster-care worker manages invites and devices; ask them to do this.",
+        ))
+    }
+}
+
+fn invite_info(i: InviteRecord, now: &str) -> InviteInfo {
+    let status = if i.revoked_at.is_some() {
+        "revoked"
+    } else if i.used_at.is_some() {
+        "used"
+    } else if i.expires_at.as_str() <= now {
+        "expired"
+    } else {
+        "open"
+    };
+    InviteInfo {
+        invite: i.invite_id,
+        member: i.member_id,
+        role: i.role,
+        created_by: i.created_by,
+        created_at: i.created_at,
+        expires_at: i.expires_at,
+        status: status.to_owned(),
+        used_at: i.used_at,
+        revoked_at: i.revoked_at,
+    }
+}
+
+/// `POST /api/plans/{plan}/invites`: a single-use code that registers a device for a member.
+#[utoipa::path(
+    post,
+    path = "/api/plans/{plan}/invites",
+    tag = "invites",
+    params(("plan" = String, Path, description = "Plan id")),
+    request_body = CreateInviteRequest,
+    security(("device_token" = [])),
+    responses(
+        (status = 201, description = "The code, shown once", body = CreateInviteResponse),
+        (status = 400, description = "Invalid number of days", body = ErrorBody),
+        (status = 403, description = "Not the foster-care worker, or another plan", body = ErrorBody),
+        (status = 404, description = "No such member", body = ErrorBody),
+    )
+)]
+pub async fn create_invite(
+    PlanPath(plan_id): PlanPath,
+    State(state): State<AppState>,
+    device: AuthDevice,
+    ApiJson(body): ApiJson<CreateInviteRequest>,
+) -> Result<(StatusCode, Json<CreateInviteResponse>), ApiError> {
+    device.require_plan(plan_id)?;
+    require_manager(&state, &device).await?;
+    let days = body.days.unwrap_or(DEFAULT_INVITE_DAYS);
+    if !(1..=MAX_INVITE_DAYS).contains(&days) {
+        return Err(ApiError::bad_request(
+            "invalid_days",
+            format!("An invite is valid for 1 to {MAX_INVITE_DAYS} days; choose a number in that range."),
+        ));
+    }
+    let role = {
+        let mut locked = state.plans.lock(state.store.as_ref(), plan_id).await?;
+        locked.state().plan.member(body.member).map(|m| m.role)
+    };
+    let Some(role) = role else {
+        return Err(ApiError::not_found(
+            "member_unknown",
+            "The plan has no such member; add the member to the plan first, then invite them.",
+        ));
+    };
+    let now = chrono::Utc::now();
+    let code = new_secret(INVITE_CODE_BYTES);
+    let invite = NewInvite {
+        invite_id: Uuid::new_v4().to_string(),
+        code_hash: hash_secret(&code),
+        plan_id: plan_id.to_string(),
+        member_id: body.member.to_string(),
+        role: role.key().to_owned(),
+        expires_at: format_time(now + chrono::Duration::days(i64::from(days))),
+        created_by: device.member.to_string(),
+    };
+    let stored = state
+        .store
+        .create_invite(&invite, &format_time(now))
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreateInviteResponse {
+            invite: stored.invite_id,
+            code,
+            expires_at: stored.expires_at,
+            member: body.member,
+            role,
+        }),
+    ))
+}
+
+/// `GET /api/plans/{plan}/invites`: the plan's invites, without their codes.
+#[utoipa::path(
+    get,
+    path = "/api/plans/{plan}/invites",
+    tag = "invites",
+    params(("plan" = String, Path, description = "Plan id")),
+    security(("device_token" = [])),
+    responses(
+        (status = 200, body = InviteList),
+        (status = 403, description = "Not the foster-care worker, or another plan", body = ErrorBody),
+    )
+)]
+pub async fn list_invites(
+    PlanPath(plan_id): PlanPath,
+    State(state): State<AppState>,
+    device: AuthDevice,
+) -> Result<Json<InviteList>, ApiError> {
+    device.require_plan(plan_id)?;
+    require_manager(&state, &device).await?;
+    let now = now_text();
+    let invites = state.store.invites(&plan_id.to_string()).await?;
+    Ok(Json(InviteList {
+        invites: invites.into_iter().map(|i| invite_info(i, &now)).collect(),
+    }))
+}
+
+/// `DELETE /api/plans/{plan}/invites/{invite}`: the code stops working.
+#[utoipa::path(
+    delete,
+    path = "/api/plans/{plan}/invites/{invite}",
+    tag = "invites",
+    params(("plan" = String, Path, description = "Plan id"), ("invite" = String, Path, description = "Invite id")),
+    security(("device_token" = [])),
+    responses(
+        (status = 204, description = "Revoked (or already used or revoked)"),
+        (status = 403, description = "Not the foster-care worker, or another plan", body = ErrorBody),
+        (status = 404, description = "No such invite", body = ErrorBody),
+    )
+)]
+pub async fn revoke_invite(
+    PlanPath(plan_id): PlanPath,
+    State(state): State<AppState>,
+    device: AuthDevice,
+    Path(params): Path<HashMap<String, String>>,
+) -> Result<StatusCode, ApiError> {
+    device.require_plan(plan_id)?;
+    require_manager(&state, &device).await?;
+    let invite = path_param(&params, "invite");
+    if state
+        .store
+        .revoke_invite(&plan_id.to_string(), &invite, &now_text())
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(
+            "invite_unknown",
+            "The plan has no such invite; list the invites to find its id.",
+        ))
+    }
+}
+
+/// `POST /api/invites/accept`: uses an invite code and registers this device.
+#[utoipa::path(
+    post,
+    path = "/api/invites/accept",
+    tag = "invites",
+    request_body = AcceptInviteRequest,
+    responses(
+        (status = 201, description = "Device registered; the token is shown once", body = AcceptInviteResponse),
+        (status = 404, description = "Unknown code", body = ErrorBody),
+        (status = 410, description = "Code used, expired or revoked", body = ErrorBody),
+    )
+)]
+pub async fn accept_invite(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<AcceptInviteRequest>,
+) -> Result<(StatusCode, Json<AcceptInviteResponse>), ApiError> {
+    let name = device_name(body.device_name)?;
+    let token = new_secret(TOKEN_BYTES);
+    let device = NewDevice {
+        device_id: Uuid::new_v4().to_string(),
+        plan_id: String::new(),
+        member_id: String::new(),
+        role: String::new(),
+        token_hash: hash_secret(&token),
+        name,
+    };
+    let gone = |code, message: &str| ApiError::new(StatusCode::GONE, code, message);
+    let record = match state
+        .store
+        .accept_invite(&hash_secret(body.code.trim()), &device, &now_text())
+        .await?
+    {
+        AcceptOutcome::Accepted(record) => record,
+        AcceptOutcome::Unknown => {
+            return Err(ApiError::not_found(
+                "invite_unknown",
+                "This invite code is not known; check that it was typed exactly as given.",
+            ))
+        }
+        AcceptOutcome::Used => {
+            return Err(gone(
+                "invite_used",
+                "This invite code was used already; ask the foster-care worker for a new one.",
+            ))
+        }
+        AcceptOutcome::Expired => {
+            return Err(gone(
+                "invite_expired",
+                "This invite code has expired; ask the foster-care worker for a new one.",
+            ))
+        }
+        AcceptOutcome::Revoked => {
+            return Err(gone(
+                "invite_revoked",
+                "This invite code was withdrawn; ask the foster-care worker for a new one.",
+            ))
+        }
+    };
+    let ids = (
+        record.plan_id.parse::<Uuid>(),
+        record.member_id.parse::<Uuid>(),
+        Role::from_key(&record.role),
+    );
+    let (Ok(plan), Ok(member), Some(role)) = ids else {
+        return Err(ApiError::internal(&StoreError::Task(format!(
+            "invite {} holds an invalid plan, member or role",
+            record.device_id
+        ))));
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(AcceptInviteResponse {
+            plan: PlanId(plan),
+            member: MemberId(member),
+            role,
+            device: record.device_id,
+            device_token: token,
+        }),
+    ))
+}
+
+fn device_info(d: DeviceRecord) -> DeviceInfo {
+    DeviceInfo {
+        device: d.device_id,
+        member: d.member_id,
+        role: d.role,
+        name: d.name,
+        created_at: d.created_at,
+        last_seen_at: d.last_seen_at,
+        revoked: d.revoked_at.is_some(),
+        revoked_at: d.revoked_at,
+    }
+}
+
+/// `GET /api/plans/{plan}/devices`: every device registered for the plan.
+#[utoipa::path(
+    get,
+    path = "/api/plans/{plan}/devices",
+    tag = "devices",
+    params(("plan" = String, Path, description = "Plan id")),
+    security(("device_token" = [])),
+    responses(
+        (status = 200, body = DeviceList),
+        (status = 403, description = "Another plan, or no member any more", body = ErrorBody),
+    )
+)]
+pub async fn list_devices(
+    PlanPath(plan_id): PlanPath,
+    State(state): State<AppState>,
+    device: AuthDevice,
+) -> Result<Json<DeviceList>, ApiError> {
+    device.require_plan(plan_id)?;
+    current_role(&state, &device).await?;
+    let devices = state.store.devices(&plan_id.to_string()).await?;
+    Ok(Json(DeviceList {
+        devices: devices.into_iter().map(device_info).collect(),
+    }))
+}
+
+/// `DELETE /api/plans/{plan}/devices/{device}`: the device's token stops working.
+#[utoipa::path(
+    delete,
+    path = "/api/plans/{plan}/devices/{device}",
+    tag = "devices",
+    params(("plan" = String, Path, description = "Plan id"), ("device" = String, Path, description = "Device id")),
+    security(("device_token" = [])),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 403, description = "Not the foster-care worker, or another plan", body = ErrorBody),
+        (status = 404, description = "No such device", body = ErrorBody),
+    )
+)]
+pub async fn revoke_device(
+    PlanPath(plan_id): PlanPath,
+    State(state): State<AppState>,
+    device: AuthDevice,
+    Path(params): Path<HashMap<String, String>>,
+) -> Result<StatusCode, ApiError> {
+    device.require_plan(plan_id)?;
+    require_manager(&state, &device).await?;
+    let target = path_param(&params, "device");
+    if state
+        .store
+        .revoke_device(&plan_id.to_string(), &target, &now_text())
+        .await?
+    {
+        state
+            .plans
+            .notify(plan_id, PlanEvent::DeviceRevoked(target));
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(
+            "device_unknown",
+            "The plan has no such device; list the devices to find its id.",
+        ))
+    }
+}
+
+fn ops_event(last_seq: i64) -> Event {
+    Event::default()
+        .event("ops")
+        .data(serde_json::to_string(&OpsEvent { last_seq }).expect("an event serializes"))
+}
+
+/// `GET /api/plans/{plan}/events`: server-sent events. `event: ops` with `{"last_seq": n}` on
+/// connecting and after each batch that stored new operations; a keep-alive comment every 15 s.
+#[utoipa::path(
+    get,
+    path = "/api/plans/{plan}/events",
+    tag = "sync",
+    params(("plan" = String, Path, description = "Plan id")),
+    security(("device_token" = [])),
+    responses(
+        (status = 200, description = "text/event-stream of `ops` events whose data is OpsEvent", content_type = "text/event-stream", body = OpsEvent),
+        (status = 401, description = "Unknown or revoked token", body = ErrorBody),
+        (status = 403, description = "Token of another plan", body = ErrorBody),
+    )
+)]
+pub async fn events(
+    PlanPath(plan_id): PlanPath,
+    State(state): State<AppState>,
+    device: AuthDevice,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    device.require_plan(plan_id)?;
+    // Subscribe before reading the current seq, so that nothing falls in between.
+    let receiver = state.plans.subscribe(plan_id);
+    let current = state.store.last_seq(&plan_id.to_string()).await?;
+    let listener = Listener {
+        first: Some(current),
+        receiver,
+        state,
+        plan: plan_id,
+        device: device.record.device_id,
+    };
+    let stream = futures_util::stream::unfold(listener, |mut listener| async move {
+        let event = listener.next().await?;
+        Some((Ok(event), listener))
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive")))
+}
+
+/// One event-stream subscriber.
+struct Listener {
+    /// The event to send on connecting.
+    first: Option<i64>,
+    receiver: tokio::sync::broadcast::Receiver<PlanEvent>,
+    state: AppState,
+    plan: PlanId,
+    device: String,
+}
+
+impl Listener {
+    /// The next event to send, or `None` when the stream ends (the device was revoked).
+    async fn next(&mut self) -> Option<Event> {
+        if let Some(seq) = self.first.take() {
+            return Some(ops_event(seq));
+        }
+        loop {
+            match self.receiver.recv().await {
+                Ok(PlanEvent::Ops(seq)) => return Some(ops_event(seq)),
+                Ok(PlanEvent::DeviceRevoked(device)) if device == self.device => return None,
+                Ok(PlanEvent::DeviceRevoked(_)) => continue,
+                // Skipped messages: the newest seq comes with the next one, but a revocation may
+                // have been among them, so ask the store.
+                Err(RecvError::Lagged(_)) => {
+                    let devices = self
+                        .state
+                        .store
+                        .devices(&self.plan.to_string())
+                        .await
+                        .ok()?;
+                    let revoked = devices
+                        .iter()
+                        .any(|d| d.device_id == self.device && d.revoked_at.is_some());
+                    if revoked {
+                        return None;
+                    }
+                }
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    }
+}

@@ -1,0 +1,32 @@
+use leptos::prelude::*;
+
+use crate::format;
+use crate::i18n::*;
+use crate::store::PlanStore;
+
+/// Online or offline, how many changes wait, when the plan was last synced. Shown on every screen
+/// of a shared plan.
+#[component]
+pub fn SyncBar(store: PlanStore) -> impl IntoView {
+    let i18n = use_i18n();
+    move || {
+        store.session.get()?;
+        let s = store.sync.get();
+        let waiting = if s.pending == 0 {
+            t_string!(i18n, sync_all_sent).to_string()
+        } else {
+            t_string!(i18n, sync_pending, count = s.pending).to_string()
+        };
+        let last = s
+            .last_synced
+            .map(|t| t_string!(i18n, sync_last, time = format::time_of(i18n.get_locale_untracked(), t)).to_string());
+        Some(view! {
+            <p class="syncbar" class:offline=!s.online role="status" data-testid="sync-status">
+                <span class="dot" aria-hidden="true"></span>
+                {if s.online { t_string!(i18n, sync_online) } else { t_string!(i18n, sync_offline) }}
+                " · " <span data-testid="sync-pending">{waiting}</span>
+                {last.map(|l| view! { " · " {l} })}
+            </p>
+        })
+    }
+}

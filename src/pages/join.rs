@@ -1,0 +1,50 @@
+use koers_core::Role;
+use leptos::prelude::*;
+
+use crate::i18n::*;
+use crate::route::{Nav, Screen};
+use crate::store::PlanStore;
+use crate::sync::SyncError;
+
+/// Opening an invite link (`/uitnodiging#<code>`) joins this phone to the plan.
+#[component]
+pub fn Join(store: PlanStore, role: RwSignal<Option<Role>>, nav: Nav) -> impl IntoView {
+    let i18n = use_i18n();
+    let problem = RwSignal::new(None::<String>);
+    // The code travels in the fragment, so it never reaches a server log.
+    let code = window().location().hash().unwrap_or_default().trim_start_matches('#').to_string();
+    leptos::task::spawn_local(async move {
+        if code.is_empty() {
+            problem.set(Some(t_string!(i18n, invite_unknown).to_string()));
+            return;
+        }
+        match store.join(&code).await {
+            Ok(r) => {
+                role.set(Some(r));
+                nav.go(Screen::Home);
+            }
+            Err(e) => problem.set(Some(explain(i18n, &e))),
+        }
+    });
+    view! {
+        <section class="card">
+            <h1>{t_string!(i18n, join_title)}</h1>
+            {move || match problem.get() {
+                None => view! { <p role="status">{t_string!(i18n, joining)}</p> }.into_any(),
+                Some(p) => view! { <p class="alert" role="alert" data-testid="join-problem">{p}</p> }.into_any(),
+            }}
+        </section>
+    }
+}
+
+fn explain(i18n: leptos_i18n::I18nContext<Locale>, e: &SyncError) -> String {
+    match e {
+        SyncError::Offline => t_string!(i18n, join_offline),
+        SyncError::Rejected { code, .. } if code == "invite_used" => t_string!(i18n, invite_used),
+        SyncError::Rejected { code, .. } if code == "invite_expired" => t_string!(i18n, invite_expired),
+        SyncError::Rejected { code, .. } if code == "invite_revoked" => t_string!(i18n, invite_revoked),
+        SyncError::Rejected { .. } => t_string!(i18n, invite_unknown),
+        SyncError::Malformed | SyncError::Storage(_) => t_string!(i18n, error_storage),
+    }
+    .to_string()
+}

@@ -1,0 +1,181 @@
+//! Talking to the Koers server: join a plan through an invite, push this device's pending
+//! operations, pull everyone else's. The operation log stays the only state; a round can be cut
+//! off anywhere (closed tab, dead network) and simply runs again: pushes are idempotent by
+//! operation id and pulls resume from the last stored sequence number.
+
+use koers_core::{MemberId, Op, OpId, PlanId, Role};
+use koers_store::{OpLog, StoreError};
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+/// This device's membership of one plan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    pub plan: PlanId,
+    pub member: MemberId,
+    pub role: Role,
+    pub token: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum SyncError {
+    /// No answer: offline, or the server is down. Try again later.
+    Offline,
+    /// The server answered with an error (`code` as in the API, `message` a sentence).
+    Rejected { status: u16, code: String, message: String },
+    /// The answer could not be read.
+    Malformed,
+    Storage(StoreError),
+}
+
+impl From<StoreError> for SyncError {
+    fn from(e: StoreError) -> Self {
+        SyncError::Storage(e)
+    }
+}
+
+/// What one sync round did.
+#[derive(Default)]
+pub struct Round {
+    /// Operations from others, stored and to be applied.
+    pub pulled: Vec<Op>,
+    /// This device's operations the server refused, with its reason; removed from the log.
+    pub refused: Vec<(OpId, String)>,
+    /// Changes still waiting for the server after this round.
+    pub still_pending: usize,
+}
+
+/// Largest batch pushed at once (the server takes up to 1000).
+const PUSH_BATCH: usize = 500;
+const PULL_LIMIT: u32 = 1000;
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: String,
+    message: String,
+}
+
+#[derive(Deserialize)]
+struct Accepted {
+    op: OpId,
+}
+
+#[derive(Deserialize)]
+struct Refused {
+    op: OpId,
+    message: String,
+}
+
+#[derive(Deserialize)]
+struct PushResponse {
+    accepted: Vec<Accepted>,
+    refused: Vec<Refused>,
+}
+
+#[derive(Deserialize)]
+struct Pulled {
+    op: Op,
+}
+
+#[derive(Deserialize)]
+struct PullResponse {
+    ops: Vec<Pulled>,
+    last_seq: i64,
+    more: bool,
+}
+
+#[derive(Deserialize)]
+struct Joined {
+    plan: PlanId,
+    member: MemberId,
+    role: Role,
+    device_token: String,
+}
+
+async fn call(method: &str, url: &str, token: Option<&str>, body: Option<String>) -> Result<String, SyncError> {
+    let init = web_sys::RequestInit::new();
+    init.set_method(method);
+    let headers = web_sys::Headers::new().map_err(|_| SyncError::Malformed)?;
+    if let Some(token) = token {
+        let _ = headers.set("Authorization", &format!("Bearer {token}"));
+    }
+    if let Some(body) = body {
+        let _ = headers.set("Content-Type", "application/json");
+        init.set_body(&JsValue::from_str(&body));
+    }
+    init.set_headers(&headers);
+    let request = web_sys::Request::new_with_str_and_init(url, &init).map_err(|_| SyncError::Malformed)?;
+    let response: web_sys::Response = JsFuture::from(leptos::prelude::window().fetch_with_request(&request))
+        .await
+        .map_err(|_| SyncError::Offline)?
+        .unchecked_into();
+    let text = JsFuture::from(response.text().map_err(|_| SyncError::Malformed)?)
+        .await
+        .map_err(|_| SyncError::Offline)?
+        .as_string()
+        .unwrap_or_default();
+    if response.ok() {
+        return Ok(text);
+    }
+    let status = response.status();
+    Err(match serde_json::from_str::<ErrorBody>(&text) {
+        Ok(e) => SyncError::Rejected { status, code: e.error, message: e.message },
+        // Not our server's JSON (a proxy or captive portal): as good as offline.
+        Err(_) => SyncError::Offline,
+    })
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, SyncError> {
+    serde_json::from_str(text).map_err(|_| SyncError::Malformed)
+}
+
+/// Redeems an invite code: this device joins the invite's plan as its member.
+pub async fn accept_invite(code: &str) -> Result<Session, SyncError> {
+    let body = serde_json::json!({ "code": code, "device_name": device_name() }).to_string();
+    let joined: Joined = parse(&call("POST", "/api/invites/accept", None, Some(body)).await?)?;
+    Ok(Session { plan: joined.plan, member: joined.member, role: joined.role, token: joined.device_token })
+}
+
+fn device_name() -> String {
+    let agent = leptos::prelude::window().navigator().user_agent().unwrap_or_default();
+    let kind = ["Android", "iPhone", "iPad", "Windows", "Mac", "Linux"].into_iter().find(|k| agent.contains(k));
+    kind.unwrap_or("Browser").to_string()
+}
+
+fn cursor_key(plan: PlanId) -> String {
+    format!("cursor:{plan}")
+}
+
+/// One round: push what is pending, then pull what is new.
+pub async fn sync_once(log: &OpLog, session: &Session) -> Result<Round, SyncError> {
+    let mut round = Round::default();
+    let loaded = log.load(session.plan).await?;
+    let mut pending: Vec<Op> = loaded.ops.into_iter().filter(|o| loaded.pending.contains(&o.id)).collect();
+    pending.sort_by_key(|o| (o.hlc, o.id));
+    let push_url = format!("/api/plans/{}/ops", session.plan);
+    for batch in pending.chunks(PUSH_BATCH) {
+        let body = serde_json::json!({ "ops": batch }).to_string();
+        let answer: PushResponse = parse(&call("POST", &push_url, Some(&session.token), Some(body)).await?)?;
+        let accepted: Vec<OpId> = answer.accepted.iter().map(|a| a.op).collect();
+        log.mark_acknowledged(&accepted).await?;
+        let refused: Vec<OpId> = answer.refused.iter().map(|r| r.op).collect();
+        log.remove_ops(&refused).await?;
+        round.refused.extend(answer.refused.into_iter().map(|r| (r.op, r.message)));
+        round.still_pending += batch.len() - accepted.len() - refused.len();
+    }
+    let mut cursor: i64 = log.meta(&cursor_key(session.plan)).await?.unwrap_or(0);
+    loop {
+        let url = format!("/api/plans/{}/ops?after={cursor}&limit={PULL_LIMIT}", session.plan);
+        let answer: PullResponse = parse(&call("GET", &url, Some(&session.token), None).await?)?;
+        let ops: Vec<Op> = answer.ops.into_iter().map(|p| p.op).collect();
+        log.append_remote(&ops).await?;
+        cursor = answer.last_seq;
+        log.set_meta(&cursor_key(session.plan), &cursor).await?;
+        round.pulled.extend(ops);
+        if !answer.more {
+            break;
+        }
+    }
+    Ok(round)
+}

@@ -1,0 +1,166 @@
+import { test, expect, type APIRequestContext, type Browser } from "@playwright/test";
+import { randomUUID } from "node:crypto";
+
+// The foster-care worker's plan, made through the API (the worker's own screens for this come later).
+const WORKER_NODE = "00000000000000aa";
+let tick = 0;
+const hlc = () => `${String(Date.now()).padStart(18, "0")}-${String(tick++).padStart(7, "0")}-${WORKER_NODE}`;
+
+async function workerPlan(request: APIRequestContext) {
+  const plan = randomUUID(), worker = randomUUID(), parent = randomUUID(), foster = randomUUID();
+  const goal = { breakfast: randomUUID(), budget: randomUUID(), visits: randomUUID() };
+  const op = (entity: string, field: string, value: unknown) => ({ id: randomUUID(), plan, hlc: hlc(), author: worker, entity, field, value });
+  const ops = [
+    op(`member:${worker}`, "name", "Lotte de Vries"), op(`member:${worker}`, "role", "foster_care_worker"),
+    op(`member:${parent}`, "name", "Mirjam"), op(`member:${parent}`, "role", "parent"),
+    op(`member:${foster}`, "name", "Fam. Bakker"), op(`member:${foster}`, "role", "foster_parent"),
+    op("plan", "child_name", "Sam"), op("plan", "start_date", new Date().toISOString().slice(0, 10)),
+  ];
+  const goals: [string, string, string, number][] = [
+    [goal.breakfast, "Samen ontbijten in het weekend", "parent", 1],
+    [goal.budget, "Afspraak met de budgetcoach", "parent", 2],
+    [goal.visits, "Bezoeken voorbereiden met Sam", "foster_parent", 3],
+  ];
+  for (const [id, title, owner, priority] of goals) {
+    ops.push(op(`goal:${id}`, "title", title), op(`goal:${id}`, "owner", owner), op(`goal:${id}`, "priority", priority), op(`goal:${id}`, "status", "open"));
+  }
+  const created = await request.post("/api/plans", { data: { ops } });
+  expect(created.status(), await created.text()).toBe(201);
+  const { device_token: token } = await created.json();
+  const auth = { Authorization: `Bearer ${token}` };
+  const invite = async (member: string) => {
+    const r = await request.post(`/api/plans/${plan}/invites`, { headers: auth, data: { member } });
+    expect(r.status(), await r.text()).toBe(201);
+    return (await r.json()).code as string;
+  };
+  return {
+    plan, goal, auth, parentCode: await invite(parent), fosterCode: await invite(foster),
+    push: (entity: string, field: string, value: unknown) =>
+      request.post(`/api/plans/${plan}/ops`, { headers: auth, data: { ops: [op(entity, field, value)] } }),
+  };
+}
+
+async function phone(browser: Browser, baseURL: string | undefined, code: string) {
+  const context = await browser.newContext({ baseURL, locale: "nl-NL", viewport: { width: 390, height: 844 }, isMobile: true });
+  const page = await context.newPage();
+  await page.goto(`/uitnodiging#${code}`);
+  await expect(page.getByTestId("child-name")).toHaveText("Plan van Sam");
+  await expect(page.getByTestId("sync-status")).toContainText("Online");
+  return { context, page };
+}
+
+test("two phones share one plan: an offline visit and ticks from both sides converge within seconds", async ({ browser, request, baseURL }) => {
+  const w = await workerPlan(request);
+  const foster = await phone(browser, baseURL, w.fosterCode);
+  const parent = await phone(browser, baseURL, w.parentCode);
+  await expect(foster.page.getByTestId("current-role")).toHaveText("Pleegouder");
+  await expect(parent.page.getByTestId("current-role")).toHaveText("Ouder");
+
+  // The foster parent is offline at a visit: ticks a goal and logs the visit.
+  await foster.context.setOffline(true);
+  await expect(foster.page.getByTestId("sync-status")).toContainText("Offline");
+  await foster.page.getByRole("checkbox", { name: /Bezoeken voorbereiden/ }).check();
+  await foster.page.getByTestId("log-contact").click();
+  await foster.page.getByLabel("Notitie").fill("Bezoek in het park, zonder bereik.");
+  await foster.page.getByTestId("save-contact").click();
+  await expect(foster.page.getByText("Het contactmoment is bewaard.")).toBeVisible();
+  await expect(foster.page.getByTestId("sync-pending")).toContainText("wachten");
+
+  // Meanwhile the parent, online, ticks one of their goals.
+  await parent.page.getByRole("checkbox", { name: /Samen ontbijten/ }).check();
+  await expect(parent.page.getByTestId("sync-pending")).toHaveText("alles verstuurd");
+
+  // Back online: both phones show the same plan within seconds, without a reload.
+  await foster.context.setOffline(false);
+  await expect(foster.page.getByTestId("sync-pending")).toHaveText("alles verstuurd", { timeout: 5_000 });
+  await expect(parent.page.getByTestId("contact-list")).toContainText("Bezoek in het park", { timeout: 3_000 });
+  for (const { page } of [foster, parent]) {
+    await expect(page.locator('[data-testid="progress"] [data-role="parent"]')).toContainText("1 van 2 gedaan", { timeout: 3_000 });
+    await expect(page.locator('[data-testid="progress"] [data-role="foster_parent"]')).toContainText("1 van 1 gedaan");
+  }
+
+  // The worker gives the budget goal to the foster parent while the parent, offline, ticks it:
+  // the server refuses the tick, the parent's phone rolls it back and says so.
+  await parent.context.setOffline(true);
+  await parent.page.getByRole("checkbox", { name: /budgetcoach/ }).check();
+  expect((await w.push(`goal:${w.goal.budget}`, "owner", "foster_parent")).status()).toBe(200);
+  await parent.context.setOffline(false);
+  await expect(parent.page.getByRole("alert")).toContainText("niet doorgegaan", { timeout: 5_000 });
+  await expect(parent.page.getByRole("checkbox", { name: /budgetcoach/ })).toHaveCount(0);
+  await expect(parent.page.locator('[data-testid="progress"] [data-role="parent"]')).toContainText("1 van 1 gedaan");
+  await expect(foster.page.locator('[data-testid="progress"] [data-role="foster_parent"]')).toContainText("1 van 2 gedaan", { timeout: 3_000 });
+
+  // Changes survive a reload on both phones.
+  for (const { page } of [foster, parent]) {
+    await page.reload();
+    await expect(page.getByTestId("contact-list")).toContainText("Bezoek in het park");
+  }
+});
+
+test("an invite is single use, and a removed phone loses the plan", async ({ browser, request, baseURL }) => {
+  const w = await workerPlan(request);
+  const parent = await phone(browser, baseURL, w.parentCode);
+
+  const second = await browser.newContext({ baseURL, locale: "nl-NL" });
+  const again = await second.newPage();
+  await again.goto(`/uitnodiging#${w.parentCode}`);
+  await expect(again.getByTestId("join-problem")).toContainText("al gebruikt");
+
+  const devices = await (await request.get(`/api/plans/${w.plan}/devices`, { headers: w.auth })).json();
+  const phoneOfParent = devices.devices.find((d: any) => d.role === "parent");
+  expect((await request.delete(`/api/plans/${w.plan}/devices/${phoneOfParent.device}`, { headers: w.auth })).status()).toBe(204);
+  // Its next contact is refused: the plan is wiped from the phone, which says so.
+  await parent.page.getByRole("checkbox", { name: /Samen ontbijten/ }).check();
+  await expect(parent.page.getByRole("alert")).toContainText("geen toegang meer", { timeout: 5_000 });
+  await expect(parent.page.getByTestId("child-name")).toHaveText("Plan van Noa");
+  await parent.page.reload();
+  await expect(parent.page.getByText("Plan van Sam")).toHaveCount(0);
+});
+
+test("a server killed with SIGKILL and restarted loses nothing; the phone's retry completes", async ({ browser, playwright }) => {
+  // A server of this test's own, so it can be killed.
+  const { spawn } = await import("node:child_process");
+  const { mkdtempSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const port = 8097;
+  const baseURL = `http://127.0.0.1:${port}`;
+  const data = mkdtempSync(join(tmpdir(), "koers-kill-"));
+  const start = async () => {
+    const server = spawn(process.env.KOERS_SERVER_BIN ?? "target/debug/koers-server", [], {
+      env: { ...process.env, KOERS_ADDR: `127.0.0.1:${port}`, KOERS_DATA: data, KOERS_DIST: "target/e2e/dist" },
+      stdio: "ignore",
+    });
+    await expect.poll(async () => (await fetch(`${baseURL}/healthz`).catch(() => null))?.status, { timeout: 10_000 }).toBe(200);
+    return server;
+  };
+  let server = await start();
+  const request = await playwright.request.newContext({ baseURL });
+  try {
+    const w = await workerPlan(request);
+    const foster = await phone(browser, baseURL, w.fosterCode);
+    await foster.context.setOffline(true);
+    for (const note of ["Eerste bezoek", "Tweede bezoek", "Derde bezoek"]) {
+      await foster.page.getByTestId("log-contact").click();
+      await foster.page.getByLabel("Notitie").fill(note);
+      await foster.page.getByTestId("save-contact").click();
+      await expect(foster.page.getByText("Het contactmoment is bewaard.")).toBeVisible();
+    }
+    server.kill("SIGKILL");
+    await foster.context.setOffline(false);
+    await expect(foster.page.getByTestId("sync-status")).toContainText("Offline", { timeout: 5_000 });
+    await expect(foster.page.getByTestId("sync-pending")).toContainText("wachten");
+
+    server = await start();
+    // Back: the next round (on reconnect, or the periodic one) sends everything.
+    await foster.context.setOffline(true);
+    await foster.context.setOffline(false);
+    await expect(foster.page.getByTestId("sync-pending")).toHaveText("alles verstuurd", { timeout: 20_000 });
+    const pulled = await (await request.get(`/api/plans/${w.plan}/ops?after=0`, { headers: w.auth })).json();
+    const notes = pulled.ops.filter((o: any) => o.op.field === "note").map((o: any) => o.op.value);
+    expect(notes.sort()).toEqual(["Derde bezoek", "Eerste bezoek", "Tweede bezoek"]);
+  } finally {
+    server.kill("SIGKILL");
+    await request.dispose();
+  }
+});
