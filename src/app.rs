@@ -4,7 +4,9 @@ use leptos::prelude::*;
 
 use crate::components::{sync_bar::SyncBar, update_banner::UpdateBanner};
 use crate::i18n::*;
-use crate::pages::{choose_role::ChooseRole, home::Home, join::Join, log_contact::LogContact};
+use crate::pages::{
+    choose_role::ChooseRole, home::Home, join::Join, log_contact::LogContact, members::Members, new_plan::NewPlanForm,
+};
 use crate::route::{Link, Nav, Screen};
 use crate::settings;
 use crate::store::{LoadState, PlanStore};
@@ -92,6 +94,8 @@ fn Shell() -> impl IntoView {
                         (Screen::Home | Screen::ChooseRole, _) => view! { <ChooseRole role nav/> }.into_any(),
                         (Screen::LogContact, _) => view! { <LogContact store role nav/> }.into_any(),
                         (Screen::Join, _) => view! { <Join store role nav/> }.into_any(),
+                        (Screen::NewPlan, _) => view! { <NewPlanForm store nav/> }.into_any(),
+                        (Screen::Members, _) => view! { <Members store role/> }.into_any(),
                         (Screen::NotFound, _) => view! { <p>{t_string!(i18n, not_found)}</p> }.into_any(),
                     },
                 }}

@@ -13,6 +13,8 @@ pub enum Screen {
     LogContact,
     /// `/uitnodiging#<code>`: join a shared plan.
     Join,
+    NewPlan,
+    Members,
     NotFound,
 }
 
@@ -23,6 +25,8 @@ impl Screen {
             Screen::ChooseRole => "/rol",
             Screen::LogContact => "/contact/nieuw",
             Screen::Join => "/uitnodiging",
+            Screen::NewPlan => "/plan/nieuw",
+            Screen::Members => "/plan/deelnemers",
         }
     }
 
@@ -32,6 +36,8 @@ impl Screen {
             "/rol" => Screen::ChooseRole,
             "/contact/nieuw" => Screen::LogContact,
             "/uitnodiging" => Screen::Join,
+            "/plan/nieuw" => Screen::NewPlan,
+            "/plan/deelnemers" => Screen::Members,
             _ => Screen::NotFound,
         }
     }

@@ -289,12 +289,31 @@ impl PlanStore {
         }
     }
 
+    /// Starts a new shared plan on the server, with this device as its foster-care worker's.
+    pub async fn found(self, new: koers_core::founding::NewPlan) -> Result<(), SyncError> {
+        let (log, node) =
+            self.device.with_value(|d| d.as_ref().map(|d| (d.log.clone(), d.node))).ok_or(SyncError::Malformed)?;
+        let mut clock = koers_core::Clock::new(node);
+        let (_, _, ops) =
+            koers_core::founding::plan_ops(&new, &mut clock, js_sys::Date::now() as u64, Uuid::new_v4);
+        let session = sync::create_plan(&ops).await?;
+        log.append_remote(&ops).await?;
+        self.switch_to(&log, session).await
+    }
+
     /// Joins the plan an invite code is for; this device then speaks for the invite's member.
     pub async fn join(self, code: &str) -> Result<Role, SyncError> {
         let session = sync::accept_invite(code).await?;
         let log = self.device.with_value(|d| d.as_ref().map(|d| d.log.clone())).ok_or(SyncError::Malformed)?;
+        let role = session.role;
+        self.switch_to(&log, session).await?;
+        Ok(role)
+    }
+
+    /// Makes `session`'s plan this device's plan: stored, pulled, shown and followed.
+    async fn switch_to(self, log: &OpLog, session: Session) -> Result<(), SyncError> {
         log.set_meta(SESSION, &session).await?;
-        let round = sync::sync_once(&log, &session).await;
+        let round = sync::sync_once(log, &session).await;
         let loaded = log.load(session.plan).await?;
         let mut replica = Replica::new(session.plan);
         for op in &loaded.ops {
@@ -306,11 +325,10 @@ impl PlanStore {
                 d.replica = replica;
             }
         });
-        let role = session.role;
         self.session.set(Some(session.clone()));
         self.listen();
-        self.finish_round(&log, &session, round.map(|r| sync::Round { pulled: vec![], ..r })).await;
-        Ok(role)
+        self.finish_round(log, &session, round.map(|r| sync::Round { pulled: vec![], ..r })).await;
+        Ok(())
     }
 }
 

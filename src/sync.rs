@@ -179,3 +179,59 @@ pub async fn sync_once(log: &OpLog, session: &Session) -> Result<Round, SyncErro
     }
     Ok(round)
 }
+
+#[derive(Deserialize)]
+struct Created {
+    plan: PlanId,
+    member: MemberId,
+    device_token: String,
+}
+
+/// Registers a new plan (its founding operations) on the server; this device becomes the
+/// founder's, a foster-care worker.
+pub async fn create_plan(ops: &[Op]) -> Result<Session, SyncError> {
+    let body = serde_json::json!({ "ops": ops, "device_name": device_name() }).to_string();
+    let created: Created = parse(&call("POST", "/api/plans", None, Some(body)).await?)?;
+    Ok(Session { plan: created.plan, member: created.member, role: Role::FosterCareWorker, token: created.device_token })
+}
+
+/// A phone registered to a member of the plan.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Device {
+    pub device: String,
+    pub member: MemberId,
+    pub name: Option<String>,
+    pub last_seen_at: Option<String>,
+    pub revoked: bool,
+}
+
+#[derive(Deserialize)]
+struct Devices {
+    devices: Vec<Device>,
+}
+
+pub async fn devices(session: &Session) -> Result<Vec<Device>, SyncError> {
+    let url = format!("/api/plans/{}/devices", session.plan);
+    Ok(parse::<Devices>(&call("GET", &url, Some(&session.token), None).await?)?.devices)
+}
+
+pub async fn revoke_device(session: &Session, device: &str) -> Result<(), SyncError> {
+    let url = format!("/api/plans/{}/devices/{device}", session.plan);
+    call("DELETE", &url, Some(&session.token), None).await.map(drop)
+}
+
+/// A fresh invite for one member: a link to open on their phone, and its QR code (SVG).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Invite {
+    pub code: String,
+    pub expires_at: String,
+    pub link: Option<String>,
+    pub qr_svg: Option<String>,
+}
+
+pub async fn invite(session: &Session, member: MemberId) -> Result<Invite, SyncError> {
+    let origin = leptos::prelude::window().location().origin().unwrap_or_default();
+    let body = serde_json::json!({ "member": member, "link_base": format!("{origin}/uitnodiging#") }).to_string();
+    let url = format!("/api/plans/{}/invites", session.plan);
+    parse(&call("POST", &url, Some(&session.token), Some(body)).await?)
+}

@@ -32,7 +32,7 @@ pub fn MyGoals(store: PlanStore, plan: Signal<Plan>, role: Role) -> impl IntoVie
             </p>
             <Show when=move || !goals().is_empty() fallback=move || view! { <p>{t_string!(i18n, no_goals)}</p> }>
                 <ul class="goals" data-testid="my-goals">
-                    <For each=goals key=|g| (g.id, g.status, g.title.clone()) let:goal>
+                    <For each=goals key=|g| (g.id, g.status, g.title.clone(), g.changed_concurrently) let:goal>
                         <li class="goal" class:is-done=goal.status == GoalStatus::Done>
                             <label>
                                 <input type="checkbox"
@@ -41,6 +41,9 @@ pub fn MyGoals(store: PlanStore, plan: Signal<Plan>, role: Role) -> impl IntoVie
                                 <span class="goal-text">
                                     <span class="goal-title">{goal.title.clone()}</span>
                                     {goal.description.clone().map(|d| view! { <span class="goal-desc">{d}</span> })}
+                                    {goal.changed_concurrently.then(|| view! {
+                                        <span class="goal-meta conflict" data-testid="changed-by-two">{t_string!(i18n, changed_by_two)}</span>
+                                    })}
                                     {goal.deadline.map(|d| view! {
                                         <span class="goal-meta">{t_string!(i18n, goal_deadline, date = format::date(i18n.get_locale_untracked(), d)).to_string()}</span>
                                     })}

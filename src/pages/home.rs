@@ -35,6 +35,17 @@ pub fn Home(store: PlanStore, role: RwSignal<Option<Role>>, nav: Nav) -> impl In
             })}
         })}
         <ProgressPerParty plan/>
+        // Sharing: the worker starts a real plan from the example; in a shared plan everyone sees
+        // who takes part.
+        {move || match (store.session.with(Option::is_some), role.get()) {
+            (true, _) => Some(view! {
+                <Link nav to=Screen::Members class="button wide" testid="members-link">{t_string!(i18n, members_title)}</Link>
+            }.into_any()),
+            (false, Some(Role::FosterCareWorker)) => Some(view! {
+                <Link nav to=Screen::NewPlan class="button wide" testid="new-plan-link">{t_string!(i18n, new_plan_title)}</Link>
+            }.into_any()),
+            _ => None,
+        }}
         <RecentContacts plan/>
         <ContactPerson plan/>
     }

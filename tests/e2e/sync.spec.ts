@@ -164,3 +164,21 @@ test("a server killed with SIGKILL and restarted loses nothing; the phone's retr
     await request.dispose();
   }
 });
+
+test("a goal changed by two people at once shows it, and keeps both versions", async ({ browser, request, baseURL }) => {
+  const w = await workerPlan(request);
+  const parent = await phone(browser, baseURL, w.parentCode);
+  const breakfast = parent.page.getByRole("checkbox", { name: /Samen ontbijten/ });
+  await parent.context.setOffline(true);
+  await breakfast.check();
+  // Meanwhile the worker, who has not seen the tick, sets the same goal's status (later in time).
+  expect((await w.push(`goal:${w.goal.breakfast}`, "status", "open")).status()).toBe(200);
+  await parent.context.setOffline(false);
+  const goal = parent.page.getByTestId("my-goals").locator("li", { hasText: "Samen ontbijten" });
+  await expect(goal.getByTestId("changed-by-two")).toBeVisible({ timeout: 5_000 });
+  await expect(breakfast).not.toBeChecked();
+  // The parent's "done" is not lost: it is in the plan's history on the server.
+  const pulled = await (await request.get(`/api/plans/${w.plan}/ops?after=0`, { headers: w.auth })).json();
+  const statuses = pulled.ops.filter((o: any) => o.op.entity === `goal:${w.goal.breakfast}` && o.op.field === "status").map((o: any) => o.op.value);
+  expect(statuses.sort()).toEqual(["done", "open", "open"]);
+});

@@ -8,6 +8,7 @@
 
 pub mod author;
 pub mod demo;
+pub mod founding;
 pub mod hlc;
 pub mod model;
 pub mod op;

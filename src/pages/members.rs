@@ -1,0 +1,102 @@
+use koers_core::{allowed, Action, MemberId, Role};
+use leptos::prelude::*;
+
+use crate::format;
+use crate::i18n::*;
+use crate::store::PlanStore;
+use crate::sync::{self, Device, Invite, SyncError};
+
+/// Who takes part, their phones and when each was last seen. The worker invites people (a link
+/// and a QR code) and removes a phone that should no longer see the plan.
+#[component]
+pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView {
+    let i18n = use_i18n();
+    let devices = RwSignal::new(Vec::<Device>::new());
+    let invite = RwSignal::new(None::<(MemberId, Invite)>);
+    let problem = RwSignal::new(None::<String>);
+    let manages = move || role.get().is_some_and(|r| allowed(r, Action::ManageMembers));
+    let fail = move |e: SyncError| {
+        problem.set(Some(match e {
+            SyncError::Offline => t_string!(i18n, members_offline).to_string(),
+            SyncError::Rejected { message, .. } => message,
+            _ => t_string!(i18n, error_storage).to_string(),
+        }))
+    };
+    let refresh = move || {
+        let Some(session) = store.session.get_untracked() else { return };
+        leptos::task::spawn_local(async move {
+            match sync::devices(&session).await {
+                Ok(list) => devices.set(list),
+                Err(e) => fail(e),
+            }
+        });
+    };
+    refresh();
+    let invite_member = move |member: MemberId| {
+        let Some(session) = store.session.get_untracked() else { return };
+        leptos::task::spawn_local(async move {
+            match sync::invite(&session, member).await {
+                Ok(i) => invite.set(Some((member, i))),
+                Err(e) => fail(e),
+            }
+        });
+    };
+    let revoke = move |device: String| {
+        let Some(session) = store.session.get_untracked() else { return };
+        leptos::task::spawn_local(async move {
+            match sync::revoke_device(&session, &device).await {
+                Ok(()) => refresh(),
+                Err(e) => fail(e),
+            }
+        });
+    };
+    let members = move || store.plan.with(|p| p.as_ref().map(|p| p.members.clone()).unwrap_or_default());
+
+    view! {
+        <h1>{t_string!(i18n, members_title)}</h1>
+        {move || problem.get().map(|p| view! { <p class="alert" role="alert">{p}</p> })}
+        <ul class="members" data-testid="members">
+            <For each=members key=|m| (m.id, m.name.clone(), m.role) let:m>
+                <li class="card member" data-role=m.role.key()>
+                    <p><strong>{m.name.clone()}</strong>" · "{format::role(i18n, m.role)}</p>
+                    <ul class="devices">
+                        {move || {
+                            let mine: Vec<Device> = devices.get().into_iter().filter(|d| d.member == m.id && !d.revoked).collect();
+                            if mine.is_empty() {
+                                return view! { <li class="muted">{t_string!(i18n, no_devices)}</li> }.into_any();
+                            }
+                            mine.into_iter().map(|d| {
+                                let seen = d.last_seen_at.clone().map(|t| t_string!(i18n, last_seen, time = t.replace('T', " ").chars().take(16).collect::<String>()).to_string());
+                                let id = d.device.clone();
+                                view! {
+                                    <li class="device">
+                                        <span>{d.name.clone().unwrap_or_default()}" "{seen}</span>
+                                        <Show when=manages>
+                                            <button class="button small" data-testid="revoke-device"
+                                                on:click={let id = id.clone(); move |_| revoke(id.clone())}>
+                                                {t_string!(i18n, revoke)}
+                                            </button>
+                                        </Show>
+                                    </li>
+                                }
+                            }).collect_view().into_any()
+                        }}
+                    </ul>
+                    <Show when=move || manages() && m.role != Role::FosterCareWorker>
+                        <button class="button wide" data-testid="invite" on:click=move |_| invite_member(m.id)>
+                            {t_string!(i18n, invite)}
+                        </button>
+                    </Show>
+                    {move || invite.get().filter(|(who, _)| *who == m.id).map(|(_, i)| view! {
+                        <div class="invite" data-testid="invite-card">
+                            <p>{t_string!(i18n, invite_explained, date = i.expires_at.chars().take(10).collect::<String>()).to_string()}</p>
+                            <p><a href=i.link.clone().unwrap_or_default() data-testid="invite-link">{i.link.clone().unwrap_or_default()}</a></p>
+                            // The QR code is SVG made by the server: no script, only shapes.
+                            <div class="qr" inner_html=i.qr_svg.clone().unwrap_or_default()></div>
+                        </div>
+                    })}
+                </li>
+            </For>
+        </ul>
+    }
+}

@@ -1,0 +1,121 @@
+use koers_core::founding::NewPlan;
+use koers_core::Role;
+use leptos::prelude::*;
+
+use crate::format;
+use crate::i18n::*;
+use crate::route::{Nav, Screen};
+use crate::store::PlanStore;
+use crate::sync::SyncError;
+
+const ROLES: [Role; 5] = [Role::Parent, Role::FosterParent, Role::Guardian, Role::CareWorker, Role::Youth];
+
+/// One row of "who takes part".
+#[derive(Clone, Copy)]
+struct Person {
+    key: usize,
+    name: RwSignal<String>,
+    role: RwSignal<Role>,
+}
+
+impl Person {
+    fn new(key: usize, role: Role) -> Person {
+        Person { key, name: RwSignal::new(String::new()), role: RwSignal::new(role) }
+    }
+}
+
+/// The foster-care worker starts a shared plan: the child, the start date and who takes part.
+#[component]
+pub fn NewPlanForm(store: PlanStore, nav: Nav) -> impl IntoView {
+    let i18n = use_i18n();
+    let today = chrono::Local::now().date_naive();
+    let child = RwSignal::new(String::new());
+    let start = RwSignal::new(today.to_string());
+    let me = RwSignal::new(String::new());
+    // Rows left without a name are skipped.
+    let rows = RwSignal::new(vec![Person::new(0, Role::Parent), Person::new(1, Role::FosterParent), Person::new(2, Role::Guardian)]);
+    let problem = RwSignal::new(None::<String>);
+    let saving = RwSignal::new(false);
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let (Some(start_date), false, false) = (
+            start.get_untracked().parse().ok(),
+            child.get_untracked().trim().is_empty(),
+            me.get_untracked().trim().is_empty(),
+        ) else {
+            problem.set(Some(t_string!(i18n, new_plan_incomplete).to_string()));
+            return;
+        };
+        let members = rows
+            .get_untracked()
+            .iter()
+            .map(|p| (p.name.get_untracked(), p.role.get_untracked()))
+            .filter(|(name, _)| !name.trim().is_empty())
+            .collect();
+        let new = NewPlan { child_name: child.get_untracked(), start_date, founder_name: me.get_untracked(), members };
+        saving.set(true);
+        problem.set(None);
+        leptos::task::spawn_local(async move {
+            match store.found(new).await {
+                Ok(()) => nav.go(Screen::Members),
+                Err(e) => {
+                    saving.set(false);
+                    problem.set(Some(match e {
+                        SyncError::Offline => t_string!(i18n, new_plan_offline).to_string(),
+                        SyncError::Rejected { message, .. } => message,
+                        _ => t_string!(i18n, error_storage).to_string(),
+                    }));
+                }
+            }
+        });
+    };
+
+    view! {
+        <h1>{t_string!(i18n, new_plan_title)}</h1>
+        <p>{t_string!(i18n, new_plan_intro)}</p>
+        <form class="card form" novalidate on:submit=submit data-testid="new-plan-form">
+            <label class="field">
+                <span>{t_string!(i18n, child_first_name)}</span>
+                <input type="text" autocomplete="off" required bind:value=child/>
+            </label>
+            <label class="field">
+                <span>{t_string!(i18n, start_date)}</span>
+                <input type="date" required bind:value=start/>
+            </label>
+            <label class="field">
+                <span>{t_string!(i18n, your_name)}</span>
+                <input type="text" autocomplete="name" required bind:value=me/>
+            </label>
+            <fieldset>
+                <legend>{t_string!(i18n, who_takes_part)}</legend>
+                <For each=move || rows.get() key=|p| p.key let:person>
+                    <div class="row">
+                        <label class="field">
+                            <span>{t_string!(i18n, name)}</span>
+                            <input type="text" autocomplete="off" bind:value=person.name/>
+                        </label>
+                        <label class="field">
+                            <span>{t_string!(i18n, role)}</span>
+                            <select on:change=move |ev| {
+                                if let Some(r) = Role::from_key(&event_target_value(&ev)) { person.role.set(r) }
+                            }>
+                                {ROLES.into_iter().map(|r| view! {
+                                    <option value=r.key() selected=person.role.get_untracked() == r>{format::role(i18n, r)}</option>
+                                }).collect_view()}
+                            </select>
+                        </label>
+                    </div>
+                </For>
+                <button type="button" class="button wide"
+                    on:click=move |_| rows.update(|r| r.push(Person::new(r.len(), Role::Parent)))>
+                    {t_string!(i18n, add_person)}
+                </button>
+            </fieldset>
+            {move || problem.get().map(|p| view! { <p class="alert" role="alert">{p}</p> })}
+            <button type="submit" class="button primary wide" disabled=move || saving.get() data-testid="create-plan">
+                {t_string!(i18n, create_plan)}
+            </button>
+        </form>
+    }
+}

@@ -1,0 +1,39 @@
+import { test, expect } from "@playwright/test";
+import { openAs } from "./helpers";
+
+test("the worker starts a plan and invites a parent by link and QR code; the parent's phone joins and can be removed", async ({ page, browser, baseURL }) => {
+  await openAs(page, "Pleegzorgbegeleider");
+  await page.getByTestId("new-plan-link").click();
+  await page.getByTestId("create-plan").click();
+  await expect(page.getByRole("alert")).toContainText("Vul de voornaam van het kind");
+  await page.getByLabel("Voornaam van het kind").fill("Daan");
+  await page.getByLabel("Je eigen naam").fill("Lotte de Vries");
+  const names = page.getByLabel("Naam", { exact: true });
+  await names.nth(0).fill("Mirjam");
+  await names.nth(1).fill("Fam. Bakker");
+  await page.getByTestId("create-plan").click();
+
+  await expect(page.getByRole("heading", { name: "Deelnemers en telefoons" })).toBeVisible();
+  await expect(page.getByTestId("sync-status")).toContainText("Online");
+  const member = (name: string) => page.getByTestId("members").locator("li.member", { hasText: name });
+  await expect(member("Lotte de Vries")).not.toContainText("Nog geen telefoon");
+  await expect(member("Mirjam")).toContainText("Nog geen telefoon");
+  // Only named people take part: the empty guardian row was skipped.
+  await expect(page.getByTestId("members").locator("li.member")).toHaveCount(3);
+
+  await member("Mirjam").getByTestId("invite").click();
+  const link = (await member("Mirjam").getByTestId("invite-link").textContent())!;
+  expect(link).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/uitnodiging#[A-Za-z0-9_-]{20,}$/);
+  await expect(member("Mirjam").locator(".qr svg")).toBeVisible();
+
+  const phone = await (await browser.newContext({ baseURL, locale: "nl-NL" })).newPage();
+  await phone.goto(link);
+  await expect(phone.getByTestId("child-name")).toHaveText("Plan van Daan");
+  await expect(phone.getByTestId("current-role")).toHaveText("Ouder");
+  await expect(phone.getByTestId("current-phase")).toContainText("Fase 0: Mandaat");
+
+  await page.reload();
+  await expect(member("Mirjam").getByTestId("revoke-device")).toBeVisible();
+  await member("Mirjam").getByTestId("revoke-device").click();
+  await expect(member("Mirjam")).toContainText("Nog geen telefoon");
+});
