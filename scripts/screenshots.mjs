@@ -20,4 +20,18 @@ await page.getByRole("button", { name: "Pleegouder", exact: true }).click();
 await page.getByTestId("log-contact").click();
 await page.getByTestId("contact-form").waitFor();
 await page.screenshot({ path: "docs/log-contact.png", fullPage: true });
+// The worker starts a shared plan and invites the parent.
+await page.goto(`${base}/rol`);
+await page.getByRole("button", { name: "Pleegzorgbegeleider", exact: true }).click();
+await page.getByTestId("new-plan-link").click();
+await page.getByLabel("Voornaam van het kind").fill("Daan");
+await page.getByLabel("Je eigen naam").fill("Lotte de Vries");
+await page.getByLabel("Naam", { exact: true }).nth(0).fill("Mirjam");
+await page.getByLabel("Naam", { exact: true }).nth(1).fill("Anouk Bakker");
+await page.screenshot({ path: "docs/new-plan.png", fullPage: true });
+await page.getByTestId("create-plan").click();
+const mirjam = page.getByTestId("members").locator("li.member", { hasText: "Mirjam" });
+await mirjam.getByTestId("invite").click();
+await mirjam.locator(".qr svg").waitFor();
+await page.screenshot({ path: "docs/members.png", fullPage: true });
 await browser.close();

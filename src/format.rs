@@ -52,6 +52,13 @@ pub fn time_of(locale: Locale, millis: f64) -> String {
         .into()
 }
 
+/// "23 nov, 14:05", from a server timestamp (RFC 3339, UTC), in the phone's time zone.
+pub fn instant(locale: Locale, rfc3339: &str) -> String {
+    js_sys::Date::new(&JsValue::from_str(rfc3339))
+        .to_locale_string(tag(locale), &options(&[("day", "numeric"), ("month", "short"), ("hour", "2-digit"), ("minute", "2-digit")]))
+        .into()
+}
+
 pub fn role(i18n: I18nContext<Locale>, r: Role) -> &'static str {
     match r {
         Role::Parent => t_string!(i18n, role_parent),

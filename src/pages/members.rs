@@ -66,12 +66,14 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
                                 return view! { <li class="muted">{t_string!(i18n, no_devices)}</li> }.into_any();
                             }
                             mine.into_iter().map(|d| {
-                                let seen = d.last_seen_at.clone().map(|t| t_string!(i18n, last_seen, time = t.replace('T', " ").chars().take(16).collect::<String>()).to_string());
+                                let seen = d.last_seen_at.as_deref().map(|t| t_string!(i18n, last_seen, time = format::instant(i18n.get_locale_untracked(), t)).to_string());
+                                // Removing one's own phone would lock oneself out.
+                                let own = store.session.with_untracked(|s| s.as_ref().is_some_and(|s| s.member == d.member));
                                 let id = d.device.clone();
                                 view! {
                                     <li class="device">
                                         <span>{d.name.clone().unwrap_or_default()}" "{seen}</span>
-                                        <Show when=manages>
+                                        <Show when=move || manages() && !own>
                                             <button class="button small" data-testid="revoke-device"
                                                 on:click={let id = id.clone(); move |_| revoke(id.clone())}>
                                                 {t_string!(i18n, revoke)}
@@ -89,7 +91,7 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
                     </Show>
                     {move || invite.get().filter(|(who, _)| *who == m.id).map(|(_, i)| view! {
                         <div class="invite" data-testid="invite-card">
-                            <p>{t_string!(i18n, invite_explained, date = i.expires_at.chars().take(10).collect::<String>()).to_string()}</p>
+                            <p>{t_string!(i18n, invite_explained, date = format::instant(i18n.get_locale_untracked(), &i.expires_at)).to_string()}</p>
                             <p><a href=i.link.clone().unwrap_or_default() data-testid="invite-link">{i.link.clone().unwrap_or_default()}</a></p>
                             // The QR code is SVG made by the server: no script, only shapes.
                             <div class="qr" inner_html=i.qr_svg.clone().unwrap_or_default()></div>

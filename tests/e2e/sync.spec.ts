@@ -182,3 +182,31 @@ test("a goal changed by two people at once shows it, and keeps both versions", a
   const statuses = pulled.ops.filter((o: any) => o.op.entity === `goal:${w.goal.breakfast}` && o.op.field === "status").map((o: any) => o.op.value);
   expect(statuses.sort()).toEqual(["done", "open", "open"]);
 });
+
+test("a tab closed in the middle of a sync loses nothing; the next visit finishes it", async ({ browser, request, baseURL }) => {
+  const w = await workerPlan(request);
+  const foster = await phone(browser, baseURL, w.fosterCode);
+  // Hold every push in the air, then close the tab while it hangs.
+  let held = 0;
+  await foster.page.route("**/api/plans/*/ops", async (route) => {
+    if (route.request().method() === "POST") {
+      held++;
+      return; // never answered
+    }
+    await route.continue();
+  });
+  await foster.page.getByTestId("log-contact").click();
+  await foster.page.getByLabel("Notitie").fill("Bezoek dat de sync niet afmaakte.");
+  await foster.page.getByTestId("save-contact").click();
+  await expect(foster.page.getByText("Het contactmoment is bewaard.")).toBeVisible();
+  await expect.poll(() => held).toBeGreaterThan(0);
+  await foster.page.close();
+
+  const again = await foster.context.newPage();
+  await again.goto("/");
+  await expect(again.getByTestId("sync-pending")).toHaveText("alles verstuurd", { timeout: 10_000 });
+  await expect(again.getByTestId("contact-list")).toContainText("Bezoek dat de sync niet afmaakte.");
+  const pulled = await (await request.get(`/api/plans/${w.plan}/ops?after=0`, { headers: w.auth })).json();
+  const notes = pulled.ops.filter((o: any) => o.op.field === "note").map((o: any) => o.op.value);
+  expect(notes).toEqual(["Bezoek dat de sync niet afmaakte."]);
+});
