@@ -223,6 +223,7 @@ pub async fn revoke_device(session: &Session, device: &str) -> Result<(), SyncEr
 /// A fresh invite for one member: a link to open on their phone, and its QR code (SVG).
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 pub struct Invite {
+    pub invite: String,
     pub code: String,
     pub expires_at: String,
     pub link: Option<String>,
@@ -234,4 +235,29 @@ pub async fn invite(session: &Session, member: MemberId) -> Result<Invite, SyncE
     let body = serde_json::json!({ "member": member, "link_base": format!("{origin}/uitnodiging#") }).to_string();
     let url = format!("/api/plans/{}/invites", session.plan);
     parse(&call("POST", &url, Some(&session.token), Some(body)).await?)
+}
+
+/// An invite as listed for the plan (without its code).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct InviteInfo {
+    pub invite: String,
+    pub member: MemberId,
+    pub expires_at: String,
+    /// `open`, `used`, `expired` or `revoked`.
+    pub status: String,
+}
+
+#[derive(Deserialize)]
+struct InviteList {
+    invites: Vec<InviteInfo>,
+}
+
+pub async fn invites(session: &Session) -> Result<Vec<InviteInfo>, SyncError> {
+    let url = format!("/api/plans/{}/invites", session.plan);
+    Ok(parse::<InviteList>(&call("GET", &url, Some(&session.token), None).await?)?.invites)
+}
+
+pub async fn revoke_invite(session: &Session, invite: &str) -> Result<(), SyncError> {
+    let url = format!("/api/plans/{}/invites/{invite}", session.plan);
+    call("DELETE", &url, Some(&session.token), None).await.map(drop)
 }

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use crate::format;
 use crate::i18n::*;
 use crate::store::PlanStore;
-use crate::sync::{self, Device, Invite, SyncError};
+use crate::sync::{self, Device, Invite, InviteInfo, SyncError};
 
 /// Who takes part, their phones and when each was last seen. The worker invites people (a link
 /// and a QR code) and removes a phone that should no longer see the plan.
@@ -12,6 +12,7 @@ use crate::sync::{self, Device, Invite, SyncError};
 pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView {
     let i18n = use_i18n();
     let devices = RwSignal::new(Vec::<Device>::new());
+    let open_invites = RwSignal::new(Vec::<InviteInfo>::new());
     let invite = RwSignal::new(None::<(MemberId, Invite)>);
     let problem = RwSignal::new(None::<String>);
     let manages = move || role.get().is_some_and(|r| allowed(r, Action::ManageMembers));
@@ -27,7 +28,11 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
         leptos::task::spawn_local(async move {
             match sync::devices(&session).await {
                 Ok(list) => devices.set(list),
-                Err(e) => fail(e),
+                Err(e) => return fail(e),
+            }
+            // Only the worker may list invites; others simply see none.
+            if let Ok(list) = sync::invites(&session).await {
+                open_invites.set(list.into_iter().filter(|i| i.status == "open").collect());
             }
         });
     };
@@ -36,7 +41,10 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
         let Some(session) = store.session.get_untracked() else { return };
         leptos::task::spawn_local(async move {
             match sync::invite(&session, member).await {
-                Ok(i) => invite.set(Some((member, i))),
+                Ok(i) => {
+                    invite.set(Some((member, i)));
+                    refresh();
+                }
                 Err(e) => fail(e),
             }
         });
@@ -46,6 +54,22 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
         leptos::task::spawn_local(async move {
             match sync::revoke_device(&session, &device).await {
                 Ok(()) => refresh(),
+                Err(e) => fail(e),
+            }
+        });
+    };
+    let withdraw = move |id: String| {
+        let Some(session) = store.session.get_untracked() else { return };
+        leptos::task::spawn_local(async move {
+            match sync::revoke_invite(&session, &id).await {
+                Ok(()) => {
+                    invite.update(|i| {
+                        if i.as_ref().is_some_and(|(_, shown)| shown.invite == id) {
+                            *i = None;
+                        }
+                    });
+                    refresh();
+                }
                 Err(e) => fail(e),
             }
         });
@@ -83,6 +107,20 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
                                 }
                             }).collect_view().into_any()
                         }}
+                    </ul>
+                    <ul class="devices">
+                        {move || open_invites.get().into_iter().filter(|i| i.member == m.id).map(|i| {
+                            let until = t_string!(i18n, invite_open_until, date = format::instant(i18n.get_locale_untracked(), &i.expires_at)).to_string();
+                            let id = i.invite.clone();
+                            view! {
+                                <li class="device" data-testid="open-invite">
+                                    <span>{until}</span>
+                                    <button class="button small" data-testid="withdraw-invite" on:click=move |_| withdraw(id.clone())>
+                                        {t_string!(i18n, withdraw_invite)}
+                                    </button>
+                                </li>
+                            }
+                        }).collect_view()}
                     </ul>
                     <Show when=move || manages() && m.role != Role::FosterCareWorker>
                         <button class="button wide" data-testid="invite" on:click=move |_| invite_member(m.id)>

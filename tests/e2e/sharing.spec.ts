@@ -1,9 +1,10 @@
 import { test, expect } from "@playwright/test";
-import { openAs } from "./helpers";
+import { openAs, expectAccessible } from "./helpers";
 
 test("the worker starts a plan and invites a parent by link and QR code; the parent's phone joins and can be removed", async ({ page, browser, baseURL }) => {
   await openAs(page, "Pleegzorgbegeleider");
   await page.getByTestId("new-plan-link").click();
+  await expectAccessible(page);
   await page.getByTestId("create-plan").click();
   await expect(page.getByRole("alert")).toContainText("Vul de voornaam van het kind");
   await page.getByLabel("Voornaam van het kind").fill("Daan");
@@ -25,6 +26,18 @@ test("the worker starts a plan and invites a parent by link and QR code; the par
   const link = (await member("Mirjam").getByTestId("invite-link").textContent())!;
   expect(link).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/uitnodiging#[A-Za-z0-9_-]{20,}$/);
   await expect(member("Mirjam").locator(".qr svg")).toBeVisible();
+  await expectAccessible(page);
+
+  await expect(member("Mirjam").getByTestId("open-invite")).toHaveCount(1);
+
+  // An invite can be withdrawn: its link then no longer works.
+  await member("Fam. Bakker").getByTestId("invite").click();
+  const withdrawn = (await member("Fam. Bakker").getByTestId("invite-link").textContent())!;
+  await member("Fam. Bakker").getByTestId("withdraw-invite").click();
+  await expect(member("Fam. Bakker").getByTestId("open-invite")).toHaveCount(0);
+  const stranger = await (await browser.newContext({ baseURL, locale: "nl-NL" })).newPage();
+  await stranger.goto(withdrawn);
+  await expect(stranger.getByTestId("join-problem")).toContainText("ingetrokken");
 
   const phone = await (await browser.newContext({ baseURL, locale: "nl-NL" })).newPage();
   await phone.goto(link);
@@ -34,6 +47,7 @@ test("the worker starts a plan and invites a parent by link and QR code; the par
 
   await page.reload();
   await expect(member("Mirjam").getByTestId("revoke-device")).toBeVisible();
+  await expect(member("Mirjam").getByTestId("open-invite")).toHaveCount(0);
   await member("Mirjam").getByTestId("revoke-device").click();
   await expect(member("Mirjam")).toContainText("Nog geen telefoon");
 });
