@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Koers needs, skipping whatever is already installed (safe to run again and again).
 #   scripts/setup.sh          build tools: wasm32 target, Trunk 0.21, wasm-bindgen-cli, npm dev tools
-#   scripts/setup.sh --test   also the test tools: Debian's Chromium and ChromeDriver
+#   scripts/setup.sh --test   also the test tools: Debian's Chromium and ChromeDriver, and
+#                             Schemathesis (PyPI) in the project's own virtualenv .venv-test
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -40,5 +41,14 @@ if [ "${1:-}" = "--test" ]; then
     step "Installing Debian's Chromium and ChromeDriver"
     as_root apt-get update -qq
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium chromium-driver
+  fi
+
+  # Schemathesis for the API property test (tests/api/run-schemathesis.sh), kept out of the
+  # system Python.
+  if ! .venv-test/bin/schemathesis --version >/dev/null 2>&1; then
+    step "Installing Schemathesis 4.32 into .venv-test"
+    rm -rf .venv-test
+    python3 -m venv .venv-test
+    .venv-test/bin/pip install --quiet --disable-pip-version-check 'schemathesis==4.32.5'
   fi
 fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test layer: domain core and server (native), the IndexedDB store in headless
-# Chromium, and the end-to-end journeys (Playwright + axe-core) against the release build.
+# Chromium, the end-to-end journeys (Playwright + axe-core) against the release build, and a
+# property-based test of the JSON API (Schemathesis) against the debug server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
@@ -17,3 +18,6 @@ CHROMEDRIVER=/usr/bin/chromedriver cargo test -p koers-store --target wasm32-unk
 step "End-to-end tests (Playwright, Debian's Chromium)"
 cargo build -p koers-server --quiet
 playwright test
+
+step "API property test (schemathesis)"
+tests/api/run-schemathesis.sh

@@ -5,7 +5,8 @@ use leptos::prelude::*;
 use crate::components::{sync_bar::SyncBar, update_banner::UpdateBanner};
 use crate::i18n::*;
 use crate::pages::{
-    choose_role::ChooseRole, home::Home, join::Join, log_contact::LogContact, members::Members, new_plan::NewPlanForm,
+    choose_role::ChooseRole, home::Home, join::Join, log_contact::LogContact, members::Members,
+    new_plan::NewPlanForm,
 };
 use crate::route::{Link, Nav, Screen};
 use crate::settings;
@@ -48,7 +49,11 @@ fn Shell() -> impl IntoView {
         }
     });
     let switch_language = move |_| {
-        i18n.set_locale(if i18n.get_locale() == Locale::nl { Locale::en } else { Locale::nl });
+        i18n.set_locale(if i18n.get_locale() == Locale::nl {
+            Locale::en
+        } else {
+            Locale::nl
+        });
     };
 
     // Texts are plain strings; a language switch redraws the page, so no text needs its own

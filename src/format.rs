@@ -25,13 +25,22 @@ fn options(pairs: &[(&str, &str)]) -> Object {
 }
 
 fn js_date(d: NaiveDate, h: u32, m: u32) -> js_sys::Date {
-    js_sys::Date::new_with_year_month_day_hr_min(d.year() as u32, d.month0() as i32, d.day() as i32, h as i32, m as i32)
+    js_sys::Date::new_with_year_month_day_hr_min(
+        d.year() as u32,
+        d.month0() as i32,
+        d.day() as i32,
+        h as i32,
+        m as i32,
+    )
 }
 
 /// "23 nov 2026" / "23 Nov 2026".
 pub fn date(locale: Locale, d: NaiveDate) -> String {
     js_date(d, 12, 0)
-        .to_locale_date_string(tag(locale), &options(&[("day", "numeric"), ("month", "short"), ("year", "numeric")]))
+        .to_locale_date_string(
+            tag(locale),
+            &options(&[("day", "numeric"), ("month", "short"), ("year", "numeric")]),
+        )
         .into()
 }
 
@@ -40,7 +49,13 @@ pub fn date_time(locale: Locale, t: NaiveDateTime) -> String {
     js_date(t.date(), t.hour(), t.minute())
         .to_locale_string(
             tag(locale),
-            &options(&[("weekday", "short"), ("day", "numeric"), ("month", "short"), ("hour", "2-digit"), ("minute", "2-digit")]),
+            &options(&[
+                ("weekday", "short"),
+                ("day", "numeric"),
+                ("month", "short"),
+                ("hour", "2-digit"),
+                ("minute", "2-digit"),
+            ]),
         )
         .into()
 }
@@ -48,14 +63,25 @@ pub fn date_time(locale: Locale, t: NaiveDateTime) -> String {
 /// "14:05", from milliseconds since the epoch.
 pub fn time_of(locale: Locale, millis: f64) -> String {
     js_sys::Date::new(&JsValue::from_f64(millis))
-        .to_locale_time_string_with_options(tag(locale), &options(&[("hour", "2-digit"), ("minute", "2-digit")]))
+        .to_locale_time_string_with_options(
+            tag(locale),
+            &options(&[("hour", "2-digit"), ("minute", "2-digit")]),
+        )
         .into()
 }
 
 /// "23 nov, 14:05", from a server timestamp (RFC 3339, UTC), in the phone's time zone.
 pub fn instant(locale: Locale, rfc3339: &str) -> String {
     js_sys::Date::new(&JsValue::from_str(rfc3339))
-        .to_locale_string(tag(locale), &options(&[("day", "numeric"), ("month", "short"), ("hour", "2-digit"), ("minute", "2-digit")]))
+        .to_locale_string(
+            tag(locale),
+            &options(&[
+                ("day", "numeric"),
+                ("month", "short"),
+                ("hour", "2-digit"),
+                ("minute", "2-digit"),
+            ]),
+        )
         .into()
 }
 

@@ -6,7 +6,9 @@ use leptos::prelude::*;
 /// True once a new version is installed and waiting.
 pub fn update_ready() -> ReadSignal<bool> {
     // The announcement may come before the app has started: register-sw.js also marks <html>.
-    let already = document().document_element().is_some_and(|html| html.has_attribute("data-update-ready"));
+    let already = document()
+        .document_element()
+        .is_some_and(|html| html.has_attribute("data-update-ready"));
     let (ready, set_ready) = signal(already);
     let handle = window_event_listener_untyped("koers:update-ready", move |_| set_ready.set(true));
     on_cleanup(move || handle.remove());

@@ -71,7 +71,13 @@ impl Nav {
 
 /// A link to a screen: a real `<a href>` (so it can be opened in a new tab), handled in the app.
 #[component]
-pub fn Link(nav: Nav, to: Screen, #[prop(optional)] class: &'static str, #[prop(optional)] testid: &'static str, children: Children) -> impl IntoView {
+pub fn Link(
+    nav: Nav,
+    to: Screen,
+    #[prop(optional)] class: &'static str,
+    #[prop(optional)] testid: &'static str,
+    children: Children,
+) -> impl IntoView {
     let follow = move |e: ev::MouseEvent| {
         if !(e.ctrl_key() || e.meta_key() || e.shift_key() || e.alt_key()) {
             e.prevent_default();

@@ -5,11 +5,10 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use koers_core::{demo, Author, Entity, Field, NodeId, Op, OpId, Plan, PlanId, Refusal, Replica, Role};
+use koers_core::{demo, Author, Edit, NodeId, Op, OpId, Plan, PlanId, Refusal, Replica, Role};
 use koers_store::{OpLog, StoreError};
 use leptos::ev;
 use leptos::prelude::*;
-use serde_json::Value;
 use uuid::Uuid;
 
 use crate::i18n::*;
@@ -20,19 +19,6 @@ const SESSION: &str = "session";
 /// A round also runs this often while the app is open, besides on start, on reconnect and
 /// after each change.
 const SYNC_EVERY: Duration = Duration::from_secs(15);
-
-/// One field to set.
-pub struct Edit {
-    pub entity: Entity,
-    pub field: Field,
-    pub value: Value,
-}
-
-impl Edit {
-    pub fn new(entity: Entity, field: Field, value: impl serde::Serialize) -> Edit {
-        Edit { entity, field, value: serde_json::to_value(value).expect("domain values serialize") }
-    }
-}
 
 /// Why a change did not go through; the screens turn it into a sentence.
 #[derive(Debug, Clone, PartialEq)]
@@ -115,7 +101,10 @@ impl PlanStore {
             unreadable: RwSignal::new(0),
             notice: RwSignal::new(None),
             session: RwSignal::new(None),
-            sync: RwSignal::new(SyncStatus { online: window().navigator().on_line(), ..Default::default() }),
+            sync: RwSignal::new(SyncStatus {
+                online: window().navigator().on_line(),
+                ..Default::default()
+            }),
             round: StoredValue::new((false, false)),
             events: StoredValue::new_local(None),
             i18n: use_i18n(),
@@ -139,7 +128,9 @@ impl PlanStore {
             store.sync.update(|s| s.online = true);
             store.sync_now();
         });
-        let offline = window_event_listener(ev::offline, move |_| store.sync.update(|s| s.online = false));
+        let offline = window_event_listener(ev::offline, move |_| {
+            store.sync.update(|s| s.online = false)
+        });
         let timer = set_interval_with_handle(move || store.sync_now(), SYNC_EVERY).ok();
         on_cleanup(move || {
             online.remove();
@@ -158,7 +149,13 @@ impl PlanStore {
         let plan = self.plan.get_untracked().ok_or(ChangeError::NotLoaded)?;
         let member = match self.session.get_untracked() {
             Some(session) => session.member,
-            None => plan.members.iter().find(|m| m.role == role).ok_or(ChangeError::NoMember)?.id,
+            None => {
+                plan.members
+                    .iter()
+                    .find(|m| m.role == role)
+                    .ok_or(ChangeError::NoMember)?
+                    .id
+            }
         };
         let now = js_sys::Date::now() as u64;
         let (log, ops) = self
@@ -168,9 +165,7 @@ impl PlanStore {
                 let mut author = Author::new(member, device.node);
                 let ops: Result<Vec<Op>, Refusal> = edits
                     .into_iter()
-                    .map(|e| {
-                        author.change(&device.replica, &plan, OpId(Uuid::new_v4()), now, e.entity, e.field, e.value)
-                    })
+                    .map(|e| author.change(&device.replica, &plan, OpId(Uuid::new_v4()), now, e))
                     .collect();
                 Some((device.log.clone(), ops))
             })
@@ -201,19 +196,37 @@ impl PlanStore {
     fn listen(self) {
         use wasm_bindgen::JsCast;
         let listener = self.session.get_untracked().and_then(|session| {
-            let url = format!("/api/plans/{}/events?access_token={}", session.plan, session.token);
+            let url = format!(
+                "/api/plans/{}/events?access_token={}",
+                session.plan, session.token
+            );
             let source = web_sys::EventSource::new(&url).ok()?;
-            let on_ops = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::Event)>::new(move |_| self.sync_now());
-            source.add_event_listener_with_callback("ops", on_ops.as_ref().unchecked_ref()).ok()?;
-            Some(Listener { source, _on_ops: on_ops })
+            let on_ops =
+                wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+                    self.sync_now()
+                });
+            source
+                .add_event_listener_with_callback("ops", on_ops.as_ref().unchecked_ref())
+                .ok()?;
+            Some(Listener {
+                source,
+                _on_ops: on_ops,
+            })
         });
         self.events.set_value(listener);
     }
 
     /// Starts a sync round unless one is running (then one more follows it).
     pub fn sync_now(self) {
-        let Some(session) = self.session.get_untracked() else { return };
-        let Some(log) = self.device.with_value(|d| d.as_ref().map(|d| d.log.clone())) else { return };
+        let Some(session) = self.session.get_untracked() else {
+            return;
+        };
+        let Some(log) = self
+            .device
+            .with_value(|d| d.as_ref().map(|d| d.log.clone()))
+        else {
+            return;
+        };
         let busy = self.round.try_update_value(|(running, again)| {
             let busy = *running;
             *again |= busy;
@@ -239,7 +252,12 @@ impl PlanStore {
         });
     }
 
-    async fn finish_round(self, log: &OpLog, session: &Session, result: Result<sync::Round, SyncError>) {
+    async fn finish_round(
+        self,
+        log: &OpLog,
+        session: &Session,
+        result: Result<sync::Round, SyncError>,
+    ) {
         match result {
             Ok(round) => {
                 if round.refused.is_empty() {
@@ -258,8 +276,12 @@ impl PlanStore {
                             }
                         });
                     }
-                    let text = t_string!(self.i18n, sync_refused, count = round.refused.len()).to_string();
-                    self.notice.set(Some(Notice { text, is_error: true }));
+                    let text =
+                        t_string!(self.i18n, sync_refused, count = round.refused.len()).to_string();
+                    self.notice.set(Some(Notice {
+                        text,
+                        is_error: true,
+                    }));
                 }
                 self.sync.set(SyncStatus {
                     online: true,
@@ -272,7 +294,10 @@ impl PlanStore {
                 // This device's access was revoked: the plan leaves this phone.
                 let _ = log.remove_plan(session.plan).await;
                 let _ = log.delete_meta(SESSION).await;
-                self.notice.set(Some(Notice { text: t_string!(self.i18n, device_revoked).to_string(), is_error: true }));
+                self.notice.set(Some(Notice {
+                    text: t_string!(self.i18n, device_revoked).to_string(),
+                    is_error: true,
+                }));
                 self.session.set(None);
                 self.listen();
                 self.state.set(LoadState::Loading);
@@ -283,19 +308,31 @@ impl PlanStore {
                 }
                 self.state.set(LoadState::Ready);
             }
-            Err(SyncError::Rejected { message, .. }) => self.notice.set(Some(Notice { text: message, is_error: true })),
+            Err(SyncError::Rejected { message, .. }) => self.notice.set(Some(Notice {
+                text: message,
+                is_error: true,
+            })),
             Err(SyncError::Malformed) => self.sync.update(|s| s.online = false),
-            Err(SyncError::Storage(e)) => self.notice.set(Some(Notice { text: e.to_string(), is_error: true })),
+            Err(SyncError::Storage(e)) => self.notice.set(Some(Notice {
+                text: e.to_string(),
+                is_error: true,
+            })),
         }
     }
 
     /// Starts a new shared plan on the server, with this device as its foster-care worker's.
     pub async fn found(self, new: koers_core::founding::NewPlan) -> Result<(), SyncError> {
-        let (log, node) =
-            self.device.with_value(|d| d.as_ref().map(|d| (d.log.clone(), d.node))).ok_or(SyncError::Malformed)?;
+        let (log, node) = self
+            .device
+            .with_value(|d| d.as_ref().map(|d| (d.log.clone(), d.node)))
+            .ok_or(SyncError::Malformed)?;
         let mut clock = koers_core::Clock::new(node);
-        let (_, _, ops) =
-            koers_core::founding::plan_ops(&new, &mut clock, js_sys::Date::now() as u64, Uuid::new_v4);
+        let (_, _, ops) = koers_core::founding::plan_ops(
+            &new,
+            &mut clock,
+            js_sys::Date::now() as u64,
+            Uuid::new_v4,
+        );
         let session = sync::create_plan(&ops).await?;
         log.append_remote(&ops).await?;
         self.switch_to(&log, session).await
@@ -304,7 +341,10 @@ impl PlanStore {
     /// Joins the plan an invite code is for; this device then speaks for the invite's member.
     pub async fn join(self, code: &str) -> Result<Role, SyncError> {
         let session = sync::accept_invite(code).await?;
-        let log = self.device.with_value(|d| d.as_ref().map(|d| d.log.clone())).ok_or(SyncError::Malformed)?;
+        let log = self
+            .device
+            .with_value(|d| d.as_ref().map(|d| d.log.clone()))
+            .ok_or(SyncError::Malformed)?;
         let role = session.role;
         self.switch_to(&log, session).await?;
         Ok(role)
@@ -327,7 +367,15 @@ impl PlanStore {
         });
         self.session.set(Some(session.clone()));
         self.listen();
-        self.finish_round(log, &session, round.map(|r| sync::Round { pulled: vec![], ..r })).await;
+        self.finish_round(
+            log,
+            &session,
+            round.map(|r| sync::Round {
+                pulled: vec![],
+                ..r
+            }),
+        )
+        .await;
         Ok(())
     }
 }
@@ -357,5 +405,14 @@ async fn load() -> Result<(Device, Option<Session>, usize, usize), StoreError> {
         let _ = replica.apply(op);
     }
     let pending = loaded.pending.len();
-    Ok((Device { log: Rc::new(log), replica, node }, session, loaded.unreadable, pending))
+    Ok((
+        Device {
+            log: Rc::new(log),
+            replica,
+            node,
+        },
+        session,
+        loaded.unreadable,
+        pending,
+    ))
 }

@@ -23,7 +23,11 @@ pub enum SyncError {
     /// No answer: offline, or the server is down. Try again later.
     Offline,
     /// The server answered with an error (`code` as in the API, `message` a sentence).
-    Rejected { status: u16, code: String, message: String },
+    Rejected {
+        status: u16,
+        code: String,
+        message: String,
+    },
     /// The answer could not be read.
     Malformed,
     Storage(StoreError),
@@ -93,7 +97,12 @@ struct Joined {
     device_token: String,
 }
 
-async fn call(method: &str, url: &str, token: Option<&str>, body: Option<String>) -> Result<String, SyncError> {
+async fn call(
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    body: Option<String>,
+) -> Result<String, SyncError> {
     let init = web_sys::RequestInit::new();
     init.set_method(method);
     let headers = web_sys::Headers::new().map_err(|_| SyncError::Malformed)?;
@@ -105,11 +114,13 @@ async fn call(method: &str, url: &str, token: Option<&str>, body: Option<String>
         init.set_body(&JsValue::from_str(&body));
     }
     init.set_headers(&headers);
-    let request = web_sys::Request::new_with_str_and_init(url, &init).map_err(|_| SyncError::Malformed)?;
-    let response: web_sys::Response = JsFuture::from(leptos::prelude::window().fetch_with_request(&request))
-        .await
-        .map_err(|_| SyncError::Offline)?
-        .unchecked_into();
+    let request =
+        web_sys::Request::new_with_str_and_init(url, &init).map_err(|_| SyncError::Malformed)?;
+    let response: web_sys::Response =
+        JsFuture::from(leptos::prelude::window().fetch_with_request(&request))
+            .await
+            .map_err(|_| SyncError::Offline)?
+            .unchecked_into();
     let text = JsFuture::from(response.text().map_err(|_| SyncError::Malformed)?)
         .await
         .map_err(|_| SyncError::Offline)?
@@ -120,7 +131,11 @@ async fn call(method: &str, url: &str, token: Option<&str>, body: Option<String>
     }
     let status = response.status();
     Err(match serde_json::from_str::<ErrorBody>(&text) {
-        Ok(e) => SyncError::Rejected { status, code: e.error, message: e.message },
+        Ok(e) => SyncError::Rejected {
+            status,
+            code: e.error,
+            message: e.message,
+        },
         // Not our server's JSON (a proxy or captive portal): as good as offline.
         Err(_) => SyncError::Offline,
     })
@@ -134,12 +149,22 @@ fn parse<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, SyncError> {
 pub async fn accept_invite(code: &str) -> Result<Session, SyncError> {
     let body = serde_json::json!({ "code": code, "device_name": device_name() }).to_string();
     let joined: Joined = parse(&call("POST", "/api/invites/accept", None, Some(body)).await?)?;
-    Ok(Session { plan: joined.plan, member: joined.member, role: joined.role, token: joined.device_token })
+    Ok(Session {
+        plan: joined.plan,
+        member: joined.member,
+        role: joined.role,
+        token: joined.device_token,
+    })
 }
 
 fn device_name() -> String {
-    let agent = leptos::prelude::window().navigator().user_agent().unwrap_or_default();
-    let kind = ["Android", "iPhone", "iPad", "Windows", "Mac", "Linux"].into_iter().find(|k| agent.contains(k));
+    let agent = leptos::prelude::window()
+        .navigator()
+        .user_agent()
+        .unwrap_or_default();
+    let kind = ["Android", "iPhone", "iPad", "Windows", "Mac", "Linux"]
+        .into_iter()
+        .find(|k| agent.contains(k));
     kind.unwrap_or("Browser").to_string()
 }
 
@@ -151,22 +176,32 @@ fn cursor_key(plan: PlanId) -> String {
 pub async fn sync_once(log: &OpLog, session: &Session) -> Result<Round, SyncError> {
     let mut round = Round::default();
     let loaded = log.load(session.plan).await?;
-    let mut pending: Vec<Op> = loaded.ops.into_iter().filter(|o| loaded.pending.contains(&o.id)).collect();
+    let mut pending: Vec<Op> = loaded
+        .ops
+        .into_iter()
+        .filter(|o| loaded.pending.contains(&o.id))
+        .collect();
     pending.sort_by_key(|o| (o.hlc, o.id));
     let push_url = format!("/api/plans/{}/ops", session.plan);
     for batch in pending.chunks(PUSH_BATCH) {
         let body = serde_json::json!({ "ops": batch }).to_string();
-        let answer: PushResponse = parse(&call("POST", &push_url, Some(&session.token), Some(body)).await?)?;
+        let answer: PushResponse =
+            parse(&call("POST", &push_url, Some(&session.token), Some(body)).await?)?;
         let accepted: Vec<OpId> = answer.accepted.iter().map(|a| a.op).collect();
         log.mark_acknowledged(&accepted).await?;
         let refused: Vec<OpId> = answer.refused.iter().map(|r| r.op).collect();
         log.remove_ops(&refused).await?;
-        round.refused.extend(answer.refused.into_iter().map(|r| (r.op, r.message)));
+        round
+            .refused
+            .extend(answer.refused.into_iter().map(|r| (r.op, r.message)));
         round.still_pending += batch.len() - accepted.len() - refused.len();
     }
     let mut cursor: i64 = log.meta(&cursor_key(session.plan)).await?.unwrap_or(0);
     loop {
-        let url = format!("/api/plans/{}/ops?after={cursor}&limit={PULL_LIMIT}", session.plan);
+        let url = format!(
+            "/api/plans/{}/ops?after={cursor}&limit={PULL_LIMIT}",
+            session.plan
+        );
         let answer: PullResponse = parse(&call("GET", &url, Some(&session.token), None).await?)?;
         let ops: Vec<Op> = answer.ops.into_iter().map(|p| p.op).collect();
         log.append_remote(&ops).await?;
@@ -192,7 +227,12 @@ struct Created {
 pub async fn create_plan(ops: &[Op]) -> Result<Session, SyncError> {
     let body = serde_json::json!({ "ops": ops, "device_name": device_name() }).to_string();
     let created: Created = parse(&call("POST", "/api/plans", None, Some(body)).await?)?;
-    Ok(Session { plan: created.plan, member: created.member, role: Role::FosterCareWorker, token: created.device_token })
+    Ok(Session {
+        plan: created.plan,
+        member: created.member,
+        role: Role::FosterCareWorker,
+        token: created.device_token,
+    })
 }
 
 /// A phone registered to a member of the plan.
@@ -217,7 +257,9 @@ pub async fn devices(session: &Session) -> Result<Vec<Device>, SyncError> {
 
 pub async fn revoke_device(session: &Session, device: &str) -> Result<(), SyncError> {
     let url = format!("/api/plans/{}/devices/{device}", session.plan);
-    call("DELETE", &url, Some(&session.token), None).await.map(drop)
+    call("DELETE", &url, Some(&session.token), None)
+        .await
+        .map(drop)
 }
 
 /// A fresh invite for one member: a link to open on their phone, and its QR code (SVG).
@@ -231,8 +273,13 @@ pub struct Invite {
 }
 
 pub async fn invite(session: &Session, member: MemberId) -> Result<Invite, SyncError> {
-    let origin = leptos::prelude::window().location().origin().unwrap_or_default();
-    let body = serde_json::json!({ "member": member, "link_base": format!("{origin}/uitnodiging#") }).to_string();
+    let origin = leptos::prelude::window()
+        .location()
+        .origin()
+        .unwrap_or_default();
+    let body =
+        serde_json::json!({ "member": member, "link_base": format!("{origin}/uitnodiging#") })
+            .to_string();
     let url = format!("/api/plans/{}/invites", session.plan);
     parse(&call("POST", &url, Some(&session.token), Some(body)).await?)
 }
@@ -259,5 +306,7 @@ pub async fn invites(session: &Session) -> Result<Vec<InviteInfo>, SyncError> {
 
 pub async fn revoke_invite(session: &Session, invite: &str) -> Result<(), SyncError> {
     let url = format!("/api/plans/{}/invites/{invite}", session.plan);
-    call("DELETE", &url, Some(&session.token), None).await.map(drop)
+    call("DELETE", &url, Some(&session.token), None)
+        .await
+        .map(drop)
 }

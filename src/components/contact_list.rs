@@ -9,7 +9,16 @@ use crate::i18n::*;
 #[component]
 pub fn RecentContacts(plan: Signal<Plan>) -> impl IntoView {
     let i18n = use_i18n();
-    let recent = move || plan.with(|p| p.contact_moments.iter().rev().take(6).cloned().collect::<Vec<_>>());
+    let recent = move || {
+        plan.with(|p| {
+            p.contact_moments
+                .iter()
+                .rev()
+                .take(6)
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    };
     view! {
         <section class="card" aria-labelledby="contacts-title">
             <h2 id="contacts-title">{t_string!(i18n, contact_moments)}</h2>

@@ -11,7 +11,11 @@ use crate::i18n::*;
 pub fn DeadlineCard(plan: Signal<Plan>, today: NaiveDate) -> impl IntoView {
     let i18n = use_i18n();
     let state = move || plan.with(|p| rules::deadline(p, today));
-    let date = move || plan.with(rules::perspective_deadline).map(|d| format::date(i18n.get_locale_untracked(), d)).unwrap_or_default();
+    let date = move || {
+        plan.with(rules::perspective_deadline)
+            .map(|d| format::date(i18n.get_locale_untracked(), d))
+            .unwrap_or_default()
+    };
     view! {
         <section class="card deadline" data-testid="deadline"
             class:warn=move || matches!(state(), Some(Deadline::Nearing { .. }))

@@ -1,27 +1,44 @@
-use koers_core::{Entity, Field, GoalStatus, Plan, Role};
+use koers_core::{Edit, Entity, Field, GoalStatus, Plan, Role};
 use leptos::prelude::*;
 
 use crate::components::notice::explain;
 use crate::format;
 use crate::i18n::*;
-use crate::store::{Edit, Notice, PlanStore};
+use crate::store::{Notice, PlanStore};
 
 /// "Mijn doelen": the goals the chosen role owns, by priority, each ticked off in one tap.
 #[component]
 pub fn MyGoals(store: PlanStore, plan: Signal<Plan>, role: Role) -> impl IntoView {
     let i18n = use_i18n();
     let goals = move || plan.with(|p| p.goals_of(role).cloned().collect::<Vec<_>>());
-    let done = move || goals().iter().filter(|g| g.status == GoalStatus::Done).count();
+    let done = move || {
+        goals()
+            .iter()
+            .filter(|g| g.status == GoalStatus::Done)
+            .count()
+    };
     let toggle = move |goal: koers_core::GoalId, checkbox: web_sys::HtmlInputElement| {
         let now_done = checkbox.checked();
-        let status = if now_done { GoalStatus::Done } else { GoalStatus::Open };
+        let status = if now_done {
+            GoalStatus::Done
+        } else {
+            GoalStatus::Open
+        };
         leptos::task::spawn_local(async move {
-            let result = store.change(role, vec![Edit::new(Entity::Goal(goal), Field::Status, status)]).await;
+            let result = store
+                .change(
+                    role,
+                    vec![Edit::new(Entity::Goal(goal), Field::Status, status)],
+                )
+                .await;
             if result.is_err() {
                 // Nothing was stored: the box shows the truth again.
                 checkbox.set_checked(!now_done);
             }
-            store.notice.set(result.err().map(|e| Notice { text: explain(i18n, &e), is_error: true }));
+            store.notice.set(result.err().map(|e| Notice {
+                text: explain(i18n, &e),
+                is_error: true,
+            }));
         });
     };
     view! {

@@ -1,8 +1,8 @@
 use leptos::prelude::*;
 
 use crate::i18n::*;
-use leptos_i18n::I18nContext;
 use crate::store::{ChangeError, Notice};
+use leptos_i18n::I18nContext;
 
 /// Shows the last notice; errors stay until dismissed, confirmations too (no timers to miss).
 #[component]

@@ -14,7 +14,10 @@ pub fn ProgressPerParty(plan: Signal<Plan>) -> impl IntoView {
                 .into_iter()
                 .filter_map(|r| {
                     let total = p.goals_of(r).count();
-                    let done = p.goals_of(r).filter(|g| g.status == GoalStatus::Done).count();
+                    let done = p
+                        .goals_of(r)
+                        .filter(|g| g.status == GoalStatus::Done)
+                        .count();
                     (total > 0).then_some((r, done, total))
                 })
                 .collect::<Vec<_>>()

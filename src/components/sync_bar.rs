@@ -17,9 +17,14 @@ pub fn SyncBar(store: PlanStore) -> impl IntoView {
         } else {
             t_string!(i18n, sync_pending, count = s.pending).to_string()
         };
-        let last = s
-            .last_synced
-            .map(|t| t_string!(i18n, sync_last, time = format::time_of(i18n.get_locale_untracked(), t)).to_string());
+        let last = s.last_synced.map(|t| {
+            t_string!(
+                i18n,
+                sync_last,
+                time = format::time_of(i18n.get_locale_untracked(), t)
+            )
+            .to_string()
+        });
         Some(view! {
             <p class="syncbar" class:offline=!s.online role="status" data-testid="sync-status">
                 <span class="dot" aria-hidden="true"></span>

@@ -9,7 +9,13 @@ use crate::route::{Nav, Screen};
 #[component]
 pub fn ChooseRole(role: RwSignal<Option<Role>>, nav: Nav) -> impl IntoView {
     let i18n = use_i18n();
-    let roles = [Role::Parent, Role::FosterParent, Role::Guardian, Role::FosterCareWorker, Role::Youth];
+    let roles = [
+        Role::Parent,
+        Role::FosterParent,
+        Role::Guardian,
+        Role::FosterCareWorker,
+        Role::Youth,
+    ];
     view! {
         <section class="card">
             <h1>{t_string!(i18n, choose_role_title)}</h1>

@@ -14,7 +14,9 @@ use crate::store::PlanStore;
 #[component]
 pub fn Home(store: PlanStore, role: RwSignal<Option<Role>>, nav: Nav) -> impl IntoView {
     let i18n = use_i18n();
-    let Some(plan_now) = store.plan.get_untracked() else { return ().into_any() };
+    let Some(plan_now) = store.plan.get_untracked() else {
+        return ().into_any();
+    };
     let plan = Signal::derive(move || store.plan.get().unwrap_or_else(|| plan_now.clone()));
     let today = chrono::Local::now().date_naive();
     let child = move || plan.with(|p| p.child_name.clone());

@@ -12,7 +12,12 @@ pub fn Join(store: PlanStore, role: RwSignal<Option<Role>>, nav: Nav) -> impl In
     let i18n = use_i18n();
     let problem = RwSignal::new(None::<String>);
     // The code travels in the fragment, so it never reaches a server log.
-    let code = window().location().hash().unwrap_or_default().trim_start_matches('#').to_string();
+    let code = window()
+        .location()
+        .hash()
+        .unwrap_or_default()
+        .trim_start_matches('#')
+        .to_string();
     leptos::task::spawn_local(async move {
         if code.is_empty() {
             problem.set(Some(t_string!(i18n, invite_unknown).to_string()));
@@ -41,8 +46,12 @@ fn explain(i18n: leptos_i18n::I18nContext<Locale>, e: &SyncError) -> String {
     match e {
         SyncError::Offline => t_string!(i18n, join_offline),
         SyncError::Rejected { code, .. } if code == "invite_used" => t_string!(i18n, invite_used),
-        SyncError::Rejected { code, .. } if code == "invite_expired" => t_string!(i18n, invite_expired),
-        SyncError::Rejected { code, .. } if code == "invite_revoked" => t_string!(i18n, invite_revoked),
+        SyncError::Rejected { code, .. } if code == "invite_expired" => {
+            t_string!(i18n, invite_expired)
+        }
+        SyncError::Rejected { code, .. } if code == "invite_revoked" => {
+            t_string!(i18n, invite_revoked)
+        }
         SyncError::Rejected { .. } => t_string!(i18n, invite_unknown),
         SyncError::Malformed | SyncError::Storage(_) => t_string!(i18n, error_storage),
     }

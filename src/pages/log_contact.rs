@@ -1,5 +1,5 @@
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Timelike};
-use koers_core::{ContactKind, ContactMomentId, ContactStatus, Entity, Field, Rating, Role};
+use koers_core::{ContactKind, ContactMomentId, ContactStatus, Edit, Entity, Field, Rating, Role};
 use leptos::prelude::*;
 use uuid::Uuid;
 
@@ -8,7 +8,7 @@ use crate::components::notice::{explain, NoticeBar};
 use crate::format;
 use crate::i18n::*;
 use crate::route::{Nav, Screen};
-use crate::store::{Edit, Notice, PlanStore};
+use crate::store::{Notice, PlanStore};
 
 /// Log a contact moment: what kind, when, who was there, how long, how it went, a note.
 /// Works offline; on any error the form keeps what was typed.
@@ -28,13 +28,25 @@ pub fn LogContact(store: PlanStore, role: RwSignal<Option<Role>>, nav: Nav) -> i
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let Some(role) = role.get_untracked() else { return };
-        let at = date.get_untracked().parse::<NaiveDate>().ok().zip(parse_time(&time.get_untracked())).map(|(d, t)| NaiveDateTime::new(d, t));
+        let Some(role) = role.get_untracked() else {
+            return;
+        };
+        let at = date
+            .get_untracked()
+            .parse::<NaiveDate>()
+            .ok()
+            .zip(parse_time(&time.get_untracked()))
+            .map(|(d, t)| NaiveDateTime::new(d, t));
         let Some(at) = at else {
             form_error.set(Some(t_string!(i18n, error_date_time).to_string()));
             return;
         };
-        let minutes = duration.get_untracked().trim().parse::<u16>().ok().filter(|m| *m <= 24 * 60);
+        let minutes = duration
+            .get_untracked()
+            .trim()
+            .parse::<u16>()
+            .ok()
+            .filter(|m| *m <= 24 * 60);
         if minutes.is_none() && !duration.get_untracked().trim().is_empty() {
             form_error.set(Some(t_string!(i18n, error_duration).to_string()));
             return;
@@ -48,19 +60,29 @@ pub fn LogContact(store: PlanStore, role: RwSignal<Option<Role>>, nav: Nav) -> i
             Edit::new(id, Field::Status, ContactStatus::Happened),
             Edit::new(id, Field::Attendees, attendees.get_untracked()),
             Edit::new(id, Field::DurationMinutes, minutes),
-            Edit::new(id, Field::Rating, rating.get_untracked().and_then(Rating::new)),
+            Edit::new(
+                id,
+                Field::Rating,
+                rating.get_untracked().and_then(Rating::new),
+            ),
             Edit::new(id, Field::Note, (!note.trim().is_empty()).then_some(note)),
         ];
         saving.set(true);
         leptos::task::spawn_local(async move {
             match store.change(role, edits).await {
                 Ok(()) => {
-                    store.notice.set(Some(Notice { text: t_string!(i18n, contact_saved).to_string(), is_error: false }));
+                    store.notice.set(Some(Notice {
+                        text: t_string!(i18n, contact_saved).to_string(),
+                        is_error: false,
+                    }));
                     nav.go(Screen::Home);
                 }
                 Err(e) => {
                     saving.set(false);
-                    store.notice.set(Some(Notice { text: explain(i18n, &e), is_error: true }));
+                    store.notice.set(Some(Notice {
+                        text: explain(i18n, &e),
+                        is_error: true,
+                    }));
                 }
             }
         });

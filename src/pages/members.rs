@@ -15,7 +15,10 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
     let open_invites = RwSignal::new(Vec::<InviteInfo>::new());
     let invite = RwSignal::new(None::<(MemberId, Invite)>);
     let problem = RwSignal::new(None::<String>);
-    let manages = move || role.get().is_some_and(|r| allowed(r, Action::ManageMembers));
+    let manages = move || {
+        role.get()
+            .is_some_and(|r| allowed(r, Action::ManageMembers))
+    };
     let fail = move |e: SyncError| {
         problem.set(Some(match e {
             SyncError::Offline => t_string!(i18n, members_offline).to_string(),
@@ -24,7 +27,9 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
         }))
     };
     let refresh = move || {
-        let Some(session) = store.session.get_untracked() else { return };
+        let Some(session) = store.session.get_untracked() else {
+            return;
+        };
         leptos::task::spawn_local(async move {
             match sync::devices(&session).await {
                 Ok(list) => devices.set(list),
@@ -38,7 +43,9 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
     };
     refresh();
     let invite_member = move |member: MemberId| {
-        let Some(session) = store.session.get_untracked() else { return };
+        let Some(session) = store.session.get_untracked() else {
+            return;
+        };
         leptos::task::spawn_local(async move {
             match sync::invite(&session, member).await {
                 Ok(i) => {
@@ -50,7 +57,9 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
         });
     };
     let revoke = move |device: String| {
-        let Some(session) = store.session.get_untracked() else { return };
+        let Some(session) = store.session.get_untracked() else {
+            return;
+        };
         leptos::task::spawn_local(async move {
             match sync::revoke_device(&session, &device).await {
                 Ok(()) => refresh(),
@@ -59,7 +68,9 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
         });
     };
     let withdraw = move |id: String| {
-        let Some(session) = store.session.get_untracked() else { return };
+        let Some(session) = store.session.get_untracked() else {
+            return;
+        };
         leptos::task::spawn_local(async move {
             match sync::revoke_invite(&session, &id).await {
                 Ok(()) => {
@@ -74,7 +85,11 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
             }
         });
     };
-    let members = move || store.plan.with(|p| p.as_ref().map(|p| p.members.clone()).unwrap_or_default());
+    let members = move || {
+        store
+            .plan
+            .with(|p| p.as_ref().map(|p| p.members.clone()).unwrap_or_default())
+    };
 
     view! {
         <h1>{t_string!(i18n, members_title)}</h1>

@@ -8,7 +8,13 @@ use crate::route::{Nav, Screen};
 use crate::store::PlanStore;
 use crate::sync::SyncError;
 
-const ROLES: [Role; 5] = [Role::Parent, Role::FosterParent, Role::Guardian, Role::CareWorker, Role::Youth];
+const ROLES: [Role; 5] = [
+    Role::Parent,
+    Role::FosterParent,
+    Role::Guardian,
+    Role::CareWorker,
+    Role::Youth,
+];
 
 /// One row of "who takes part".
 #[derive(Clone, Copy)]
@@ -20,7 +26,11 @@ struct Person {
 
 impl Person {
     fn new(key: usize, role: Role) -> Person {
-        Person { key, name: RwSignal::new(String::new()), role: RwSignal::new(role) }
+        Person {
+            key,
+            name: RwSignal::new(String::new()),
+            role: RwSignal::new(role),
+        }
     }
 }
 
@@ -33,7 +43,11 @@ pub fn NewPlanForm(store: PlanStore, nav: Nav) -> impl IntoView {
     let start = RwSignal::new(today.to_string());
     let me = RwSignal::new(String::new());
     // Rows left without a name are skipped.
-    let rows = RwSignal::new(vec![Person::new(0, Role::Parent), Person::new(1, Role::FosterParent), Person::new(2, Role::Guardian)]);
+    let rows = RwSignal::new(vec![
+        Person::new(0, Role::Parent),
+        Person::new(1, Role::FosterParent),
+        Person::new(2, Role::Guardian),
+    ]);
     let problem = RwSignal::new(None::<String>);
     let saving = RwSignal::new(false);
 
@@ -53,7 +67,12 @@ pub fn NewPlanForm(store: PlanStore, nav: Nav) -> impl IntoView {
             .map(|p| (p.name.get_untracked(), p.role.get_untracked()))
             .filter(|(name, _)| !name.trim().is_empty())
             .collect();
-        let new = NewPlan { child_name: child.get_untracked(), start_date, founder_name: me.get_untracked(), members };
+        let new = NewPlan {
+            child_name: child.get_untracked(),
+            start_date,
+            founder_name: me.get_untracked(),
+            members,
+        };
         saving.set(true);
         problem.set(None);
         leptos::task::spawn_local(async move {

@@ -20,12 +20,26 @@ pub struct NewPlan {
 /// The operations that found a plan: the founder (a foster-care worker, and the fixed contact
 /// person) first, then the other members, then the plan itself, in phase 0. `new_id` gives fresh
 /// random ids; the founder is the first id drawn after the plan's.
-pub fn plan_ops(new: &NewPlan, clock: &mut Clock, now_millis: u64, mut new_id: impl FnMut() -> Uuid) -> (PlanId, MemberId, Vec<Op>) {
+pub fn plan_ops(
+    new: &NewPlan,
+    clock: &mut Clock,
+    now_millis: u64,
+    mut new_id: impl FnMut() -> Uuid,
+) -> (PlanId, MemberId, Vec<Op>) {
     let plan = PlanId(new_id());
     let founder = MemberId(new_id());
     let mut ops = Vec::new();
     let mut set = |entity: Entity, field: Field, value: serde_json::Value, id: Uuid| {
-        ops.push(Op { id: OpId(id), plan, hlc: clock.tick(now_millis), author: founder, entity, field, value, supersedes: None });
+        ops.push(Op {
+            id: OpId(id),
+            plan,
+            hlc: clock.tick(now_millis),
+            author: founder,
+            entity,
+            field,
+            value,
+            supersedes: None,
+        });
     };
     let me = Entity::Member(founder);
     set(me, Field::Name, json(new.founder_name.trim()), new_id());
@@ -35,10 +49,25 @@ pub fn plan_ops(new: &NewPlan, clock: &mut Clock, now_millis: u64, mut new_id: i
         set(m, Field::Name, json(name.trim()), new_id());
         set(m, Field::Role, json(role), new_id());
     }
-    set(Entity::Plan, Field::ChildName, json(new.child_name.trim()), new_id());
-    set(Entity::Plan, Field::StartDate, json(new.start_date), new_id());
+    set(
+        Entity::Plan,
+        Field::ChildName,
+        json(new.child_name.trim()),
+        new_id(),
+    );
+    set(
+        Entity::Plan,
+        Field::StartDate,
+        json(new.start_date),
+        new_id(),
+    );
     set(Entity::Plan, Field::Phase, json(Phase::Mandate), new_id());
-    set(Entity::Plan, Field::ContactPerson, json(Some(founder)), new_id());
+    set(
+        Entity::Plan,
+        Field::ContactPerson,
+        json(Some(founder)),
+        new_id(),
+    );
     (plan, founder, ops)
 }
 
@@ -58,15 +87,23 @@ mod tests {
             child_name: " Sam ".into(),
             start_date: NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
             founder_name: "Lotte".into(),
-            members: vec![("Mirjam".into(), Role::Parent), ("Fam. Bakker".into(), Role::FosterParent)],
+            members: vec![
+                ("Mirjam".into(), Role::Parent),
+                ("Fam. Bakker".into(), Role::FosterParent),
+            ],
         };
         let mut n = 0u128;
         let (plan_id, founder, ops) =
-            plan_ops(&new, &mut Clock::new(crate::NodeId(1)), 1_000, || { n += 1; Uuid::from_u128(n) });
+            plan_ops(&new, &mut Clock::new(crate::NodeId(1)), 1_000, || {
+                n += 1;
+                Uuid::from_u128(n)
+            });
         assert!(ops.windows(2).all(|w| w[0].hlc < w[1].hlc));
         // As the server checks a founding batch: member ops first, then each op against the plan so far.
         let mut replica = Replica::new(plan_id);
-        let (members, rest): (Vec<&Op>, Vec<&Op>) = ops.iter().partition(|o| matches!(o.entity, Entity::Member(_)));
+        let (members, rest): (Vec<&Op>, Vec<&Op>) = ops
+            .iter()
+            .partition(|o| matches!(o.entity, Entity::Member(_)));
         for op in members {
             replica.apply(op).unwrap();
         }
@@ -78,7 +115,10 @@ mod tests {
         assert_eq!(plan.child_name, "Sam");
         assert_eq!(plan.phase, Phase::Mandate);
         assert_eq!(plan.members.len(), 3);
-        assert_eq!(plan.contact_person().map(|m| (m.id, m.role)), Some((founder, Role::FosterCareWorker)));
+        assert_eq!(
+            plan.contact_person().map(|m| (m.id, m.role)),
+            Some((founder, Role::FosterCareWorker))
+        );
         assert!(plan.consents.is_empty());
     }
 }

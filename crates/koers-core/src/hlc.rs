@@ -26,20 +26,28 @@ pub const MAX_DRIFT_MILLIS: u64 = 5 * 60 * 1000;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClockError {
-    #[error("timestamp is {ahead_millis} ms ahead of this clock; check the device's date and time")]
+    #[error(
+        "timestamp is {ahead_millis} ms ahead of this clock; check the device's date and time"
+    )]
     TooFarAhead { ahead_millis: u64 },
     #[error("not a timestamp: {0}")]
     Malformed(String),
 }
 
 impl Hlc {
-    pub const ZERO: Hlc = Hlc { millis: 0, counter: 0, node: NodeId(0) };
+    pub const ZERO: Hlc = Hlc {
+        millis: 0,
+        counter: 0,
+        node: NodeId(0),
+    };
 
     /// Refuses a timestamp further ahead of `now_millis` than [`MAX_DRIFT_MILLIS`].
     pub fn check_drift(&self, now_millis: u64) -> Result<(), ClockError> {
         let ahead = self.millis.saturating_sub(now_millis);
         if ahead > MAX_DRIFT_MILLIS {
-            Err(ClockError::TooFarAhead { ahead_millis: ahead })
+            Err(ClockError::TooFarAhead {
+                ahead_millis: ahead,
+            })
         } else {
             Ok(())
         }
@@ -54,7 +62,13 @@ pub struct Clock {
 
 impl Clock {
     pub fn new(node: NodeId) -> Self {
-        Clock { last: Hlc { millis: 0, counter: 0, node } }
+        Clock {
+            last: Hlc {
+                millis: 0,
+                counter: 0,
+                node,
+            },
+        }
     }
 
     pub fn node(&self) -> NodeId {
@@ -69,9 +83,17 @@ impl Clock {
     pub fn tick(&mut self, now_millis: u64) -> Hlc {
         let node = self.last.node;
         self.last = if now_millis > self.last.millis {
-            Hlc { millis: now_millis, counter: 0, node }
+            Hlc {
+                millis: now_millis,
+                counter: 0,
+                node,
+            }
         } else {
-            Hlc { millis: self.last.millis, counter: self.last.counter + 1, node }
+            Hlc {
+                millis: self.last.millis,
+                counter: self.last.counter + 1,
+                node,
+            }
         };
         self.last
     }
@@ -82,7 +104,11 @@ impl Clock {
         if remote.millis > self.last.millis
             || (remote.millis == self.last.millis && remote.counter > self.last.counter)
         {
-            self.last = Hlc { millis: remote.millis, counter: remote.counter, node: self.last.node };
+            self.last = Hlc {
+                millis: remote.millis,
+                counter: remote.counter,
+                node: self.last.node,
+            };
         }
         Ok(())
     }
@@ -92,7 +118,11 @@ impl Clock {
 // order equals time order, in SQLite and in IndexedDB alike.
 impl fmt::Display for Hlc {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:018}-{:07}-{:016x}", self.millis, self.counter, self.node.0)
+        write!(
+            f,
+            "{:018}-{:07}-{:016x}",
+            self.millis, self.counter, self.node.0
+        )
     }
 }
 
@@ -101,7 +131,8 @@ impl FromStr for Hlc {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = || ClockError::Malformed(s.chars().take(60).collect());
         let mut parts = s.split('-');
-        let (Some(m), Some(c), Some(n), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(m), Some(c), Some(n), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(bad());
         };
@@ -137,13 +168,24 @@ mod tests {
         let b = c.tick(900);
         let d = c.tick(1_000);
         assert!(a < b && b < d);
-        assert_eq!(c.tick(2_000), Hlc { millis: 2_000, counter: 0, node: NodeId(1) });
+        assert_eq!(
+            c.tick(2_000),
+            Hlc {
+                millis: 2_000,
+                counter: 0,
+                node: NodeId(1)
+            }
+        );
     }
 
     #[test]
     fn observing_a_remote_event_orders_later_local_events_after_it() {
         let mut c = Clock::new(NodeId(1));
-        let remote = Hlc { millis: 5_000, counter: 3, node: NodeId(2) };
+        let remote = Hlc {
+            millis: 5_000,
+            counter: 3,
+            node: NodeId(2),
+        };
         c.observe(remote, 4_000).unwrap();
         assert!(c.tick(4_000) > remote);
     }
@@ -151,15 +193,30 @@ mod tests {
     #[test]
     fn far_future_timestamps_are_refused() {
         let mut c = Clock::new(NodeId(1));
-        let remote = Hlc { millis: 1_000 + MAX_DRIFT_MILLIS + 1, counter: 0, node: NodeId(2) };
-        assert!(matches!(c.observe(remote, 1_000), Err(ClockError::TooFarAhead { .. })));
+        let remote = Hlc {
+            millis: 1_000 + MAX_DRIFT_MILLIS + 1,
+            counter: 0,
+            node: NodeId(2),
+        };
+        assert!(matches!(
+            c.observe(remote, 1_000),
+            Err(ClockError::TooFarAhead { .. })
+        ));
         assert_eq!(c.last().millis, 0);
     }
 
     #[test]
     fn text_form_round_trips_and_sorts_like_the_clock() {
-        let a = Hlc { millis: 99, counter: 12, node: NodeId(0xabc) };
-        let b = Hlc { millis: 100, counter: 0, node: NodeId(1) };
+        let a = Hlc {
+            millis: 99,
+            counter: 12,
+            node: NodeId(0xabc),
+        };
+        let b = Hlc {
+            millis: 100,
+            counter: 0,
+            node: NodeId(1),
+        };
         assert_eq!(a.to_string().parse::<Hlc>().unwrap(), a);
         assert!(a.to_string() < b.to_string());
         assert!("12-x-1".parse::<Hlc>().is_err());

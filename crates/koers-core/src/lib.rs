@@ -17,7 +17,7 @@ pub mod plan;
 pub mod replica;
 pub mod rules;
 
-pub use author::Author;
+pub use author::{Author, Edit};
 pub use hlc::{Clock, Hlc, NodeId};
 pub use model::*;
 pub use op::{InvalidOp, Op};
@@ -54,8 +54,11 @@ pub fn authorize(plan: &Plan, op: &Op) -> Result<Action, Refusal> {
         return Err(Refusal::NotAllowed { role, action });
     }
     if let (Entity::Plan, Field::Phase) = (op.entity, op.field) {
-        let to: Phase = serde_json::from_value(op.value.clone())
-            .map_err(|e| InvalidOp::BadValue { field: op.field, reason: e.to_string() })?;
+        let to: Phase =
+            serde_json::from_value(op.value.clone()).map_err(|e| InvalidOp::BadValue {
+                field: op.field,
+                reason: e.to_string(),
+            })?;
         rules::check_phase_change(plan, to)?;
     }
     Ok(action)

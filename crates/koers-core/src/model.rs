@@ -107,8 +107,13 @@ impl Phase {
         }
     }
 
-    pub const ALL: [Phase; 5] =
-        [Phase::Mandate, Phase::Goals, Phase::Execution, Phase::StrengtheningHome, Phase::AfterCare];
+    pub const ALL: [Phase; 5] = [
+        Phase::Mandate,
+        Phase::Goals,
+        Phase::Execution,
+        Phase::StrengtheningHome,
+        Phase::AfterCare,
+    ];
 
     pub fn number(self) -> u8 {
         self as u8
@@ -144,8 +149,13 @@ pub enum ContactKind {
 }
 
 impl ContactKind {
-    pub const ALL: [ContactKind; 5] =
-        [ContactKind::Visit, ContactKind::Phone, ContactKind::Video, ContactKind::Message, ContactKind::Meeting];
+    pub const ALL: [ContactKind; 5] = [
+        ContactKind::Visit,
+        ContactKind::Phone,
+        ContactKind::Video,
+        ContactKind::Message,
+        ContactKind::Meeting,
+    ];
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -365,13 +375,23 @@ impl std::fmt::Display for Entity {
 impl std::str::FromStr for Entity {
     type Err = String;
     fn from_str(s: &str) -> Result<Entity, String> {
-        let bad = || format!("not an item of a plan: {:?}", s.chars().take(60).collect::<String>());
+        let bad = || {
+            format!(
+                "not an item of a plan: {:?}",
+                s.chars().take(60).collect::<String>()
+            )
+        };
         let (kind, rest) = s.split_once(':').unwrap_or((s, ""));
         let uuid = || rest.parse::<Uuid>().map_err(|_| bad());
         Ok(match kind {
             "plan" if rest.is_empty() => Entity::Plan,
             "decision" if rest.is_empty() => Entity::Decision,
-            "phase_dates" => Entity::PhaseDates(Phase::ALL.into_iter().find(|p| p.key() == rest).ok_or_else(bad)?),
+            "phase_dates" => Entity::PhaseDates(
+                Phase::ALL
+                    .into_iter()
+                    .find(|p| p.key() == rest)
+                    .ok_or_else(bad)?,
+            ),
             "member" => Entity::Member(MemberId(uuid()?)),
             "consent" => Entity::Consent(MemberId(uuid()?)),
             "goal" => Entity::Goal(GoalId(uuid()?)),
@@ -393,7 +413,9 @@ impl Serialize for Entity {
 
 impl<'de> Deserialize<'de> for Entity {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -418,10 +440,20 @@ mod tests {
             Entity::NetworkPerson(NetworkPersonId(id)),
         ] {
             assert_eq!(e.to_string().parse::<Entity>(), Ok(e));
-            assert_eq!(serde_json::from_str::<Entity>(&serde_json::to_string(&e).unwrap()).unwrap(), e);
+            assert_eq!(
+                serde_json::from_str::<Entity>(&serde_json::to_string(&e).unwrap()).unwrap(),
+                e
+            );
         }
         assert_eq!(Entity::Goal(GoalId(id)).to_string(), format!("goal:{id}"));
-        for bad in ["", "goal", "goal:xyz", "plan:1", "phase_dates:nine", "house:1"] {
+        for bad in [
+            "",
+            "goal",
+            "goal:xyz",
+            "plan:1",
+            "phase_dates:nine",
+            "house:1",
+        ] {
             assert!(bad.parse::<Entity>().is_err(), "{bad}");
         }
     }

@@ -80,11 +80,19 @@ pub fn validate_value(entity: &Entity, field: Field, value: &Value) -> Result<()
     let list = || -> Result<(), InvalidOp> {
         let roles: Vec<Role> = parse(field, value)?;
         if roles.len() > MAX_LIST_LEN {
-            return Err(InvalidOp::BadValue { field, reason: "too many entries".into() });
+            return Err(InvalidOp::BadValue {
+                field,
+                reason: "too many entries".into(),
+            });
         }
         Ok(())
     };
-    let unknown = || Err(InvalidOp::UnknownField { entity: entity.kind_name(), field });
+    let unknown = || {
+        Err(InvalidOp::UnknownField {
+            entity: entity.kind_name(),
+            field,
+        })
+    };
     match entity {
         Entity::Plan => match field {
             F::ChildName => text(),
@@ -114,7 +122,11 @@ pub fn validate_value(entity: &Entity, field: Field, value: &Value) -> Result<()
             F::Title => text(),
             F::Description => opt_text(),
             F::Owner => parse::<Role>(field, value).map(drop),
-            F::Priority => is(|v| v.as_i64().map(drop).ok_or_else(|| "expected a whole number".into())),
+            F::Priority => is(|v| {
+                v.as_i64()
+                    .map(drop)
+                    .ok_or_else(|| "expected a whole number".into())
+            }),
             F::Status => parse::<GoalStatus>(field, value).map(drop),
             F::Deadline => parse::<Option<Date>>(field, value).map(drop),
             F::Intervention => parse::<Option<InterventionId>>(field, value).map(drop),
@@ -140,7 +152,9 @@ pub fn validate_value(entity: &Entity, field: Field, value: &Value) -> Result<()
         },
         Entity::Evaluation(_) => match field {
             F::Date => parse::<Date>(field, value).map(drop),
-            F::Safety | F::Development | F::Wellbeing => parse::<Option<Score>>(field, value).map(drop),
+            F::Safety | F::Development | F::Wellbeing => {
+                parse::<Option<Score>>(field, value).map(drop)
+            }
             F::Note | F::BigChange | F::YouthView => opt_text(),
             F::Participants => list(),
             F::ChildTookPart => parse::<bool>(field, value).map(drop),
@@ -156,7 +170,10 @@ pub fn validate_value(entity: &Entity, field: Field, value: &Value) -> Result<()
                 if (0.0..=60.0).contains(&h) {
                     Ok(())
                 } else {
-                    Err(InvalidOp::BadValue { field, reason: "hours per week are 0 to 60".into() })
+                    Err(InvalidOp::BadValue {
+                        field,
+                        reason: "hours per week are 0 to 60".into(),
+                    })
                 }
             }
             F::Deleted => parse::<bool>(field, value).map(drop),
@@ -178,7 +195,10 @@ pub fn validate_value(entity: &Entity, field: Field, value: &Value) -> Result<()
 }
 
 fn parse<T: DeserializeOwned>(field: Field, value: &Value) -> Result<T, InvalidOp> {
-    T::deserialize(value).map_err(|e| InvalidOp::BadValue { field, reason: e.to_string() })
+    T::deserialize(value).map_err(|e| InvalidOp::BadValue {
+        field,
+        reason: e.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -219,7 +239,9 @@ mod tests {
         let op = Op {
             id: OpId(Uuid::from_u128(1)),
             plan: PlanId(Uuid::from_u128(2)),
-            hlc: "000000000000001000-0000000-0000000000000001".parse().unwrap(),
+            hlc: "000000000000001000-0000000-0000000000000001"
+                .parse()
+                .unwrap(),
             author: MemberId(Uuid::from_u128(3)),
             entity: Entity::Goal(GoalId(Uuid::from_u128(4))),
             field: Field::Status,

@@ -65,12 +65,21 @@ pub fn allowed(role: Role, action: Action) -> bool {
     use Role as R;
     match action {
         A::GiveOwnConsent | A::TickOwnGoal => true,
-        A::EditPlanDetails | A::ManageMembers | A::RecordConsentForOther => role == R::FosterCareWorker,
-        A::ChangePhase | A::ManageGoals | A::TickOtherGoal | A::RecordEvaluation | A::RecordDecision => {
+        A::EditPlanDetails | A::ManageMembers | A::RecordConsentForOther => {
+            role == R::FosterCareWorker
+        }
+        A::ChangePhase
+        | A::ManageGoals
+        | A::TickOtherGoal
+        | A::RecordEvaluation
+        | A::RecordDecision => {
             matches!(role, R::FosterCareWorker | R::Guardian)
         }
         A::CommentOnGoal => role != R::Youth,
-        A::LogContactMoment => matches!(role, R::FosterParent | R::FosterCareWorker | R::Guardian | R::CareWorker),
+        A::LogContactMoment => matches!(
+            role,
+            R::FosterParent | R::FosterCareWorker | R::Guardian | R::CareWorker
+        ),
         A::AddParentView => role == R::Parent,
         A::AddYouthView => role == R::Youth,
         A::EditNetwork => matches!(role, R::Parent | R::FosterCareWorker | R::Guardian),
@@ -80,7 +89,13 @@ pub fn allowed(role: Role, action: Action) -> bool {
 
 /// What kind of action writing `field` of `entity` is, for a member with `role`, given the plan as
 /// it stands.
-pub fn action_of(plan: &Plan, role: Role, author: crate::model::MemberId, entity: &Entity, field: Field) -> Action {
+pub fn action_of(
+    plan: &Plan,
+    role: Role,
+    author: crate::model::MemberId,
+    entity: &Entity,
+    field: Field,
+) -> Action {
     match entity {
         Entity::Plan if field == Field::Phase => Action::ChangePhase,
         Entity::Plan => Action::EditPlanDetails,
@@ -115,7 +130,12 @@ mod tests {
     fn parents_work_on_their_own_goals_but_do_not_steer_the_plan() {
         assert!(allowed(Role::Parent, Action::TickOwnGoal));
         assert!(allowed(Role::Parent, Action::AddParentView));
-        for a in [Action::ChangePhase, Action::RecordDecision, Action::TickOtherGoal, Action::ManageGoals] {
+        for a in [
+            Action::ChangePhase,
+            Action::RecordDecision,
+            Action::TickOtherGoal,
+            Action::ManageGoals,
+        ] {
             assert!(!allowed(Role::Parent, a), "{a:?}");
         }
     }
@@ -124,7 +144,13 @@ mod tests {
     fn foster_parents_log_contact_moments_and_the_worker_leads() {
         assert!(allowed(Role::FosterParent, Action::LogContactMoment));
         assert!(!allowed(Role::FosterParent, Action::ChangePhase));
-        assert!(Action::ALL.iter().filter(|a| allowed(Role::FosterCareWorker, **a)).count() >= 14);
+        assert!(
+            Action::ALL
+                .iter()
+                .filter(|a| allowed(Role::FosterCareWorker, **a))
+                .count()
+                >= 14
+        );
         assert!(allowed(Role::Guardian, Action::RecordDecision));
         assert!(!allowed(Role::Guardian, Action::ManageMembers));
     }

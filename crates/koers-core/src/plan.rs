@@ -145,7 +145,9 @@ impl Plan {
             child_name: read.or_default(Entity::Plan, Field::ChildName),
             child_birth_date: read.or_default(Entity::Plan, Field::ChildBirthDate),
             start_date: read.get(Entity::Plan, Field::StartDate),
-            phase: read.get(Entity::Plan, Field::Phase).unwrap_or(Phase::Mandate),
+            phase: read
+                .get(Entity::Plan, Field::Phase)
+                .unwrap_or(Phase::Mandate),
             contact_person: read.or_default(Entity::Plan, Field::ContactPerson),
             is_example: read.or_default(Entity::Plan, Field::IsExample),
             members: vec![],
@@ -167,7 +169,10 @@ impl Plan {
             }
             last = Some(*entity);
             let e = *entity;
-            if matches!(e, Entity::Plan | Entity::Decision | Entity::Consent(_) | Entity::PhaseDates(_)) {
+            if matches!(
+                e,
+                Entity::Plan | Entity::Decision | Entity::Consent(_) | Entity::PhaseDates(_)
+            ) {
                 read.singleton(&mut plan, e);
                 continue;
             }
@@ -176,7 +181,9 @@ impl Plan {
             }
             match e {
                 Entity::Member(id) => {
-                    let Some(role) = read.get(e, Field::Role) else { continue };
+                    let Some(role) = read.get(e, Field::Role) else {
+                        continue;
+                    };
                     plan.members.push(Member {
                         id,
                         name: read.or_default(e, Field::Name),
@@ -185,7 +192,9 @@ impl Plan {
                     });
                 }
                 Entity::Goal(id) => {
-                    let Some(owner) = read.get(e, Field::Owner) else { continue };
+                    let Some(owner) = read.get(e, Field::Owner) else {
+                        continue;
+                    };
                     plan.goals.push(Goal {
                         id,
                         title: read.or_default(e, Field::Title),
@@ -199,13 +208,22 @@ impl Plan {
                     });
                 }
                 Entity::GoalComment(id) => {
-                    let (Some(goal), Some(text)) = (read.get(e, Field::Goal), read.get(e, Field::Text)) else {
+                    let (Some(goal), Some(text)) =
+                        (read.get(e, Field::Goal), read.get(e, Field::Text))
+                    else {
                         continue;
                     };
-                    plan.comments.push(GoalComment { id, goal, text, author: read.first_author(e, Field::Text) });
+                    plan.comments.push(GoalComment {
+                        id,
+                        goal,
+                        text,
+                        author: read.first_author(e, Field::Text),
+                    });
                 }
                 Entity::ContactMoment(id) => {
-                    let Some(at) = read.get(e, Field::At) else { continue };
+                    let Some(at) = read.get(e, Field::At) else {
+                        continue;
+                    };
                     plan.contact_moments.push(ContactMoment {
                         id,
                         at,
@@ -224,7 +242,9 @@ impl Plan {
                     });
                 }
                 Entity::Evaluation(id) => {
-                    let Some(date) = read.get(e, Field::Date) else { continue };
+                    let Some(date) = read.get(e, Field::Date) else {
+                        continue;
+                    };
                     plan.evaluations.push(Evaluation {
                         id,
                         date,
@@ -239,7 +259,9 @@ impl Plan {
                     });
                 }
                 Entity::Intervention(id) => {
-                    let Some(kind) = read.get(e, Field::Kind) else { continue };
+                    let Some(kind) = read.get(e, Field::Kind) else {
+                        continue;
+                    };
                     plan.interventions.push(Intervention {
                         id,
                         kind,
@@ -306,19 +328,34 @@ impl Reader<'_> {
 
     /// Who first wrote this field (who created the item). Only asked of fields that exist.
     fn first_author(&self, e: Entity, f: Field) -> MemberId {
-        self.r.register(e, f).map(|r| r.writes()[0].author).unwrap_or(MemberId(uuid::Uuid::nil()))
+        self.r
+            .register(e, f)
+            .map(|r| r.writes()[0].author)
+            .unwrap_or(MemberId(uuid::Uuid::nil()))
     }
 
     /// Who wrote the field's current value.
     fn current_author(&self, e: Entity, f: Field) -> MemberId {
-        self.r.register(e, f).map(|r| r.current().author).unwrap_or(MemberId(uuid::Uuid::nil()))
+        self.r
+            .register(e, f)
+            .map(|r| r.current().author)
+            .unwrap_or(MemberId(uuid::Uuid::nil()))
     }
 
     fn singleton(&self, plan: &mut Plan, e: Entity) {
         match e {
             Entity::Consent(member) => {
-                if let Some(given_at) = self.get::<Option<LocalDateTime>>(e, Field::GivenAt).flatten() {
-                    plan.consents.insert(member, Consent { given_at, recorded_by: self.current_author(e, Field::GivenAt) });
+                if let Some(given_at) = self
+                    .get::<Option<LocalDateTime>>(e, Field::GivenAt)
+                    .flatten()
+                {
+                    plan.consents.insert(
+                        member,
+                        Consent {
+                            given_at,
+                            recorded_by: self.current_author(e, Field::GivenAt),
+                        },
+                    );
                 }
             }
             Entity::PhaseDates(phase) => {
@@ -331,7 +368,8 @@ impl Reader<'_> {
                 );
             }
             Entity::Decision => {
-                if let Some(outcome) = self.get::<Option<Perspective>>(e, Field::Outcome).flatten() {
+                if let Some(outcome) = self.get::<Option<Perspective>>(e, Field::Outcome).flatten()
+                {
                     plan.decision = Some(PerspectiveDecision {
                         outcome,
                         reasons: self.or_default(e, Field::Reasons),

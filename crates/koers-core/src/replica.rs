@@ -28,7 +28,9 @@ pub struct Register {
 
 impl Register {
     pub fn current(&self) -> &Write {
-        self.writes.last().expect("a register holds at least one write")
+        self.writes
+            .last()
+            .expect("a register holds at least one write")
     }
 
     /// Overwritten values, oldest first.
@@ -43,7 +45,9 @@ impl Register {
     /// The two authors whose changes crossed, if the current value was written without its author
     /// having seen the value it overwrote.
     pub fn concurrent_change(&self) -> Option<(MemberId, MemberId)> {
-        let [.., previous, current] = self.writes.as_slice() else { return None };
+        let [.., previous, current] = self.writes.as_slice() else {
+            return None;
+        };
         (current.supersedes != Some(previous.op)).then_some((previous.author, current.author))
     }
 
@@ -76,7 +80,12 @@ pub struct Replica {
 
 impl Replica {
     pub fn new(plan: PlanId) -> Self {
-        Replica { plan, seen: HashSet::new(), registers: BTreeMap::new(), latest: Hlc::ZERO }
+        Replica {
+            plan,
+            seen: HashSet::new(),
+            registers: BTreeMap::new(),
+            latest: Hlc::ZERO,
+        }
     }
 
     pub fn plan_id(&self) -> PlanId {
@@ -92,13 +101,16 @@ impl Replica {
             return Ok(Applied::Duplicate);
         }
         self.latest = self.latest.max(op.hlc);
-        self.registers.entry((op.entity, op.field)).or_default().insert(Write {
-            op: op.id,
-            hlc: op.hlc,
-            author: op.author,
-            value: op.value.clone(),
-            supersedes: op.supersedes,
-        });
+        self.registers
+            .entry((op.entity, op.field))
+            .or_default()
+            .insert(Write {
+                op: op.id,
+                hlc: op.hlc,
+                author: op.author,
+                value: op.value.clone(),
+                supersedes: op.supersedes,
+            });
         Ok(Applied::New)
     }
 
@@ -131,20 +143,26 @@ impl Replica {
     /// Registers of one entity.
     pub fn fields_of(&self, entity: Entity) -> impl Iterator<Item = (Field, &Register)> {
         let from = (entity, Field::FIRST);
-        self.registers.range(from..).take_while(move |((e, _), _)| *e == entity).map(|((_, f), r)| (*f, r))
+        self.registers
+            .range(from..)
+            .take_while(move |((e, _), _)| *e == entity)
+            .map(|((_, f), r)| (*f, r))
     }
 
     /// Who changed what about one entity, oldest first (transparency for parents).
     pub fn history_of(&self, entity: Entity) -> Vec<(Field, &Write)> {
-        let mut all: Vec<(Field, &Write)> =
-            self.fields_of(entity).flat_map(|(f, r)| r.writes().iter().map(move |w| (f, w))).collect();
+        let mut all: Vec<(Field, &Write)> = self
+            .fields_of(entity)
+            .flat_map(|(f, r)| r.writes().iter().map(move |w| (f, w)))
+            .collect();
         all.sort_by_key(|(_, w)| (w.hlc, w.op));
         all
     }
 
     /// True if some field of `entity` holds a value that overwrote a concurrent change.
     pub fn has_concurrent_change(&self, entity: Entity) -> bool {
-        self.fields_of(entity).any(|(_, r)| r.concurrent_change().is_some())
+        self.fields_of(entity)
+            .any(|(_, r)| r.concurrent_change().is_some())
     }
 }
 

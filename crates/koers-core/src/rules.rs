@@ -36,8 +36,12 @@ pub fn check_phase_change(plan: &Plan, to: Phase) -> Result<(), PhaseError> {
     match to {
         Phase::Mandate | Phase::Execution => Ok(()),
         Phase::Goals => {
-            let missing: Vec<MemberId> =
-                plan.members.iter().filter(|m| !plan.consents.contains_key(&m.id)).map(|m| m.id).collect();
+            let missing: Vec<MemberId> = plan
+                .members
+                .iter()
+                .filter(|m| !plan.consents.contains_key(&m.id))
+                .map(|m| m.id)
+                .collect();
             if missing.is_empty() {
                 Ok(())
             } else {
@@ -56,17 +60,24 @@ pub fn check_phase_change(plan: &Plan, to: Phase) -> Result<(), PhaseError> {
 
 /// The last day by which the perspective must be decided.
 pub fn perspective_deadline(plan: &Plan) -> Option<Date> {
-    plan.start_date?.checked_add_days(Days::new(PERSPECTIVE_DAYS))
+    plan.start_date?
+        .checked_add_days(Days::new(PERSPECTIVE_DAYS))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Deadline {
     /// The decision has been made: the deadline no longer applies.
     Decided,
-    OnTrack { days_left: i64 },
+    OnTrack {
+        days_left: i64,
+    },
     /// Within [`DEADLINE_WARNING_DAYS`] of the deadline.
-    Nearing { days_left: i64 },
-    Passed { days_over: i64 },
+    Nearing {
+        days_left: i64,
+    },
+    Passed {
+        days_over: i64,
+    },
 }
 
 pub fn deadline(plan: &Plan, today: Date) -> Option<Deadline> {
@@ -75,7 +86,9 @@ pub fn deadline(plan: &Plan, today: Date) -> Option<Deadline> {
     }
     let days_left = (perspective_deadline(plan)? - today).num_days();
     Some(if days_left < 0 {
-        Deadline::Passed { days_over: -days_left }
+        Deadline::Passed {
+            days_over: -days_left,
+        }
     } else if days_left <= DEADLINE_WARNING_DAYS {
         Deadline::Nearing { days_left }
     } else {
@@ -85,7 +98,11 @@ pub fn deadline(plan: &Plan, today: Date) -> Option<Deadline> {
 
 /// The date by which the next evaluation is due: three months after the last one (or the start).
 pub fn next_evaluation_due(plan: &Plan) -> Option<Date> {
-    let last = plan.evaluations.last().map(|e| e.date).or(plan.start_date)?;
+    let last = plan
+        .evaluations
+        .last()
+        .map(|e| e.date)
+        .or(plan.start_date)?;
     last.checked_add_months(Months::new(EVALUATION_INTERVAL_MONTHS))
 }
 

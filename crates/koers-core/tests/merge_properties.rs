@@ -23,31 +23,50 @@ fn field(n: u8) -> Field {
 /// Ops with unique ids; clock readings from a small range so that ties (equal millis and counter
 /// on different nodes) and concurrent writes to one field happen often.
 fn ops(max: usize) -> impl Strategy<Value = Vec<Op>> {
-    prop::collection::vec((0u64..20, 0u32..3, 0u64..3, 0u8..4, 0u8..3, 0u8..3, any::<u16>(), any::<bool>()), 1..max)
-        .prop_map(|raw| {
-            let mut ops: Vec<Op> = Vec::new();
-            for (i, (millis, counter, node, e, f, author, v, link)) in raw.into_iter().enumerate() {
-                let entity = entity(e);
-                let field = field(f);
-                // Sometimes the author saw an earlier write to the same field.
-                let supersedes = if link {
-                    ops.iter().rev().find(|o| o.entity == entity && o.field == field).map(|o| o.id)
-                } else {
-                    None
-                };
-                ops.push(Op {
-                    id: OpId(Uuid::from_u128(1_000 + i as u128)),
-                    plan: PLAN,
-                    hlc: Hlc { millis, counter, node: NodeId(node) },
-                    author: MemberId(Uuid::from_u128(author as u128)),
-                    entity,
-                    field,
-                    value: json!(format!("v{v}")),
-                    supersedes,
-                });
-            }
-            ops
-        })
+    prop::collection::vec(
+        (
+            0u64..20,
+            0u32..3,
+            0u64..3,
+            0u8..4,
+            0u8..3,
+            0u8..3,
+            any::<u16>(),
+            any::<bool>(),
+        ),
+        1..max,
+    )
+    .prop_map(|raw| {
+        let mut ops: Vec<Op> = Vec::new();
+        for (i, (millis, counter, node, e, f, author, v, link)) in raw.into_iter().enumerate() {
+            let entity = entity(e);
+            let field = field(f);
+            // Sometimes the author saw an earlier write to the same field.
+            let supersedes = if link {
+                ops.iter()
+                    .rev()
+                    .find(|o| o.entity == entity && o.field == field)
+                    .map(|o| o.id)
+            } else {
+                None
+            };
+            ops.push(Op {
+                id: OpId(Uuid::from_u128(1_000 + i as u128)),
+                plan: PLAN,
+                hlc: Hlc {
+                    millis,
+                    counter,
+                    node: NodeId(node),
+                },
+                author: MemberId(Uuid::from_u128(author as u128)),
+                entity,
+                field,
+                value: json!(format!("v{v}")),
+                supersedes,
+            });
+        }
+        ops
+    })
 }
 
 fn replica_of<'a>(ops: impl IntoIterator<Item = &'a Op>) -> Replica {
@@ -119,11 +138,11 @@ proptest! {
             }
         }
         // Partition heals: every replica receives every other replica's log (in reverse, for spite).
-        for k in 0..3 {
+        for (k, replica) in replicas.iter_mut().enumerate() {
             for (j, log) in logs.iter().enumerate() {
                 if j != k {
                     for op in log.iter().rev() {
-                        replicas[k].apply(op).unwrap();
+                        replica.apply(op).unwrap();
                     }
                 }
             }
@@ -145,7 +164,11 @@ fn concurrent_changes_are_flagged_and_both_values_kept() {
     let mk = |id: u128, millis: u64, author: u128, value: &str, supersedes: Option<u128>| Op {
         id: OpId(Uuid::from_u128(id)),
         plan: PLAN,
-        hlc: Hlc { millis, counter: 0, node: NodeId(author as u64) },
+        hlc: Hlc {
+            millis,
+            counter: 0,
+            node: NodeId(author as u64),
+        },
         author: MemberId(Uuid::from_u128(author)),
         entity: goal,
         field: Field::Title,
@@ -155,7 +178,10 @@ fn concurrent_changes_are_flagged_and_both_values_kept() {
     let first = mk(1, 10, 1, "Samen ontbijten", None);
     let seen = mk(2, 20, 2, "Samen ontbijten in het weekend", Some(1));
     let mut r = replica_of([&first, &seen]);
-    assert_eq!(r.register(goal, Field::Title).unwrap().concurrent_change(), None);
+    assert_eq!(
+        r.register(goal, Field::Title).unwrap().concurrent_change(),
+        None
+    );
 
     // A third person edits the first version offline; their later clock wins, nothing is lost.
     let crossed = mk(3, 30, 3, "Ontbijten op zaterdag", Some(1));
@@ -163,8 +189,14 @@ fn concurrent_changes_are_flagged_and_both_values_kept() {
     let reg = r.register(goal, Field::Title).unwrap();
     assert_eq!(reg.current().value, json!("Ontbijten op zaterdag"));
     assert_eq!(reg.history().len(), 2);
-    assert_eq!(reg.history()[1].value, json!("Samen ontbijten in het weekend"));
-    assert_eq!(reg.concurrent_change(), Some((MemberId(Uuid::from_u128(2)), MemberId(Uuid::from_u128(3)))));
+    assert_eq!(
+        reg.history()[1].value,
+        json!("Samen ontbijten in het weekend")
+    );
+    assert_eq!(
+        reg.concurrent_change(),
+        Some((MemberId(Uuid::from_u128(2)), MemberId(Uuid::from_u128(3))))
+    );
     assert!(r.has_concurrent_change(goal));
 }
 

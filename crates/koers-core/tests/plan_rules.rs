@@ -39,7 +39,10 @@ fn the_example_plan_reads_as_a_plan_in_phase_two() {
     assert_eq!(p.contact_moments.len(), 5);
     assert!(p.contact_moments.windows(2).all(|w| w[0].at <= w[1].at));
     assert_eq!(p.evaluations.len(), 2);
-    assert_eq!(rules::deadline(&p, today()), Some(Deadline::OnTrack { days_left: 225 }));
+    assert_eq!(
+        rules::deadline(&p, today()),
+        Some(Deadline::OnTrack { days_left: 225 })
+    );
 }
 
 #[test]
@@ -47,17 +50,61 @@ fn a_parent_ticks_off_their_own_goal_but_not_another_partys() {
     let (r, p) = demo();
     let mut parent = Author::new(demo::PARENT, NodeId(1));
     let own = p.goals_of(Role::Parent).next().unwrap().id;
-    let op = parent.change(&r, &p, op_id(1), NOW, Entity::Goal(own), Field::Status, GoalStatus::Done).unwrap();
+    let op = parent
+        .change(
+            &r,
+            &p,
+            op_id(1),
+            NOW,
+            Edit::new(Entity::Goal(own), Field::Status, GoalStatus::Done),
+        )
+        .unwrap();
     assert_eq!(authorize(&p, &op), Ok(Action::TickOwnGoal));
     assert!(op.hlc > r.latest());
 
     let other = p.goals_of(Role::Guardian).next().unwrap().id;
-    let refused = parent.change(&r, &p, op_id(2), NOW, Entity::Goal(other), Field::Status, GoalStatus::Done);
-    assert_eq!(refused, Err(Refusal::NotAllowed { role: Role::Parent, action: Action::TickOtherGoal }));
-    let refused = parent.change(&r, &p, op_id(3), NOW, Entity::Plan, Field::Phase, Phase::StrengtheningHome);
-    assert!(matches!(refused, Err(Refusal::NotAllowed { action: Action::ChangePhase, .. })));
-    let refused = parent.change(&r, &p, op_id(4), NOW, Entity::Decision, Field::Outcome, Perspective::Home);
-    assert!(matches!(refused, Err(Refusal::NotAllowed { action: Action::RecordDecision, .. })));
+    let refused = parent.change(
+        &r,
+        &p,
+        op_id(2),
+        NOW,
+        Edit::new(Entity::Goal(other), Field::Status, GoalStatus::Done),
+    );
+    assert_eq!(
+        refused,
+        Err(Refusal::NotAllowed {
+            role: Role::Parent,
+            action: Action::TickOtherGoal
+        })
+    );
+    let refused = parent.change(
+        &r,
+        &p,
+        op_id(3),
+        NOW,
+        Edit::new(Entity::Plan, Field::Phase, Phase::StrengtheningHome),
+    );
+    assert!(matches!(
+        refused,
+        Err(Refusal::NotAllowed {
+            action: Action::ChangePhase,
+            ..
+        })
+    ));
+    let refused = parent.change(
+        &r,
+        &p,
+        op_id(4),
+        NOW,
+        Edit::new(Entity::Decision, Field::Outcome, Perspective::Home),
+    );
+    assert!(matches!(
+        refused,
+        Err(Refusal::NotAllowed {
+            action: Action::RecordDecision,
+            ..
+        })
+    ));
 }
 
 #[test]
@@ -66,16 +113,40 @@ fn a_foster_parent_logs_a_visit_and_the_parent_adds_their_view() {
     let mut foster = Author::new(demo::FOSTER_PARENT, NodeId(2));
     let visit = Entity::ContactMoment(ContactMomentId(Uuid::from_u128(77)));
     let at = today().and_hms_opt(15, 0, 0).unwrap();
-    let op = foster.change(&r, &p, op_id(1), NOW, visit, Field::At, at).unwrap();
+    let op = foster
+        .change(&r, &p, op_id(1), NOW, Edit::new(visit, Field::At, at))
+        .unwrap();
     r.apply(&op).unwrap();
     let p = Plan::from_replica(&r);
-    assert_eq!(p.contact_moment(ContactMomentId(Uuid::from_u128(77))).unwrap().logged_by, demo::FOSTER_PARENT);
+    assert_eq!(
+        p.contact_moment(ContactMomentId(Uuid::from_u128(77)))
+            .unwrap()
+            .logged_by,
+        demo::FOSTER_PARENT
+    );
 
     let mut parent = Author::new(demo::PARENT, NodeId(1));
-    assert!(parent.change(&r, &p, op_id(2), NOW, visit, Field::ParentView, Some("Fijn")).is_ok());
+    assert!(parent
+        .change(
+            &r,
+            &p,
+            op_id(2),
+            NOW,
+            Edit::new(visit, Field::ParentView, Some("Fijn"))
+        )
+        .is_ok());
     assert!(matches!(
-        parent.change(&r, &p, op_id(3), NOW, visit, Field::Note, Some("x")),
-        Err(Refusal::NotAllowed { action: Action::LogContactMoment, .. })
+        parent.change(
+            &r,
+            &p,
+            op_id(3),
+            NOW,
+            Edit::new(visit, Field::Note, Some("x"))
+        ),
+        Err(Refusal::NotAllowed {
+            action: Action::LogContactMoment,
+            ..
+        })
     ));
 }
 
@@ -84,16 +155,32 @@ fn strangers_bad_values_and_other_plans_are_refused() {
     let (r, p) = demo();
     let mut stranger = Author::new(MemberId(Uuid::from_u128(12345)), NodeId(9));
     assert_eq!(
-        stranger.change(&r, &p, op_id(1), NOW, Entity::Plan, Field::ChildName, "X").unwrap_err(),
+        stranger
+            .change(
+                &r,
+                &p,
+                op_id(1),
+                NOW,
+                Edit::new(Entity::Plan, Field::ChildName, "X")
+            )
+            .unwrap_err(),
         Refusal::NotAMember
     );
     let mut worker = Author::new(demo::WORKER, NodeId(3));
     let cm = Entity::ContactMoment(ContactMomentId(Uuid::from_u128(5)));
     assert!(matches!(
-        worker.change(&r, &p, op_id(2), NOW, cm, Field::Rating, 9),
+        worker.change(&r, &p, op_id(2), NOW, Edit::new(cm, Field::Rating, 9)),
         Err(Refusal::Invalid(InvalidOp::BadValue { .. }))
     ));
-    let mut op = worker.change(&r, &p, op_id(3), NOW, Entity::Plan, Field::ChildName, "Noa B.").unwrap();
+    let mut op = worker
+        .change(
+            &r,
+            &p,
+            op_id(3),
+            NOW,
+            Edit::new(Entity::Plan, Field::ChildName, "Noa B."),
+        )
+        .unwrap();
     op.plan = PlanId(Uuid::from_u128(1));
     assert_eq!(authorize(&p, &op), Err(Refusal::WrongPlan));
     op.plan = p.id;
@@ -114,24 +201,69 @@ fn goals_are_drawn_up_only_after_every_party_consented() {
     .into_iter()
     .enumerate()
     {
-        let op = Op { id: op_id(100 + n as u128), plan: p.id, hlc: Hlc { millis: NOW, counter: n as u32, node: NodeId(3) }, author: demo::WORKER, entity: e, field: f, value: v, supersedes: None };
+        let op = Op {
+            id: op_id(100 + n as u128),
+            plan: p.id,
+            hlc: Hlc {
+                millis: NOW,
+                counter: n as u32,
+                node: NodeId(3),
+            },
+            author: demo::WORKER,
+            entity: e,
+            field: f,
+            value: v,
+            supersedes: None,
+        };
         r.apply(&op).unwrap();
     }
     let p = Plan::from_replica(&r);
     assert_eq!(p.phase, Phase::Mandate);
     assert_eq!(
-        worker.change(&r, &p, op_id(1), NOW + 10, Entity::Plan, Field::Phase, Phase::Goals),
-        Err(Refusal::Phase(PhaseError::ConsentMissing { missing: vec![demo::PARENT] }))
+        worker.change(
+            &r,
+            &p,
+            op_id(1),
+            NOW + 10,
+            Edit::new(Entity::Plan, Field::Phase, Phase::Goals)
+        ),
+        Err(Refusal::Phase(PhaseError::ConsentMissing {
+            missing: vec![demo::PARENT]
+        }))
     );
     let mut parent = Author::new(demo::PARENT, NodeId(1));
     let consent = parent
-        .change(&r, &p, op_id(2), NOW + 20, Entity::Consent(demo::PARENT), Field::GivenAt, Some(today().and_hms_opt(9, 0, 0).unwrap()))
+        .change(
+            &r,
+            &p,
+            op_id(2),
+            NOW + 20,
+            Edit::new(
+                Entity::Consent(demo::PARENT),
+                Field::GivenAt,
+                Some(today().and_hms_opt(9, 0, 0).unwrap()),
+            ),
+        )
         .unwrap();
     r.apply(&consent).unwrap();
     let p = Plan::from_replica(&r);
-    assert!(worker.change(&r, &p, op_id(3), NOW + 30, Entity::Plan, Field::Phase, Phase::Goals).is_ok());
+    assert!(worker
+        .change(
+            &r,
+            &p,
+            op_id(3),
+            NOW + 30,
+            Edit::new(Entity::Plan, Field::Phase, Phase::Goals)
+        )
+        .is_ok());
     assert!(matches!(
-        worker.change(&r, &p, op_id(4), NOW + 30, Entity::Plan, Field::Phase, Phase::Execution),
+        worker.change(
+            &r,
+            &p,
+            op_id(4),
+            NOW + 30,
+            Edit::new(Entity::Plan, Field::Phase, Phase::Execution)
+        ),
         Err(Refusal::Phase(PhaseError::NotNextPhase { .. }))
     ));
 }
@@ -141,23 +273,51 @@ fn phase_three_needs_a_decision_for_home() {
     let (mut r, p) = demo();
     let mut guardian = Author::new(demo::GUARDIAN, NodeId(4));
     assert_eq!(
-        guardian.change(&r, &p, op_id(1), NOW, Entity::Plan, Field::Phase, Phase::StrengtheningHome),
+        guardian.change(
+            &r,
+            &p,
+            op_id(1),
+            NOW,
+            Edit::new(Entity::Plan, Field::Phase, Phase::StrengtheningHome)
+        ),
         Err(Refusal::Phase(PhaseError::NoDecision))
     );
     let decide = |r: &mut Replica, g: &mut Author, n: u128, outcome: Perspective| {
         let p = Plan::from_replica(r);
-        let op = g.change(r, &p, op_id(n), NOW + n as u64, Entity::Decision, Field::Outcome, Some(outcome)).unwrap();
+        let op = g
+            .change(
+                r,
+                &p,
+                op_id(n),
+                NOW + n as u64,
+                Edit::new(Entity::Decision, Field::Outcome, Some(outcome)),
+            )
+            .unwrap();
         r.apply(&op).unwrap();
         Plan::from_replica(r)
     };
     let p = decide(&mut r, &mut guardian, 2, Perspective::FosterFamily);
     assert_eq!(rules::deadline(&p, today()), Some(Deadline::Decided));
     assert_eq!(
-        guardian.change(&r, &p, op_id(3), NOW + 3, Entity::Plan, Field::Phase, Phase::StrengtheningHome),
+        guardian.change(
+            &r,
+            &p,
+            op_id(3),
+            NOW + 3,
+            Edit::new(Entity::Plan, Field::Phase, Phase::StrengtheningHome)
+        ),
         Err(Refusal::Phase(PhaseError::DecisionNotHome))
     );
     let p = decide(&mut r, &mut guardian, 4, Perspective::Home);
-    assert!(guardian.change(&r, &p, op_id(5), NOW + 5, Entity::Plan, Field::Phase, Phase::StrengtheningHome).is_ok());
+    assert!(guardian
+        .change(
+            &r,
+            &p,
+            op_id(5),
+            NOW + 5,
+            Edit::new(Entity::Plan, Field::Phase, Phase::StrengtheningHome)
+        )
+        .is_ok());
 }
 
 #[test]
@@ -165,9 +325,18 @@ fn the_deadline_warns_sixty_days_ahead_and_after_it_passed() {
     let (_, p) = demo();
     let deadline = rules::perspective_deadline(&p).unwrap();
     assert_eq!(deadline, p.start_date.unwrap() + Days::new(365));
-    assert_eq!(rules::deadline(&p, deadline - Days::new(61)), Some(Deadline::OnTrack { days_left: 61 }));
-    assert_eq!(rules::deadline(&p, deadline - Days::new(60)), Some(Deadline::Nearing { days_left: 60 }));
-    assert_eq!(rules::deadline(&p, deadline + Days::new(2)), Some(Deadline::Passed { days_over: 2 }));
+    assert_eq!(
+        rules::deadline(&p, deadline - Days::new(61)),
+        Some(Deadline::OnTrack { days_left: 61 })
+    );
+    assert_eq!(
+        rules::deadline(&p, deadline - Days::new(60)),
+        Some(Deadline::Nearing { days_left: 60 })
+    );
+    assert_eq!(
+        rules::deadline(&p, deadline + Days::new(2)),
+        Some(Deadline::Passed { days_over: 2 })
+    );
 }
 
 #[test]
@@ -175,7 +344,10 @@ fn evaluations_are_due_three_months_after_the_last() {
     let (_, p) = demo();
     let last = p.evaluations.last().unwrap().date;
     let due = rules::next_evaluation_due(&p).unwrap();
-    assert_eq!(due, last.checked_add_months(chrono::Months::new(3)).unwrap());
+    assert_eq!(
+        due,
+        last.checked_add_months(chrono::Months::new(3)).unwrap()
+    );
     assert!(!rules::evaluation_overdue(&p, due));
     assert!(rules::evaluation_overdue(&p, due + Days::new(1)));
 }

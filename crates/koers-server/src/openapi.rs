@@ -30,6 +30,7 @@ use crate::wire::*;
     ),
     components(schemas(
         ErrorBody,
+        OpSchema,
         CreatePlanRequest,
         CreatePlanResponse,
         PushRequest,
@@ -47,6 +48,7 @@ use crate::wire::*;
         DeviceInfo,
         DeviceList,
         OpsEvent,
+        OpsEventMessage,
     )),
     modifiers(&DeviceToken)
 )]

@@ -35,6 +35,13 @@ pub const DEFAULT_INVITE_DAYS: u32 = 14;
 pub const MAX_INVITE_DAYS: u32 = 60;
 /// Longest device name.
 pub const MAX_DEVICE_NAME_CHARS: usize = 100;
+/// Longest `link_base` of an invite.
+pub const MAX_LINK_BASE_CHARS: usize = 200;
+/// Smallest width and height of an invite's QR code, in pixels.
+pub const QR_MIN_PIXELS: u32 = 200;
+/// Colours of an invite's QR code.
+pub const QR_DARK: &str = "#1b2529";
+pub const QR_LIGHT: &str = "#ffffff";
 /// Comment sent on an idle event stream, so that proxies keep it open.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
@@ -85,6 +92,35 @@ fn device_name(name: Option<String>) -> Result<String, ApiError> {
     Ok(name)
 }
 
+/// Checks an invite's `link_base`: `http://` or `https://`, at most
+/// [`MAX_LINK_BASE_CHARS`] characters, no spaces or control characters.
+fn check_link_base(base: &str) -> Result<(), ApiError> {
+    let scheme_ok = base.starts_with("https://") || base.starts_with("http://");
+    let length_ok = base.chars().count() <= MAX_LINK_BASE_CHARS;
+    let chars_ok = !base.chars().any(|c| c.is_whitespace() || c.is_control());
+    if scheme_ok && length_ok && chars_ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "invalid_link_base",
+            format!("The link base must start with http:// or https://, hold no spaces and be at most {MAX_LINK_BASE_CHARS} characters; send the address of the invite page."),
+        ))
+    }
+}
+
+/// An SVG document of a QR code for `text` (error correction M, at least
+/// [`QR_MIN_PIXELS`] square, [`QR_DARK`] on [`QR_LIGHT`]).
+pub fn qr_svg(text: &str) -> Result<String, qrcode::types::QrError> {
+    use qrcode::render::svg;
+    let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)?;
+    Ok(code
+        .render::<svg::Color<'_>>()
+        .min_dimensions(QR_MIN_PIXELS, QR_MIN_PIXELS)
+        .dark_color(svg::Color(QR_DARK))
+        .light_color(svg::Color(QR_LIGHT))
+        .build())
+}
+
 fn check_batch_size(ops: &[Op]) -> Result<(), ApiError> {
     if ops.len() > MAX_BATCH {
         return Err(ApiError::bad_request(
@@ -130,6 +166,8 @@ fn is_founder_op(op: &Op) -> bool {
         (status = 400, description = "Not a valid founding batch", body = ErrorBody),
         (status = 409, description = "The plan exists", body = ErrorBody),
         (status = 422, description = "An operation was refused", body = ErrorBody),
+        (status = 413, description = "Body larger than 2 MiB", body = ErrorBody),
+        (status = 415, description = "Body not sent as application/json", body = ErrorBody),
     )
 )]
 pub async fn create_plan(
@@ -254,8 +292,12 @@ fn plan_exists() -> ApiError {
     responses(
         (status = 200, description = "Each operation accepted (with its seq) or refused (with a reason)", body = PushResponse),
         (status = 400, description = "Malformed batch", body = ErrorBody),
-        (status = 401, description = "Unknown or revoked token", body = ErrorBody),
+        (status = 401, description = "Missing, unknown or revoked token", body = ErrorBody),
         (status = 403, description = "Token of another plan", body = ErrorBody),
+        (status = 404, description = "No such plan", body = ErrorBody),
+        (status = 409, description = "An operation id belongs to another plan", body = ErrorBody),
+        (status = 413, description = "Body larger than 2 MiB", body = ErrorBody),
+        (status = 415, description = "Body not sent as application/json", body = ErrorBody),
     )
 )]
 pub async fn push_ops(
@@ -357,8 +399,10 @@ pub async fn push_ops(
     security(("device_token" = [])),
     responses(
         (status = 200, description = "Operations after `after`, oldest first", body = PullResponse),
-        (status = 401, description = "Unknown or revoked token", body = ErrorBody),
+        (status = 400, description = "Invalid `after` or `limit`", body = ErrorBody),
+        (status = 401, description = "Missing, unknown or revoked token", body = ErrorBody),
         (status = 403, description = "Token of another plan", body = ErrorBody),
+        (status = 404, description = "No such plan", body = ErrorBody),
     )
 )]
 pub async fn pull_ops(
@@ -448,7 +492,8 @@ fn invite_info(i: InviteRecord, now: &str) -> InviteInfo {
     }
 }
 
-/// `POST /api/plans/{plan}/invites`: a single-use code that registers a device for a member.
+/// `POST /api/plans/{plan}/invites`: a single-use code that registers a device for a member;
+/// with `link_base`, also the invite link and its QR code (SVG).
 #[utoipa::path(
     post,
     path = "/api/plans/{plan}/invites",
@@ -458,9 +503,12 @@ fn invite_info(i: InviteRecord, now: &str) -> InviteInfo {
     security(("device_token" = [])),
     responses(
         (status = 201, description = "The code, shown once", body = CreateInviteResponse),
-        (status = 400, description = "Invalid number of days", body = ErrorBody),
+        (status = 400, description = "Invalid number of days or link base", body = ErrorBody),
         (status = 403, description = "Not the foster-care worker, or another plan", body = ErrorBody),
-        (status = 404, description = "No such member", body = ErrorBody),
+        (status = 404, description = "No such plan or member", body = ErrorBody),
+        (status = 401, description = "Missing, unknown or revoked token", body = ErrorBody),
+        (status = 413, description = "Body larger than 2 MiB", body = ErrorBody),
+        (status = 415, description = "Body not sent as application/json", body = ErrorBody),
     )
 )]
 pub async fn create_invite(
@@ -477,6 +525,9 @@ pub async fn create_invite(
             "invalid_days",
             format!("An invite is valid for 1 to {MAX_INVITE_DAYS} days; choose a number in that range."),
         ));
+    }
+    if let Some(base) = &body.link_base {
+        check_link_base(base)?;
     }
     let role = {
         let mut locked = state.plans.lock(state.store.as_ref(), plan_id).await?;
@@ -499,6 +550,19 @@ pub async fn create_invite(
         expires_at: format_time(now + chrono::Duration::days(i64::from(days))),
         created_by: device.member.to_string(),
     };
+    let (link, qr) = match &body.link_base {
+        Some(base) => {
+            let link = format!("{base}{code}");
+            let qr = qr_svg(&link).map_err(|err| {
+                ApiError::bad_request(
+                    "invalid_link_base",
+                    format!("No QR code fits this link ({err}); send a shorter link base."),
+                )
+            })?;
+            (Some(link), Some(qr))
+        }
+        None => (None, None),
+    };
     let stored = state
         .store
         .create_invite(&invite, &format_time(now))
@@ -511,6 +575,8 @@ pub async fn create_invite(
             expires_at: stored.expires_at,
             member: body.member,
             role,
+            link,
+            qr_svg: qr,
         }),
     ))
 }
@@ -525,6 +591,8 @@ pub async fn create_invite(
     responses(
         (status = 200, body = InviteList),
         (status = 403, description = "Not the foster-care worker, or another plan", body = ErrorBody),
+        (status = 401, description = "Missing, unknown or revoked token", body = ErrorBody),
+        (status = 404, description = "No such plan", body = ErrorBody),
     )
 )]
 pub async fn list_invites(
@@ -551,7 +619,8 @@ pub async fn list_invites(
     responses(
         (status = 204, description = "Revoked (or already used or revoked)"),
         (status = 403, description = "Not the foster-care worker, or another plan", body = ErrorBody),
-        (status = 404, description = "No such invite", body = ErrorBody),
+        (status = 404, description = "No such plan or invite", body = ErrorBody),
+        (status = 401, description = "Missing, unknown or revoked token", body = ErrorBody),
     )
 )]
 pub async fn revoke_invite(
@@ -587,6 +656,9 @@ pub async fn revoke_invite(
         (status = 201, description = "Device registered; the token is shown once", body = AcceptInviteResponse),
         (status = 404, description = "Unknown code", body = ErrorBody),
         (status = 410, description = "Code used, expired or revoked", body = ErrorBody),
+        (status = 400, description = "Malformed body or device name too long", body = ErrorBody),
+        (status = 413, description = "Body larger than 2 MiB", body = ErrorBody),
+        (status = 415, description = "Body not sent as application/json", body = ErrorBody),
     )
 )]
 pub async fn accept_invite(
@@ -681,6 +753,8 @@ fn device_info(d: DeviceRecord) -> DeviceInfo {
     responses(
         (status = 200, body = DeviceList),
         (status = 403, description = "Another plan, or no member any more", body = ErrorBody),
+        (status = 401, description = "Missing, unknown or revoked token", body = ErrorBody),
+        (status = 404, description = "No such plan", body = ErrorBody),
     )
 )]
 pub async fn list_devices(
@@ -706,7 +780,8 @@ pub async fn list_devices(
     responses(
         (status = 204, description = "Revoked"),
         (status = 403, description = "Not the foster-care worker, or another plan", body = ErrorBody),
-        (status = 404, description = "No such device", body = ErrorBody),
+        (status = 404, description = "No such plan or device", body = ErrorBody),
+        (status = 401, description = "Missing, unknown or revoked token", body = ErrorBody),
     )
 )]
 pub async fn revoke_device(
@@ -750,9 +825,10 @@ fn ops_event(last_seq: i64) -> Event {
     params(("plan" = String, Path, description = "Plan id")),
     security(("device_token" = [])),
     responses(
-        (status = 200, description = "text/event-stream of `ops` events whose data is OpsEvent", content_type = "text/event-stream", body = OpsEvent),
-        (status = 401, description = "Unknown or revoked token", body = ErrorBody),
+        (status = 200, description = "text/event-stream of `ops` events (each described here) whose data is the JSON of an OpsEvent", content_type = "text/event-stream", body = OpsEventMessage),
+        (status = 401, description = "Missing, unknown or revoked token", body = ErrorBody),
         (status = 403, description = "Token of another plan", body = ErrorBody),
+        (status = 404, description = "No such plan", body = ErrorBody),
     )
 )]
 pub async fn events(

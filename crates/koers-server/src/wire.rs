@@ -1,5 +1,5 @@
 //! The JSON bodies of the sync API. Requests refuse unknown fields. Ids are UUID strings;
-//! operations are [`koers_core::Op`] (described as a generic object in the OpenAPI document).
+//! operations are [`koers_core::Op`] (described in the OpenAPI document by [`OpSchema`]).
 
 use koers_core::{MemberId, Op, OpId, PlanId, Role};
 use serde::{Deserialize, Serialize};
@@ -13,12 +13,50 @@ pub struct ErrorBody {
     pub message: String,
 }
 
+// The OpenAPI description of [`koers_core::Op`] (named `Op` in the document); the handlers read
+// and write `Op` itself, never this.
+/// One change to a plan: `author` set `field` of `entity` to `value` at hybrid-logical time
+/// `hlc`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = Op)]
+pub struct OpSchema {
+    #[schema(format = "uuid")]
+    pub id: String,
+    #[schema(format = "uuid")]
+    pub plan: String,
+    /// Milliseconds (18 digits), counter (7 digits) and node (16 hex digits).
+    #[schema(
+        pattern = "^[0-9]{18}-[0-9]{7}-[0-9a-f]{16}$",
+        example = "000001763900000000-0000000-00000000000000a1"
+    )]
+    pub hlc: String,
+    /// The author's member id.
+    #[schema(format = "uuid")]
+    pub author: String,
+    /// `plan`, `decision`, `phase_dates:<phase>` or `<kind>:<uuid>`.
+    #[schema(
+        pattern = "^(plan|decision|phase_dates:[a-z_]+|(member|consent|goal|goal_comment|contact_moment|evaluation|intervention|network_person):[0-9a-fA-F-]{36})$",
+        example = "member:6b6f6572-7300-4000-a000-000000000001"
+    )]
+    pub entity: String,
+    /// A field of the entity, snake_case.
+    #[schema(pattern = "^[a-z][a-z_]*$", example = "name")]
+    pub field: String,
+    /// The new value (its type depends on the field).
+    pub value: serde_json::Value,
+    /// The op id of the write the author saw when making this change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = "uuid")]
+    pub supersedes: Option<String>,
+}
+
 /// `POST /api/plans`: the plan's first operations, with the founder's own member entity as a
 /// foster-care worker; all of one plan and one author.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreatePlanRequest {
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<OpSchema>)]
     pub ops: Vec<Op>,
     /// A name for the founder's device, shown in the device list.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -43,7 +81,7 @@ pub struct CreatePlanResponse {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PushRequest {
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<OpSchema>)]
     pub ops: Vec<Op>,
 }
 
@@ -90,7 +128,7 @@ pub struct PullQuery {
 #[serde(deny_unknown_fields)]
 pub struct SeqOp {
     pub seq: i64,
-    #[schema(value_type = Object)]
+    #[schema(value_type = OpSchema)]
     pub op: Op,
 }
 
@@ -114,6 +152,15 @@ pub struct CreateInviteRequest {
     /// Days until the invite expires: 1 to 60, default 14.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub days: Option<u32>,
+    /// The start of the invite link, such as `https://host/uitnodiging#` (`http://` or
+    /// `https://`, at most 200 characters, no spaces). When given, the response also holds the
+    /// link (this + the code) and a QR code of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(
+        max_length = 200,
+        pattern = "^https?://[^\\s\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
+    pub link_base: Option<String>,
 }
 
 /// The code is shown once; only its hash is stored.
@@ -127,6 +174,12 @@ pub struct CreateInviteResponse {
     pub member: MemberId,
     #[schema(value_type = String)]
     pub role: Role,
+    /// `link_base` + `code`, when `link_base` was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// An SVG document of a QR code for `link`, when `link_base` was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qr_svg: Option<String>,
 }
 
 /// An invite without its code. `status` is `open`, `used`, `expired` or `revoked`.
@@ -197,4 +250,16 @@ pub struct DeviceList {
 #[serde(deny_unknown_fields)]
 pub struct OpsEvent {
     pub last_seq: i64,
+}
+
+/// One event of the `GET /api/plans/{plan}/events` stream as it travels: `event` is `ops` and
+/// `data` is the JSON text of an [`OpsEvent`], such as `{"last_seq":7}`. (Keep-alive comments
+/// are not events.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OpsEventMessage {
+    #[schema(pattern = "^ops$", example = "ops")]
+    pub event: String,
+    /// JSON text of an `OpsEvent`.
+    #[schema(example = "{\"last_seq\":7}")]
+    pub data: String,
 }

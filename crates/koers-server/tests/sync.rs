@@ -391,9 +391,7 @@ async fn create_invite_accept_then_push_and_pull_round_trip() {
             &plan,
             OpId(new_id()),
             now_millis(),
-            cm,
-            Field::At,
-            "2026-03-01T14:00:00",
+            Edit::new(cm, Field::At, "2026-03-01T14:00:00"),
         )
         .unwrap();
     replica.apply(&op1).unwrap();
@@ -403,9 +401,7 @@ async fn create_invite_accept_then_push_and_pull_round_trip() {
             &plan,
             OpId(new_id()),
             now_millis(),
-            cm,
-            Field::Note,
-            "Went well",
+            Edit::new(cm, Field::Note, "Went well"),
         )
         .unwrap();
     let reply = push(&app, &foster, &[op1.clone(), op2.clone()]).await;
@@ -436,9 +432,7 @@ async fn create_invite_accept_then_push_and_pull_round_trip() {
             &plan,
             OpId(new_id()),
             now_millis(),
-            cm,
-            Field::ParentView,
-            "Fijn bezoek",
+            Edit::new(cm, Field::ParentView, "Fijn bezoek"),
         )
         .unwrap();
     let reply = push(&app, &parent, std::slice::from_ref(&view)).await;
@@ -1467,6 +1461,24 @@ async fn the_openapi_document_lists_the_endpoints() {
         }
     }
     assert!(doc["components"]["schemas"]["PushResponse"].is_object());
+    let schemas = &doc["components"]["schemas"];
+    let link_base = &schemas["CreateInviteRequest"]["properties"]["link_base"];
+    assert_eq!(link_base["maxLength"], 200, "{link_base}");
+    // Operations and stream events are described, not left as free-form objects.
+    assert_eq!(
+        schemas["PushRequest"]["properties"]["ops"]["items"]["$ref"],
+        "#/components/schemas/Op"
+    );
+    assert!(schemas["Op"]["properties"]["hlc"]["pattern"].is_string());
+    let stream = &paths["/api/plans/{plan}/events"]["get"]["responses"]["200"]["content"]
+        ["text/event-stream"]["schema"]["$ref"];
+    assert_eq!(stream, "#/components/schemas/OpsEventMessage");
+    for field in ["link", "qr_svg"] {
+        assert!(
+            schemas["CreateInviteResponse"]["properties"][field].is_object(),
+            "{field}"
+        );
+    }
     assert!(doc["components"]["securitySchemes"]["device_token"].is_object());
 }
 
@@ -1787,12 +1799,97 @@ async fn only_the_event_stream_takes_the_token_in_the_query() {
     let world = create_world(&app).await;
     let parent = join(&app, &world, Role::Parent).await;
     let get = |uri: String| {
-        app.router.clone().oneshot(Request::builder().uri(uri).body(Body::empty()).unwrap())
+        app.router
+            .clone()
+            .oneshot(Request::builder().uri(uri).body(Body::empty()).unwrap())
     };
-    let events = get(format!("/api/plans/{}/events?access_token={}", world.plan, parent.token)).await.unwrap();
+    let events = get(format!(
+        "/api/plans/{}/events?access_token={}",
+        world.plan, parent.token
+    ))
+    .await
+    .unwrap();
     assert_eq!(events.status(), StatusCode::OK);
-    let ops = get(format!("/api/plans/{}/ops?access_token={}", world.plan, parent.token)).await.unwrap();
+    let ops = get(format!(
+        "/api/plans/{}/ops?access_token={}",
+        world.plan, parent.token
+    ))
+    .await
+    .unwrap();
     assert_eq!(ops.status(), StatusCode::UNAUTHORIZED);
-    let wrong = get(format!("/api/plans/{}/events?access_token=nope", world.plan)).await.unwrap();
+    let wrong = get(format!(
+        "/api/plans/{}/events?access_token=nope",
+        world.plan
+    ))
+    .await
+    .unwrap();
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn an_invite_with_a_link_base_gets_a_link_and_a_qr_code() {
+    let app = test_app();
+    let world = create_world(&app).await;
+    let member = world.member(Role::Parent);
+    let path = format!("/api/plans/{}/invites", world.plan);
+    let base = "https://koers.example/uitnodiging#";
+    let reply = call(
+        &app.router,
+        "POST",
+        &path,
+        Some(&world.worker.token),
+        Some(json!({ "member": member, "link_base": base })),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
+    let code = reply.json["code"].as_str().unwrap();
+    assert_eq!(reply.json["link"], format!("{base}{code}"));
+    let svg = reply.json["qr_svg"].as_str().unwrap();
+    assert!(
+        svg.starts_with("<?xml") || svg.starts_with("<svg"),
+        "{}",
+        &svg[..svg.len().min(80)]
+    );
+    assert!(svg.contains("<svg") && svg.trim_end().ends_with("</svg>"));
+    assert!(svg.contains("#1b2529"), "dark colour");
+    let width: u32 = svg
+        .split("width=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .and_then(|w| w.parse().ok())
+        .unwrap();
+    assert!(width >= 200, "at least 200 px wide: {width}");
+    // The code in the link works.
+    let joined = accept(&app, code).await;
+    assert_eq!(joined.status, StatusCode::CREATED, "{}", joined.json);
+
+    // Without a link base: neither field.
+    let reply = invite(&app, &world.worker, member, None).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
+    assert!(reply.json.get("link").is_none() && reply.json.get("qr_svg").is_none());
+
+    // Bad link bases: 400 with a JSON error, and no invite stored.
+    let listed = |reply: &Reply| reply.json["invites"].as_array().unwrap().len();
+    let before = listed(&call(&app.router, "GET", &path, Some(&world.worker.token), None).await);
+    let too_long = format!("https://koers.example/{}#", "a".repeat(200));
+    for bad in [
+        "ftp://koers.example/#",
+        "koers.example/uitnodiging#",
+        "javascript:alert(1)//",
+        "https://koers.example/ uitnodiging#",
+        "",
+        too_long.as_str(),
+    ] {
+        let reply = call(
+            &app.router,
+            "POST",
+            &path,
+            Some(&world.worker.token),
+            Some(json!({ "member": member, "link_base": bad })),
+        )
+        .await;
+        assert_error(&reply, StatusCode::BAD_REQUEST, "invalid_link_base");
+    }
+    let after = listed(&call(&app.router, "GET", &path, Some(&world.worker.token), None).await);
+    assert_eq!(before, after);
 }

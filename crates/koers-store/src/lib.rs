@@ -95,9 +95,16 @@ impl OpLog {
         let tx = self.db.transaction(&[OPS], TransactionMode::ReadWrite)?;
         let store = tx.store(OPS)?;
         let rows = ops.iter().map(|op| {
-            let record = Record { plan: op.plan, pending, op: op.clone() };
+            let record = Record {
+                plan: op.plan,
+                pending,
+                op: op.clone(),
+            };
             let text = serde_json::to_string(&record).expect("operations serialize");
-            (JsValue::from_str(&text), Some(JsValue::from_str(&op.id.to_string())))
+            (
+                JsValue::from_str(&text),
+                Some(JsValue::from_str(&op.id.to_string())),
+            )
         });
         // One request chain in one transaction: ~3× faster than awaiting each put.
         store.put_all(rows).await?;
@@ -112,8 +119,13 @@ impl OpLog {
         let mut rows = Vec::with_capacity(ids.len());
         for id in ids {
             let key = JsValue::from_str(&id.to_string());
-            let Some(value) = store.get(key.clone()).await? else { continue };
-            let Some(mut record) = value.as_string().and_then(|t| serde_json::from_str::<Record>(&t).ok()) else {
+            let Some(value) = store.get(key.clone()).await? else {
+                continue;
+            };
+            let Some(mut record) = value
+                .as_string()
+                .and_then(|t| serde_json::from_str::<Record>(&t).ok())
+            else {
                 continue;
             };
             record.pending = false;
@@ -132,7 +144,10 @@ impl OpLog {
         tx.done().await?;
         let mut loaded = Loaded::default();
         for value in values {
-            match value.as_string().and_then(|t| serde_json::from_str::<Record>(&t).ok()) {
+            match value
+                .as_string()
+                .and_then(|t| serde_json::from_str::<Record>(&t).ok())
+            {
                 Some(r) if r.plan == plan => {
                     if r.pending {
                         loaded.pending.push(r.op.id);
@@ -148,7 +163,13 @@ impl OpLog {
 
     /// Removes every operation of one plan from this device.
     pub async fn remove_plan(&self, plan: PlanId) -> Result<(), StoreError> {
-        let ids: Vec<OpId> = self.load(plan).await?.ops.into_iter().map(|o| o.id).collect();
+        let ids: Vec<OpId> = self
+            .load(plan)
+            .await?
+            .ops
+            .into_iter()
+            .map(|o| o.id)
+            .collect();
         self.remove_ops(&ids).await
     }
 
@@ -164,17 +185,24 @@ impl OpLog {
     }
 
     /// A small device fact (JSON), such as this device's node id or a sync cursor.
-    pub async fn meta<T: for<'de> Deserialize<'de>>(&self, key: &str) -> Result<Option<T>, StoreError> {
+    pub async fn meta<T: for<'de> Deserialize<'de>>(
+        &self,
+        key: &str,
+    ) -> Result<Option<T>, StoreError> {
         let tx = self.db.transaction(&[META], TransactionMode::ReadOnly)?;
         let value = tx.store(META)?.get(JsValue::from_str(key)).await?;
         tx.done().await?;
-        Ok(value.and_then(|v| v.as_string()).and_then(|t| serde_json::from_str(&t).ok()))
+        Ok(value
+            .and_then(|v| v.as_string())
+            .and_then(|t| serde_json::from_str(&t).ok()))
     }
 
     pub async fn set_meta<T: Serialize>(&self, key: &str, value: &T) -> Result<(), StoreError> {
         let text = serde_json::to_string(value).map_err(|e| StoreError::Failed(e.to_string()))?;
         let tx = self.db.transaction(&[META], TransactionMode::ReadWrite)?;
-        tx.store(META)?.put(&JsValue::from_str(&text), Some(&JsValue::from_str(key))).await?;
+        tx.store(META)?
+            .put(&JsValue::from_str(&text), Some(&JsValue::from_str(key)))
+            .await?;
         tx.done().await?;
         Ok(())
     }
@@ -190,7 +218,9 @@ impl OpLog {
     #[doc(hidden)]
     pub async fn put_raw(&self, key: &str, text: &str) -> Result<(), StoreError> {
         let tx = self.db.transaction(&[OPS], TransactionMode::ReadWrite)?;
-        tx.store(OPS)?.put(&JsValue::from_str(text), Some(&JsValue::from_str(key))).await?;
+        tx.store(OPS)?
+            .put(&JsValue::from_str(text), Some(&JsValue::from_str(key)))
+            .await?;
         tx.done().await?;
         Ok(())
     }

@@ -25,7 +25,8 @@ async fn stored_operations_survive_closing_and_reopening_the_database() {
     let mut tick = ops[0].clone();
     tick.id = koers_core::OpId(uuid::Uuid::from_u128(42));
     tick.hlc.millis += 1_000;
-    (tick.entity, tick.field, tick.value) = (Entity::Goal(goal), Field::Status, serde_json::json!("done"));
+    (tick.entity, tick.field, tick.value) =
+        (Entity::Goal(goal), Field::Status, serde_json::json!("done"));
     log.append_local(std::slice::from_ref(&tick)).await.unwrap();
     drop(log);
 
