@@ -23,7 +23,7 @@ pub fn RecentContacts(plan: Signal<Plan>) -> impl IntoView {
         <section class="card" aria-labelledby="contacts-title">
             <h2 id="contacts-title">{t_string!(i18n, contact_moments)}</h2>
             <ul class="contacts" data-testid="contact-list">
-                <For each=recent key=|c| (c.id, c.status, c.note.clone(), c.at) let:c>
+                <For each=recent key=|c| (c.id, c.status, c.note.clone(), c.at, c.changed_concurrently) let:c>
                     <li class="contact">
                         <span class="contact-face">
                             {c.rating.map(|r| view! { <Face rating=r.get()/> })}
@@ -42,6 +42,9 @@ pub fn RecentContacts(plan: Signal<Plan>) -> impl IntoView {
                             {c.duration_minutes.map(|m| view! { " · " {t_string!(i18n, minutes, count = m).to_string()} })}
                             </span>
                             {c.note.clone().or(c.cancel_reason.clone()).map(|n| view! { <span class="contact-note">{n}</span> })}
+                            {c.changed_concurrently.then(|| view! {
+                                <span class="goal-meta conflict" data-testid="changed-by-two">{t_string!(i18n, changed_by_two)}</span>
+                            })}
                         </span>
                     </li>
                 </For>

@@ -10,7 +10,12 @@ use crate::store::PlanStore;
 pub fn SyncBar(store: PlanStore) -> impl IntoView {
     let i18n = use_i18n();
     move || {
-        store.session.get()?;
+        if store.session.with(Option::is_none) {
+            // The example plan lives on this phone only: say so, so nobody thinks it is shared.
+            return Some(view! {
+                <p class="syncbar local" role="status" data-testid="sync-status">{t_string!(i18n, sync_local_only)}</p>
+            }.into_any());
+        }
         let s = store.sync.get();
         let waiting = if s.pending == 0 {
             t_string!(i18n, sync_all_sent).to_string()
@@ -32,6 +37,6 @@ pub fn SyncBar(store: PlanStore) -> impl IntoView {
                 " · " <span data-testid="sync-pending">{waiting}</span>
                 {last.map(|l| view! { " · " {l} })}
             </p>
-        })
+        }.into_any())
     }
 }

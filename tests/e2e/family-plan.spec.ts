@@ -7,6 +7,7 @@ import { openAs, waitForServiceWorker, expectAccessible } from "./helpers";
 test("a foster parent ticks a goal and logs a visit; both survive reload and work offline", async ({ page, context }) => {
   await openAs(page, "Pleegouder");
   await expect(page.getByTestId("example-badge")).toContainText("Voorbeeld");
+  await expect(page.getByTestId("sync-status")).toContainText("alleen op deze telefoon");
   await expect(page.getByTestId("current-phase")).toContainText("Fase 2: Uitvoering");
   await expect(page.getByTestId("timeline").locator('[aria-current="step"]')).toContainText("2");
   // The demo plan started 140 days ago; the perspective is due one year after the start.
