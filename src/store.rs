@@ -180,6 +180,16 @@ impl PlanStore {
         Ok(())
     }
 
+    /// Replaces the device's replica (after a rollback or a switch of plan) and shows it.
+    fn show(self, replica: Replica) {
+        self.plan.set(Some(Plan::from_replica(&replica)));
+        self.device.update_value(|d| {
+            if let Some(d) = d {
+                d.replica = replica;
+            }
+        });
+    }
+
     fn apply(self, ops: &[Op]) {
         self.device.update_value(|device| {
             if let Some(device) = device {
@@ -265,16 +275,7 @@ impl PlanStore {
                 } else {
                     // Refused changes were removed from the log: rebuild from what is left.
                     if let Ok(loaded) = log.load(session.plan).await {
-                        let mut replica = Replica::new(session.plan);
-                        for op in &loaded.ops {
-                            let _ = replica.apply(op);
-                        }
-                        self.plan.set(Some(Plan::from_replica(&replica)));
-                        self.device.update_value(|d| {
-                            if let Some(d) = d {
-                                d.replica = replica;
-                            }
-                        });
+                        self.show(replay(session.plan, &loaded.ops));
                     }
                     let text =
                         t_string!(self.i18n, sync_refused, count = round.refused.len()).to_string();
@@ -355,16 +356,7 @@ impl PlanStore {
         log.set_meta(SESSION, &session).await?;
         let round = sync::sync_once(log, &session).await;
         let loaded = log.load(session.plan).await?;
-        let mut replica = Replica::new(session.plan);
-        for op in &loaded.ops {
-            let _ = replica.apply(op);
-        }
-        self.plan.set(Some(Plan::from_replica(&replica)));
-        self.device.update_value(|d| {
-            if let Some(d) = d {
-                d.replica = replica;
-            }
-        });
+        self.show(replay(session.plan, &loaded.ops));
         self.session.set(Some(session.clone()));
         self.listen();
         self.finish_round(
@@ -400,10 +392,7 @@ async fn load() -> Result<(Device, Option<Session>, usize, usize), StoreError> {
         loaded.ops = demo::plan_ops(today);
         log.append_remote(&loaded.ops).await?;
     }
-    let mut replica = Replica::new(plan);
-    for op in &loaded.ops {
-        let _ = replica.apply(op);
-    }
+    let replica = replay(plan, &loaded.ops);
     let pending = loaded.pending.len();
     Ok((
         Device {
@@ -415,4 +404,14 @@ async fn load() -> Result<(Device, Option<Session>, usize, usize), StoreError> {
         loaded.unreadable,
         pending,
     ))
+}
+
+/// Folds a plan's stored operations into a replica.
+fn replay(plan: PlanId, ops: &[Op]) -> Replica {
+    let mut replica = Replica::new(plan);
+    for op in ops {
+        // Stored ops belong to `plan` (the log is read per plan); a stray one is skipped.
+        let _ = replica.apply(op);
+    }
+    replica
 }
