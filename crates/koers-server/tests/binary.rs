@@ -2,11 +2,10 @@
 
 mod common;
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_koers-server");
@@ -139,37 +138,13 @@ fn runs_serves_and_stops_on_sigterm() {
     let data = tmp.path().join("data");
     let mut child = command("127.0.0.1:0", &data, dist.path()).spawn().unwrap();
 
-    // Read stdout on a thread until the "running" line shows up.
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let running = loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(line) if line.starts_with("Koers is running: open http://127.0.0.1:") => break line,
-            Ok(_) => continue,
-            Err(_) => {
-                let _ = child.kill();
-                panic!("no startup line");
-            }
-        }
-    };
+    let (running, addr) = common::startup_line(&mut child);
+    assert!(
+        running.starts_with("Koers is running: open http://127.0.0.1:"),
+        "{running}"
+    );
     let expected_tail = format!(" in your browser (data in {})", data.display());
     assert!(running.ends_with(&expected_tail), "{running}");
-    let addr = running
-        .trim_start_matches("Koers is running: open http://")
-        .split(' ')
-        .next()
-        .unwrap()
-        .to_string();
 
     let health = http_get(&addr, "/healthz");
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");

@@ -3,11 +3,11 @@
 
 mod common;
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
@@ -1550,36 +1550,8 @@ fn start_server(data: &std::path::Path, dist: &std::path::Path) -> Server {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(line) if line.starts_with("Koers is running: open http://") => {
-                let addr = line
-                    .trim_start_matches("Koers is running: open http://")
-                    .split(' ')
-                    .next()
-                    .unwrap()
-                    .to_owned();
-                return Server { child, addr };
-            }
-            Ok(_) => continue,
-            Err(_) => {
-                let _ = child.kill();
-                panic!("koers-server did not start");
-            }
-        }
-    }
+    let (_, addr) = common::startup_line(&mut child);
+    Server { child, addr }
 }
 
 /// One HTTP/1.1 request over a fresh connection: (status, JSON body).

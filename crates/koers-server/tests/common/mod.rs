@@ -130,3 +130,41 @@ pub fn make_dist() -> Dist {
     );
     Dist { dir }
 }
+
+/// Waits (up to 20 s) for a started koers-server's "Koers is running: open http://ADDR …" line on
+/// its piped stdout; returns the whole line and the address. Kills the child if it never comes.
+#[allow(dead_code)] // not every test file starts the binary
+pub fn startup_line(child: &mut std::process::Child) -> (String, String) {
+    use std::io::{BufRead as _, BufReader};
+    const PREFIX: &str = "Koers is running: open http://";
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) if line.starts_with(PREFIX) => {
+                let addr = line
+                    .trim_start_matches(PREFIX)
+                    .split(' ')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                return (line, addr);
+            }
+            Ok(_) => continue,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("koers-server printed no startup line");
+            }
+        }
+    }
+}
