@@ -36,10 +36,9 @@ fn wait_with_timeout(child: &mut Child, timeout: Duration) -> ExitStatus {
     }
 }
 
-/// Runs the binary, expects it to fail at startup; returns its stderr.
-fn expect_startup_failure(mut cmd: Command) -> String {
-    let mut child = cmd.spawn().unwrap();
-    let status = wait_with_timeout(&mut child, Duration::from_secs(20));
+/// Waits (up to 20 s) for the child to exit; returns how it exited and what it wrote to stderr.
+fn exit_and_stderr(child: &mut Child) -> (ExitStatus, String) {
+    let status = wait_with_timeout(child, Duration::from_secs(20));
     let mut stderr = String::new();
     child
         .stderr
@@ -47,6 +46,13 @@ fn expect_startup_failure(mut cmd: Command) -> String {
         .unwrap()
         .read_to_string(&mut stderr)
         .unwrap();
+    (status, stderr)
+}
+
+/// Runs the binary, expects it to fail at startup; returns its stderr.
+fn expect_startup_failure(mut cmd: Command) -> String {
+    let mut child = cmd.spawn().unwrap();
+    let (status, stderr) = exit_and_stderr(&mut child);
     assert_eq!(status.code(), Some(2), "exit code; stderr: {stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(!stderr.contains("backtrace"), "{stderr}");
@@ -169,14 +175,7 @@ fn runs_serves_and_stops_on_sigterm() {
         .status()
         .unwrap();
     assert!(killed.success());
-    let status = wait_with_timeout(&mut child, Duration::from_secs(20));
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let (status, stderr) = exit_and_stderr(&mut child);
     assert!(
         status.success(),
         "graceful exit after SIGTERM: {status:?} {stderr}"
