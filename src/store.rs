@@ -82,6 +82,7 @@ pub struct PlanStore {
 struct Listener {
     source: web_sys::EventSource,
     _on_ops: wasm_bindgen::closure::Closure<dyn FnMut(web_sys::Event)>,
+    _on_error: wasm_bindgen::closure::Closure<dyn FnMut(web_sys::Event)>,
 }
 
 impl Drop for Listener {
@@ -218,9 +219,20 @@ impl PlanStore {
             source
                 .add_event_listener_with_callback("ops", on_ops.as_ref().unchecked_ref())
                 .ok()?;
+            // The browser retries a dropped stream by itself, but gives up on a refusal (such as
+            // a revoked device): a round then learns why and acts on it.
+            let closed = source.clone();
+            let on_error =
+                wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+                    if closed.ready_state() == web_sys::EventSource::CLOSED {
+                        self.sync_now()
+                    }
+                });
+            source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
             Some(Listener {
                 source,
                 _on_ops: on_ops,
+                _on_error: on_error,
             })
         });
         self.events.set_value(listener);
