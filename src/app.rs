@@ -5,8 +5,8 @@ use leptos::prelude::*;
 use crate::components::{sync_bar::SyncBar, update_banner::UpdateBanner};
 use crate::i18n::*;
 use crate::pages::{
-    choose_role::ChooseRole, home::Home, join::Join, log_contact::LogContact, members::Members,
-    new_plan::NewPlanForm,
+    choose_role::ChooseRole, evaluations::Evaluations, goal::GoalPage, goals::Goals, home::Home,
+    join::Join, log_contact::LogContact, members::Members, new_plan::NewPlanForm, phases::Phases,
 };
 use crate::route::{Link, Nav, Screen};
 use crate::settings;
@@ -82,6 +82,7 @@ fn Shell() -> impl IntoView {
             </header>
             <SyncBar store/>
             <UpdateBanner/>
+            {move || role.get().is_some().then(|| view! { <Tabs nav/> })}
             <main id="main" tabindex="-1">
                 {move || (store.unreadable.get() > 0).then(|| view! {
                     <p class="alert" role="alert">{t_string!(i18n, unreadable_records, count = store.unreadable.get()).to_string()}</p>
@@ -101,10 +102,38 @@ fn Shell() -> impl IntoView {
                         (Screen::Join, _) => view! { <Join store role nav/> }.into_any(),
                         (Screen::NewPlan, _) => view! { <NewPlanForm store nav/> }.into_any(),
                         (Screen::Members, _) => view! { <Members store role/> }.into_any(),
+                        (Screen::Goals, Some(role)) => view! { <Goals store role nav/> }.into_any(),
+                        (Screen::Goal(id), Some(role)) => view! { <GoalPage store role nav id/> }.into_any(),
+                        (Screen::Phases, Some(role)) => view! { <Phases store role/> }.into_any(),
+                        (Screen::Evaluations, Some(role)) => view! { <Evaluations store role/> }.into_any(),
+                        (Screen::Goals | Screen::Goal(_) | Screen::Phases | Screen::Evaluations, None) => {
+                            view! { <ChooseRole role nav/> }.into_any()
+                        }
                         (Screen::NotFound, _) => view! { <p>{t_string!(i18n, not_found)}</p> }.into_any(),
                     },
                 }}
             </main>
         }
+    }
+}
+
+/// The plan's main screens, one tap away from each other.
+#[component]
+fn Tabs(nav: Nav) -> impl IntoView {
+    let i18n = use_i18n();
+    let tab = move |to: Screen, label: &'static str| {
+        let current = Signal::derive(move || match (nav.screen.get(), to) {
+            (Screen::Goal(_), Screen::Goals) => true,
+            (now, to) => now == to,
+        });
+        view! { <Link nav to class="tab" current>{label}</Link> }
+    };
+    view! {
+        <nav class="tabs" aria-label=t_string!(i18n, tabs_label)>
+            {tab(Screen::Home, t_string!(i18n, tab_home))}
+            {tab(Screen::Goals, t_string!(i18n, goals_title))}
+            {tab(Screen::Phases, t_string!(i18n, phases_title))}
+            {tab(Screen::Evaluations, t_string!(i18n, evaluations_title))}
+        </nav>
     }
 }

@@ -3,7 +3,9 @@
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 use js_sys::{Object, Reflect};
-use koers_core::{ContactKind, Phase, Role};
+use koers_core::{
+    plan::Intervention, ContactKind, Field, GoalStatus, InterventionKind, Phase, Plan, Role,
+};
 use wasm_bindgen::JsValue;
 
 use crate::i18n::*;
@@ -72,17 +74,25 @@ pub fn time_of(locale: Locale, millis: f64) -> String {
 
 /// "23 nov, 14:05", from a server timestamp (RFC 3339, UTC), in the phone's time zone.
 pub fn instant(locale: Locale, rfc3339: &str) -> String {
-    js_sys::Date::new(&JsValue::from_str(rfc3339))
-        .to_locale_string(
-            tag(locale),
-            &options(&[
-                ("day", "numeric"),
-                ("month", "short"),
-                ("hour", "2-digit"),
-                ("minute", "2-digit"),
-            ]),
-        )
-        .into()
+    day_and_time(locale, js_sys::Date::new(&JsValue::from_str(rfc3339)))
+}
+
+/// "23 nov, 14:05", from milliseconds since the epoch (as in a change's clock).
+pub fn at_millis(locale: Locale, millis: f64) -> String {
+    day_and_time(locale, js_sys::Date::new(&JsValue::from_f64(millis)))
+}
+
+fn day_and_time(locale: Locale, d: js_sys::Date) -> String {
+    d.to_locale_string(
+        tag(locale),
+        &options(&[
+            ("day", "numeric"),
+            ("month", "short"),
+            ("hour", "2-digit"),
+            ("minute", "2-digit"),
+        ]),
+    )
+    .into()
 }
 
 pub fn role(i18n: I18nContext<Locale>, r: Role) -> &'static str {
@@ -133,5 +143,84 @@ pub fn rating(i18n: I18nContext<Locale>, r: u8) -> &'static str {
         3 => t_string!(i18n, rating_3),
         4 => t_string!(i18n, rating_4),
         _ => t_string!(i18n, rating_5),
+    }
+}
+
+pub fn goal_status(i18n: I18nContext<Locale>, s: GoalStatus) -> &'static str {
+    match s {
+        GoalStatus::Open => t_string!(i18n, goal_open),
+        GoalStatus::Done => t_string!(i18n, goal_done),
+    }
+}
+
+pub fn intervention_kind(i18n: I18nContext<Locale>, k: InterventionKind) -> &'static str {
+    use InterventionKind as K;
+    match k {
+        K::Vib => "VIB",
+        K::Pcit => "PCIT",
+        K::Pmto => "PMTO",
+        K::Mst => "MST",
+        K::Mdft => "MDFT",
+        K::Iag => "IAG",
+        K::Ash => "ASH",
+        K::SignsOfSafety => "Signs of Safety",
+        K::FamiliesFirst => "Families First",
+        K::TraumaTreatment => t_string!(i18n, intervention_trauma),
+        K::NetworkDevelopment => t_string!(i18n, intervention_network),
+        K::Other => t_string!(i18n, intervention_other),
+    }
+}
+
+/// An intervention by its own name, else by its kind.
+pub fn intervention(i18n: I18nContext<Locale>, i: &Intervention) -> String {
+    i.name
+        .clone()
+        .unwrap_or_else(|| intervention_kind(i18n, i.kind).to_string())
+}
+
+/// What a field is called in the history of a change.
+pub fn field(i18n: I18nContext<Locale>, f: Field) -> &'static str {
+    match f {
+        Field::Title => t_string!(i18n, goal_title_label),
+        Field::Description => t_string!(i18n, goal_description_label),
+        Field::Owner => t_string!(i18n, goal_owner_label),
+        Field::Priority => t_string!(i18n, field_priority),
+        Field::Status => t_string!(i18n, goal_status_label),
+        Field::Deadline => t_string!(i18n, goal_deadline_label),
+        Field::Intervention => t_string!(i18n, goal_help_label),
+        Field::Deleted => t_string!(i18n, field_deleted),
+        Field::Date => t_string!(i18n, date),
+        Field::Safety => t_string!(i18n, score_safety),
+        Field::Development => t_string!(i18n, score_development),
+        Field::Wellbeing => t_string!(i18n, score_wellbeing),
+        Field::Note => t_string!(i18n, note),
+        _ => t_string!(i18n, field_other),
+    }
+}
+
+/// A value from a change, in words: roles, statuses and dates translated, text as written.
+pub fn value(i18n: I18nContext<Locale>, plan: &Plan, f: Field, v: &serde_json::Value) -> String {
+    use serde_json::Value as V;
+    let typed = |v: &V| -> Option<String> {
+        Some(match f {
+            Field::Owner => role(i18n, serde_json::from_value(v.clone()).ok()?).to_string(),
+            Field::Status => goal_status(i18n, serde_json::from_value(v.clone()).ok()?).to_string(),
+            Field::Deadline | Field::Date => {
+                date(i18n.get_locale_untracked(), v.as_str()?.parse().ok()?)
+            }
+            Field::Intervention => {
+                let id: koers_core::InterventionId = serde_json::from_value(v.clone()).ok()?;
+                intervention(i18n, plan.interventions.iter().find(|i| i.id == id)?)
+            }
+            _ => return None,
+        })
+    };
+    match v {
+        V::Null => "—".to_string(),
+        V::Bool(true) => t_string!(i18n, yes).to_string(),
+        V::Bool(false) => t_string!(i18n, no).to_string(),
+        V::String(s) => typed(v).unwrap_or_else(|| s.clone()),
+        V::Number(n) => n.to_string(),
+        other => other.to_string(),
     }
 }

@@ -1,8 +1,9 @@
-//! The app's few screens, kept in step with the address bar through the History API.
+//! The app's screens, kept in step with the address bar through the History API.
 //!
 //! leptos_router was dropped for this: it cost 110 KB of wasm (43 KB gzip, about 30% of the
 //! first-load budget) to tell three paths apart.
 
+use koers_core::GoalId;
 use leptos::ev;
 use leptos::prelude::*;
 
@@ -15,11 +16,16 @@ pub enum Screen {
     Join,
     NewPlan,
     Members,
+    Goals,
+    /// One goal: its details, comments and history.
+    Goal(GoalId),
+    Phases,
+    Evaluations,
     NotFound,
 }
 
 impl Screen {
-    pub fn path(self) -> &'static str {
+    pub fn path(self) -> String {
         match self {
             Screen::Home | Screen::NotFound => "/",
             Screen::ChooseRole => "/rol",
@@ -27,7 +33,12 @@ impl Screen {
             Screen::Join => "/uitnodiging",
             Screen::NewPlan => "/plan/nieuw",
             Screen::Members => "/plan/deelnemers",
+            Screen::Goals => "/doelen",
+            Screen::Goal(id) => return format!("/doelen/{}", id.0),
+            Screen::Phases => "/fasen",
+            Screen::Evaluations => "/evaluaties",
         }
+        .to_string()
     }
 
     fn from_path(path: &str) -> Screen {
@@ -38,7 +49,13 @@ impl Screen {
             "/uitnodiging" => Screen::Join,
             "/plan/nieuw" => Screen::NewPlan,
             "/plan/deelnemers" => Screen::Members,
-            _ => Screen::NotFound,
+            "/doelen" => Screen::Goals,
+            "/fasen" => Screen::Phases,
+            "/evaluaties" => Screen::Evaluations,
+            other => other
+                .strip_prefix("/doelen/")
+                .and_then(|id| id.parse().ok())
+                .map_or(Screen::NotFound, |id| Screen::Goal(GoalId(id))),
         }
     }
 }
@@ -62,7 +79,7 @@ impl Nav {
 
     pub fn go(self, to: Screen) {
         if let Ok(history) = window().history() {
-            let _ = history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(to.path()));
+            let _ = history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&to.path()));
         }
         self.set_screen.set(to);
         window().scroll_to_with_x_and_y(0.0, 0.0);
@@ -76,6 +93,9 @@ pub fn Link(
     to: Screen,
     #[prop(optional)] class: &'static str,
     #[prop(optional)] testid: &'static str,
+    /// Marks the link as the page being shown (in the tab bar).
+    #[prop(optional, into)]
+    current: Signal<bool>,
     children: Children,
 ) -> impl IntoView {
     let follow = move |e: ev::MouseEvent| {
@@ -84,5 +104,8 @@ pub fn Link(
             nav.go(to);
         }
     };
-    view! { <a href=to.path() class=class data-testid=(!testid.is_empty()).then_some(testid) on:click=follow>{children()}</a> }
+    view! {
+        <a href=to.path() class=class data-testid=(!testid.is_empty()).then_some(testid)
+            aria-current=move || current.get().then_some("page") on:click=follow>{children()}</a>
+    }
 }

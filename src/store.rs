@@ -5,7 +5,10 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use koers_core::{demo, Author, Edit, NodeId, Op, OpId, Plan, PlanId, Refusal, Replica, Role};
+use koers_core::{
+    demo, history, Author, Edit, Entity, MemberId, NodeId, Op, OpId, Plan, PlanId, Refusal,
+    Replica, Role,
+};
 use koers_store::{OpLog, StoreError};
 use leptos::ev;
 use leptos::prelude::*;
@@ -143,21 +146,46 @@ impl PlanStore {
         store
     }
 
+    /// The plan as a screen reads it; screens are drawn only once it has loaded.
+    pub fn shown(self) -> Signal<Plan> {
+        let first = self
+            .plan
+            .get_untracked()
+            .unwrap_or_else(|| Plan::from_replica(&Replica::new(PlanId(Uuid::nil()))));
+        Signal::derive(move || self.plan.get().unwrap_or_else(|| first.clone()))
+    }
+
+    /// Who acts on this phone: the invited member in a shared plan, else the example plan's
+    /// member with the chosen role.
+    pub fn member(self, role: Role) -> Option<MemberId> {
+        match self.session.get_untracked() {
+            Some(session) => Some(session.member),
+            None => self.plan.with_untracked(|p| {
+                p.as_ref()?
+                    .members
+                    .iter()
+                    .find(|m| m.role == role)
+                    .map(|m| m.id)
+            }),
+        }
+    }
+
+    /// Every change made to `entity`, newest first; follows the plan as it changes.
+    pub fn history(self, entity: Entity) -> Vec<history::Change> {
+        self.plan.track();
+        self.device.with_value(|d| {
+            d.as_ref()
+                .map(|d| history::history(&d.replica, entity))
+                .unwrap_or_default()
+        })
+    }
+
     /// Applies `edits` as the member holding `role` (or, in a shared plan, as this device's
     /// member): checked by the core's permission rules, stored durably, then shown. On any
     /// error nothing is shown and nothing is half-stored.
     pub async fn change(self, role: Role, edits: Vec<Edit>) -> Result<(), ChangeError> {
         let plan = self.plan.get_untracked().ok_or(ChangeError::NotLoaded)?;
-        let member = match self.session.get_untracked() {
-            Some(session) => session.member,
-            None => {
-                plan.members
-                    .iter()
-                    .find(|m| m.role == role)
-                    .ok_or(ChangeError::NoMember)?
-                    .id
-            }
-        };
+        let member = self.member(role).ok_or(ChangeError::NoMember)?;
         let now = js_sys::Date::now() as u64;
         let (log, ops) = self
             .device

@@ -36,3 +36,26 @@ pub fn explain(i18n: I18nContext<Locale>, e: &ChangeError) -> String {
         ChangeError::Storage(_) => t_string!(i18n, error_storage).to_string(),
     }
 }
+
+/// Makes a change as `role` and tells the user how it went: `confirmation` when saved, what to do
+/// when not. True when it was saved.
+pub async fn save(
+    store: crate::store::PlanStore,
+    i18n: I18nContext<Locale>,
+    role: koers_core::Role,
+    edits: Vec<koers_core::Edit>,
+    confirmation: &'static str,
+) -> bool {
+    let result = store.change(role, edits).await;
+    store.notice.set(Some(match &result {
+        Ok(()) => Notice {
+            text: confirmation.to_string(),
+            is_error: false,
+        },
+        Err(e) => Notice {
+            text: explain(i18n, e),
+            is_error: true,
+        },
+    }));
+    result.is_ok()
+}

@@ -1,6 +1,10 @@
 pub mod choose_role;
+pub mod evaluations;
+pub mod goal;
+pub mod goals;
 pub mod home;
 pub mod join;
 pub mod log_contact;
 pub mod members;
 pub mod new_plan;
+pub mod phases;

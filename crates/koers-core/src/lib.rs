@@ -7,22 +7,37 @@
 //! from it by [`Plan::from_replica`].
 
 pub mod author;
+/// The planned contact moments as an iCalendar file for the phone's calendar.
+pub mod calendar;
 pub mod demo;
+/// Moving a whole plan to a fresh install as one JSON document.
+pub mod export;
 pub mod founding;
+/// Who changed what and when (the transparency screen).
+pub mod history;
 pub mod hlc;
 pub mod model;
 pub mod op;
 pub mod permission;
 pub mod plan;
+/// What to remind a member of: evaluations, contact moments, the deadline.
+pub mod reminders;
+/// Putting goals in order.
+pub mod reorder;
 pub mod replica;
 pub mod rules;
+/// A generated one-year plan for benchmarks and load tests.
+pub mod year;
 
 pub use author::{Author, Edit};
+pub use export::{ImportError, Imported};
+pub use history::Change;
 pub use hlc::{Clock, Hlc, NodeId};
 pub use model::*;
 pub use op::{InvalidOp, Op};
 pub use permission::{allowed, Action};
 pub use plan::Plan;
+pub use reminders::Reminder;
 pub use replica::{Applied, Replica, WrongPlan};
 pub use rules::PhaseError;
 

@@ -1,0 +1,46 @@
+use koers_core::Entity;
+use leptos::prelude::*;
+
+use crate::format;
+use crate::i18n::*;
+use crate::store::PlanStore;
+
+/// Who changed what, and when, newest first: every party sees the same account.
+#[component]
+pub fn History(store: PlanStore, entity: Entity) -> impl IntoView {
+    let i18n = use_i18n();
+    let plan = store.shown();
+    let rows = move || {
+        let changes = store.history(entity);
+        plan.with(|p| {
+            changes
+                .into_iter()
+                .map(|c| {
+                    let who = p.member(c.author).map_or_else(String::new, |m| {
+                        format!("{} ({})", m.name, format::role(i18n, m.role))
+                    });
+                    let when = format::at_millis(i18n.get_locale_untracked(), c.hlc.millis as f64);
+                    let what = format!(
+                        "{}: {}",
+                        format::field(i18n, c.field),
+                        format::value(i18n, p, c.field, &c.value)
+                    );
+                    (c.hlc, who, when, what, c.current)
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    view! {
+        <section class="card" aria-labelledby="history-title">
+            <h2 id="history-title">{t_string!(i18n, history_title)}</h2>
+            <ol class="history" data-testid="history">
+                {move || rows().into_iter().map(|r| view! {
+                    <li class:overwritten=!r.4>
+                        <span class="muted">{format!("{} · {}", r.2, r.1)}</span>
+                        <span>{r.3}</span>
+                    </li>
+                }).collect_view()}
+            </ol>
+        </section>
+    }
+}

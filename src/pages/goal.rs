@@ -1,0 +1,167 @@
+//! One goal: what it asks, whose it is, the talk about it, and every change ever made to it.
+
+use koers_core::{
+    allowed, permission::action_of, Action, CommentId, Edit, Entity, Field, GoalId, GoalStatus,
+    Role,
+};
+use leptos::prelude::*;
+use uuid::Uuid;
+
+use crate::components::history::History;
+use crate::components::notice::{save, NoticeBar};
+use crate::format;
+use crate::i18n::*;
+use crate::pages::goals::GoalForm;
+use crate::route::{Link, Nav, Screen};
+use crate::store::PlanStore;
+
+#[component]
+pub fn GoalPage(store: PlanStore, role: Role, nav: Nav, id: GoalId) -> impl IntoView {
+    let i18n = use_i18n();
+    let plan = store.shown();
+    let goal = move || plan.with(|p| p.goal(id).cloned());
+    let member = move || store.member(role);
+    let manage = allowed(role, Action::ManageGoals);
+
+    let set_status = move |status: GoalStatus| {
+        leptos::task::spawn_local(async move {
+            let edits = vec![Edit::new(Entity::Goal(id), Field::Status, status)];
+            save(store, i18n, role, edits, t_string!(i18n, goal_saved)).await;
+        });
+    };
+    let remove = move |_| {
+        leptos::task::spawn_local(async move {
+            let edits = vec![Edit::new(Entity::Goal(id), Field::Deleted, true)];
+            if save(store, i18n, role, edits, t_string!(i18n, goal_removed)).await {
+                nav.go(Screen::Goals);
+            }
+        });
+    };
+
+    move || {
+        let Some(g) = goal() else {
+            return view! {
+                <p>{t_string!(i18n, goal_not_found)}</p>
+                <Link nav to=Screen::Goals class="button wide">{t_string!(i18n, goals_title)}</Link>
+            }
+            .into_any();
+        };
+        let may_tick = member().is_some_and(|m| {
+            plan.with_untracked(|p| {
+                allowed(
+                    role,
+                    action_of(p, role, m, &Entity::Goal(id), Field::Status),
+                )
+            })
+        });
+        let done = g.status == GoalStatus::Done;
+        let intervention = g.intervention.and_then(|i| {
+            plan.with_untracked(|p| {
+                p.interventions
+                    .iter()
+                    .find(|x| x.id == i)
+                    .map(|x| format::intervention(i18n, x))
+            })
+        });
+        view! {
+            <Link nav to=Screen::Goals class="back">{t_string!(i18n, all_goals)}</Link>
+            <h1 data-testid="goal-title">{g.title.clone()}</h1>
+            <NoticeBar notice=store.notice/>
+            <section class="card">
+                {g.description.clone().map(|d| view! { <p class="pre">{d}</p> })}
+                <dl class="facts">
+                    <dt>{t_string!(i18n, goal_owner_label)}</dt>
+                    <dd>{format::role(i18n, g.owner)}</dd>
+                    <dt>{t_string!(i18n, goal_status_label)}</dt>
+                    <dd data-testid="goal-status">{format::goal_status(i18n, g.status)}</dd>
+                    {g.deadline.map(|d| view! {
+                        <dt>{t_string!(i18n, goal_deadline_label)}</dt>
+                        <dd>{format::date(i18n.get_locale_untracked(), d)}</dd>
+                    })}
+                    {intervention.map(|i| view! {
+                        <dt>{t_string!(i18n, goal_help_label)}</dt>
+                        <dd>{i}</dd>
+                    })}
+                </dl>
+                {g.changed_concurrently.then(|| view! {
+                    <p class="goal-meta conflict" data-testid="changed-by-two">{t_string!(i18n, changed_by_two)}</p>
+                })}
+                {may_tick.then(|| view! {
+                    <button class="button primary wide" data-testid="goal-toggle"
+                        on:click=move |_| set_status(if done { GoalStatus::Open } else { GoalStatus::Done })>
+                        {if done { t_string!(i18n, goal_reopen) } else { t_string!(i18n, goal_mark_done) }}
+                    </button>
+                })}
+            </section>
+            {manage.then(|| view! {
+                <details class="card" data-testid="edit-goal">
+                    <summary>{t_string!(i18n, goal_edit)}</summary>
+                    <GoalForm store plan role goal=Some(g.clone())/>
+                    <button class="button wide danger" on:click=remove data-testid="remove-goal">{t_string!(i18n, goal_remove)}</button>
+                </details>
+            })}
+            <Comments store role goal=id/>
+            <History store entity=Entity::Goal(id)/>
+        }
+        .into_any()
+    }
+}
+
+/// What people said about a goal, and a box to add to it.
+#[component]
+fn Comments(store: PlanStore, role: Role, goal: GoalId) -> impl IntoView {
+    let i18n = use_i18n();
+    let plan = store.shown();
+    let comments = move || {
+        plan.with(|p| {
+            p.comments
+                .iter()
+                .filter(|c| c.goal == goal)
+                .map(|c| {
+                    (
+                        c.id,
+                        c.text.clone(),
+                        p.member(c.author)
+                            .map(|m| m.name.clone())
+                            .unwrap_or_default(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    let text = RwSignal::new(String::new());
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let said = text.get_untracked().trim().to_string();
+        if said.is_empty() {
+            return;
+        }
+        let e = Entity::GoalComment(CommentId(Uuid::new_v4()));
+        let edits = vec![
+            Edit::new(e, Field::Goal, goal),
+            Edit::new(e, Field::Text, said),
+        ];
+        leptos::task::spawn_local(async move {
+            if save(store, i18n, role, edits, t_string!(i18n, comment_added)).await {
+                text.set(String::new());
+            }
+        });
+    };
+    view! {
+        <section class="card" aria-labelledby="comments-title">
+            <h2 id="comments-title">{t_string!(i18n, comments_title)}</h2>
+            <ul class="comments" data-testid="comments">
+                {move || comments().into_iter().map(|c| view! { <li><strong>{c.2}</strong>": "<span class="pre">{c.1}</span></li> }).collect_view()}
+            </ul>
+            {allowed(role, Action::CommentOnGoal).then(|| view! {
+                <form class="form" on:submit=submit>
+                    <label class="field">
+                        <span>{t_string!(i18n, comment_label)}</span>
+                        <textarea rows="2" maxlength="4000" bind:value=text data-testid="comment-text"></textarea>
+                    </label>
+                    <button type="submit" class="button wide">{t_string!(i18n, comment_add)}</button>
+                </form>
+            })}
+        </section>
+    }
+}

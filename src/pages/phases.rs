@@ -1,0 +1,239 @@
+//! The plan's five phases in plain words: where the family is, who has agreed to start, the
+//! perspective decision, and the step to the next phase.
+
+use chrono::NaiveDate;
+use koers_core::rules::{self, PhaseError};
+use koers_core::{allowed, Action, Edit, Entity, Field, Perspective, Phase, Plan, Role};
+use leptos::prelude::*;
+
+use crate::components::notice::{save, NoticeBar};
+use crate::format;
+use crate::i18n::*;
+use crate::store::{Notice, PlanStore};
+
+#[component]
+pub fn Phases(store: PlanStore, role: Role) -> impl IntoView {
+    let i18n = use_i18n();
+    let plan = store.shown();
+    let next_phase = move |_| {
+        let (next, check) = plan.with_untracked(|p| {
+            let next = p.phase.next();
+            (next, next.map(|n| rules::check_phase_change(p, n)))
+        });
+        let Some(next) = next else { return };
+        if let Some(Err(e)) = check {
+            store.notice.set(Some(Notice {
+                text: phase_error(i18n, &e),
+                is_error: true,
+            }));
+            return;
+        }
+        let today = chrono::Local::now().date_naive();
+        let edits = vec![
+            Edit::new(Entity::Plan, Field::Phase, next),
+            Edit::new(Entity::PhaseDates(next), Field::ActualStart, Some(today)),
+        ];
+        leptos::task::spawn_local(async move {
+            save(store, i18n, role, edits, t_string!(i18n, phase_moved)).await;
+        });
+    };
+    view! {
+        <h1>{t_string!(i18n, phases_title)}</h1>
+        <NoticeBar notice=store.notice/>
+        <ol class="phases" data-testid="phases">
+            {Phase::ALL.into_iter().map(|phase| {
+                let state = move || plan.with(|p| phase.cmp(&p.phase));
+                view! {
+                    <li class="card phase" class:current=move || state().is_eq() class:done=move || state().is_lt()
+                        aria-current=move || state().is_eq().then_some("step") data-phase=phase.number()>
+                        <h2>{format!("{} {}: {}", t_string!(i18n, phase_word), phase.number(), format::phase(i18n, phase))}</h2>
+                        <p>{format::phase_explained(i18n, phase)}</p>
+                        {move || plan.with(|p| phase_dates(i18n, p, phase))}
+                        {(phase == Phase::Mandate).then(|| view! { <Consents store role/> })}
+                        {(phase == Phase::Execution).then(|| view! { <Decision store role/> })}
+                    </li>
+                }
+            }).collect_view()}
+        </ol>
+        {move || {
+            let next = plan.with(|p| p.phase.next());
+            (allowed(role, Action::ChangePhase) && next.is_some()).then(|| view! {
+                <button class="button primary wide" on:click=next_phase data-testid="next-phase">
+                    {t_string!(i18n, phase_next, phase = next.map_or(0, Phase::number)).to_string()}
+                </button>
+            })
+        }}
+    }
+}
+
+fn phase_dates(
+    i18n: leptos_i18n::I18nContext<Locale>,
+    plan: &Plan,
+    phase: Phase,
+) -> Option<String> {
+    let dates = plan.phase_dates.get(&phase)?;
+    let locale = i18n.get_locale_untracked();
+    let planned = dates
+        .planned_start
+        .map(|d| t_string!(i18n, phase_planned, date = format::date(locale, d)).to_string());
+    let actual = dates
+        .actual_start
+        .map(|d| t_string!(i18n, phase_started, date = format::date(locale, d)).to_string());
+    let text = [planned, actual]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" · ");
+    (!text.is_empty()).then_some(text)
+}
+
+pub fn phase_error(i18n: leptos_i18n::I18nContext<Locale>, e: &PhaseError) -> String {
+    match e {
+        PhaseError::ConsentMissing { missing } => {
+            t_string!(i18n, phase_error_consent, count = missing.len()).to_string()
+        }
+        PhaseError::NoDecision => t_string!(i18n, phase_error_decision).to_string(),
+        PhaseError::DecisionNotHome => t_string!(i18n, phase_error_not_home).to_string(),
+        PhaseError::NotNextPhase { .. } => t_string!(i18n, error_phase).to_string(),
+    }
+}
+
+/// Phase 0: who has agreed to start, and when. Each party agrees for themself; the worker can
+/// record an agreement given on paper or in a meeting.
+#[component]
+fn Consents(store: PlanStore, role: Role) -> impl IntoView {
+    let i18n = use_i18n();
+    let plan = store.shown();
+    let me = store.member(role);
+    let rows = move || {
+        plan.with(|p| {
+            p.members
+                .iter()
+                .map(|m| {
+                    (
+                        m.id,
+                        m.name.clone(),
+                        m.role,
+                        p.consents.get(&m.id).map(|c| c.given_at),
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    let consent = move |member| {
+        let now = chrono::Local::now().naive_local();
+        let edits = vec![Edit::new(
+            Entity::Consent(member),
+            Field::GivenAt,
+            Some(now),
+        )];
+        leptos::task::spawn_local(async move {
+            save(store, i18n, role, edits, t_string!(i18n, consent_saved)).await;
+        });
+    };
+    view! {
+        <h3>{t_string!(i18n, consents_title)}</h3>
+        <ul class="consents" data-testid="consents">
+            {move || rows().into_iter().map(|r| view! {
+                <li>
+                    <span>{format!("{} ({})", r.1, format::role(i18n, r.2))}</span>
+                    {match r.3 {
+                        Some(at) => view! {
+                            <span class="ok">{t_string!(i18n, consent_given, date = format::date(i18n.get_locale_untracked(), at.date())).to_string()}</span>
+                        }.into_any(),
+                        None if Some(r.0) == me => view! {
+                            <button class="button small primary" on:click=move |_| consent(r.0)>{t_string!(i18n, consent_give)}</button>
+                        }.into_any(),
+                        None if allowed(role, Action::RecordConsentForOther) => view! {
+                            <button class="button small" on:click=move |_| consent(r.0)>{t_string!(i18n, consent_record)}</button>
+                        }.into_any(),
+                        None => view! { <span class="muted">{t_string!(i18n, consent_missing)}</span> }.into_any(),
+                    }}
+                </li>
+            }).collect_view()}
+        </ul>
+    }
+}
+
+/// The end of phase 2: home, or growing up in the foster family, with the reasons and the date.
+#[component]
+fn Decision(store: PlanStore, role: Role) -> impl IntoView {
+    let i18n = use_i18n();
+    let plan = store.shown();
+    let outcome = RwSignal::new(None::<Perspective>);
+    let reasons = RwSignal::new(String::new());
+    let date = RwSignal::new(chrono::Local::now().date_naive().to_string());
+    let form_error = RwSignal::new(None::<&'static str>);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let (Some(choice), Ok(day)) = (
+            outcome.get_untracked(),
+            date.get_untracked().parse::<NaiveDate>(),
+        ) else {
+            form_error.set(Some(t_string!(i18n, error_decision)));
+            return;
+        };
+        let why = reasons.get_untracked().trim().to_string();
+        if why.is_empty() {
+            form_error.set(Some(t_string!(i18n, error_decision)));
+            return;
+        }
+        form_error.set(None);
+        let edits = vec![
+            Edit::new(Entity::Decision, Field::Outcome, Some(choice)),
+            Edit::new(Entity::Decision, Field::Reasons, Some(why)),
+            Edit::new(Entity::Decision, Field::Date, Some(day)),
+        ];
+        leptos::task::spawn_local(async move {
+            save(store, i18n, role, edits, t_string!(i18n, decision_saved)).await;
+        });
+    };
+    view! {
+        <h3>{t_string!(i18n, decision_title)}</h3>
+        {move || plan.with(|p| match &p.decision {
+            Some(d) => view! {
+                <div class="decision" data-testid="decision">
+                    <p><strong>{perspective(i18n, d.outcome)}</strong>
+                        {d.date.map(|day| format!(" · {}", format::date(i18n.get_locale_untracked(), day)))}</p>
+                    {d.reasons.clone().map(|r| view! { <p class="pre">{r}</p> })}
+                </div>
+            }.into_any(),
+            None => view! { <p class="muted" data-testid="decision">{t_string!(i18n, decision_none)}</p> }.into_any(),
+        })}
+        {(allowed(role, Action::RecordDecision)).then(|| view! {
+            <details>
+                <summary>{t_string!(i18n, decision_record)}</summary>
+                <form class="form" novalidate on:submit=submit data-testid="decision-form">
+                    <fieldset>
+                        <legend>{t_string!(i18n, decision_outcome)}</legend>
+                        <div class="choice-row">
+                            {[Perspective::Home, Perspective::FosterFamily].into_iter().map(|o| view! {
+                                <label class="choice">
+                                    <input type="radio" name="outcome" on:change=move |_| outcome.set(Some(o))/>
+                                    <span>{perspective(i18n, o)}</span>
+                                </label>
+                            }).collect_view()}
+                        </div>
+                    </fieldset>
+                    <label class="field">
+                        <span>{t_string!(i18n, decision_reasons)}</span>
+                        <textarea rows="3" maxlength="4000" bind:value=reasons></textarea>
+                    </label>
+                    <label class="field">
+                        <span>{t_string!(i18n, date)}</span>
+                        <input type="date" bind:value=date/>
+                    </label>
+                    {move || form_error.get().map(|e| view! { <p class="alert" role="alert">{e}</p> })}
+                    <button type="submit" class="button primary wide">{t_string!(i18n, save)}</button>
+                </form>
+            </details>
+        })}
+    }
+}
+
+fn perspective(i18n: leptos_i18n::I18nContext<Locale>, p: Perspective) -> &'static str {
+    match p {
+        Perspective::Home => t_string!(i18n, perspective_home),
+        Perspective::FosterFamily => t_string!(i18n, perspective_foster_family),
+    }
+}
