@@ -45,3 +45,13 @@ async function fromCache(key, request) {
   const cache = await caches.open(CACHE);
   return (await cache.match(key)) || fetch(request);
 }
+
+// A tapped reminder opens Koers (or brings it to the front).
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  event.waitUntil(
+    self.clients.matchAll({ type: "window", includeUncontrolled: true }).then((windows) =>
+      windows.length > 0 ? windows[0].focus() : self.clients.openWindow("/"),
+    ),
+  );
+});

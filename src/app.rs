@@ -5,8 +5,8 @@ use leptos::prelude::*;
 use crate::components::{sync_bar::SyncBar, update_banner::UpdateBanner};
 use crate::i18n::*;
 use crate::pages::{
-    choose_role::ChooseRole, evaluations::Evaluations, goal::GoalPage, goals::Goals, home::Home,
-    join::Join, log_contact::LogContact, members::Members, new_plan::NewPlanForm, phases::Phases,
+    choose_role::ChooseRole, contacts::Contacts, evaluations::Evaluations, goal::GoalPage, goals::Goals, home::Home,
+    join::Join, log_contact::LogContact, members::Members, more::More, new_plan::NewPlanForm, phases::Phases, summary::Summary,
 };
 use crate::route::{Link, Nav, Screen};
 use crate::settings;
@@ -99,6 +99,8 @@ fn Shell() -> impl IntoView {
                         (Screen::Home, Some(_)) => view! { <Home store role nav/> }.into_any(),
                         (Screen::Home | Screen::ChooseRole, _) => view! { <ChooseRole role nav/> }.into_any(),
                         (Screen::LogContact, _) => view! { <LogContact store role nav/> }.into_any(),
+                        (Screen::PlanContact, _) => view! { <LogContact store role nav planned=true/> }.into_any(),
+                        (Screen::Contacts, Some(role)) => view! { <Contacts store role nav/> }.into_any(),
                         (Screen::Join, _) => view! { <Join store role nav/> }.into_any(),
                         (Screen::NewPlan, _) => view! { <NewPlanForm store nav/> }.into_any(),
                         (Screen::Members, _) => view! { <Members store role/> }.into_any(),
@@ -106,7 +108,9 @@ fn Shell() -> impl IntoView {
                         (Screen::Goal(id), Some(role)) => view! { <GoalPage store role nav id/> }.into_any(),
                         (Screen::Phases, Some(role)) => view! { <Phases store role/> }.into_any(),
                         (Screen::Evaluations, Some(role)) => view! { <Evaluations store role/> }.into_any(),
-                        (Screen::Goals | Screen::Goal(_) | Screen::Phases | Screen::Evaluations, None) => {
+                        (Screen::More, _) => view! { <More store nav/> }.into_any(),
+                        (Screen::Summary, _) => view! { <Summary store/> }.into_any(),
+                        (Screen::Goals | Screen::Goal(_) | Screen::Contacts | Screen::Phases | Screen::Evaluations, None) => {
                             view! { <ChooseRole role nav/> }.into_any()
                         }
                         (Screen::NotFound, _) => view! { <p>{t_string!(i18n, not_found)}</p> }.into_any(),
@@ -124,6 +128,7 @@ fn Tabs(nav: Nav) -> impl IntoView {
     let tab = move |to: Screen, label: &'static str| {
         let current = Signal::derive(move || match (nav.screen.get(), to) {
             (Screen::Goal(_), Screen::Goals) => true,
+            (Screen::LogContact | Screen::PlanContact, Screen::Contacts) => true,
             (now, to) => now == to,
         });
         view! { <Link nav to class="tab" current>{label}</Link> }
@@ -132,8 +137,10 @@ fn Tabs(nav: Nav) -> impl IntoView {
         <nav class="tabs" aria-label=t_string!(i18n, tabs_label)>
             {tab(Screen::Home, t_string!(i18n, tab_home))}
             {tab(Screen::Goals, t_string!(i18n, goals_title))}
+            {tab(Screen::Contacts, t_string!(i18n, tab_contacts))}
             {tab(Screen::Phases, t_string!(i18n, phases_title))}
             {tab(Screen::Evaluations, t_string!(i18n, evaluations_title))}
+            {tab(Screen::More, t_string!(i18n, more_title))}
         </nav>
     }
 }

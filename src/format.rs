@@ -4,7 +4,8 @@
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 use js_sys::{Object, Reflect};
 use koers_core::{
-    plan::Intervention, ContactKind, Field, GoalStatus, InterventionKind, Phase, Plan, Role,
+    plan::Intervention, ContactKind, ContactStatus, Field, GoalStatus, InterventionKind, Perspective, Phase, Plan,
+    Role,
 };
 use wasm_bindgen::JsValue;
 
@@ -136,6 +137,15 @@ pub fn contact_kind(i18n: I18nContext<Locale>, k: ContactKind) -> &'static str {
     }
 }
 
+pub fn contact_status(i18n: I18nContext<Locale>, s: ContactStatus) -> &'static str {
+    match s {
+        ContactStatus::Planned => t_string!(i18n, status_planned),
+        ContactStatus::Happened => t_string!(i18n, status_happened),
+        ContactStatus::Cancelled => t_string!(i18n, status_cancelled),
+        ContactStatus::NoShow => t_string!(i18n, status_no_show),
+    }
+}
+
 pub fn rating(i18n: I18nContext<Locale>, r: u8) -> &'static str {
     match r {
         1 => t_string!(i18n, rating_1),
@@ -223,4 +233,18 @@ pub fn value(i18n: I18nContext<Locale>, plan: &Plan, f: Field, v: &serde_json::V
         V::Number(n) => n.to_string(),
         other => other.to_string(),
     }
+}
+
+pub fn perspective(i18n: I18nContext<Locale>, p: Perspective) -> &'static str {
+    match p {
+        Perspective::Home => t_string!(i18n, perspective_home),
+        Perspective::FosterFamily => t_string!(i18n, perspective_foster_family),
+    }
+}
+
+/// "november 2026".
+pub fn month(locale: Locale, year: i32, month: u32) -> String {
+    js_sys::Date::new_with_year_month_day(year as u32, month as i32 - 1, 15)
+        .to_locale_date_string(tag(locale), &options(&[("month", "long"), ("year", "numeric")]))
+        .into()
 }

@@ -6,6 +6,7 @@ mod components;
 mod format;
 mod pages;
 mod pwa;
+mod reminders;
 mod route;
 mod settings;
 mod store;

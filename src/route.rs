@@ -12,6 +12,8 @@ pub enum Screen {
     Home,
     ChooseRole,
     LogContact,
+    PlanContact,
+    Contacts,
     /// `/uitnodiging#<code>`: join a shared plan.
     Join,
     NewPlan,
@@ -21,6 +23,9 @@ pub enum Screen {
     Goal(GoalId),
     Phases,
     Evaluations,
+    More,
+    /// The plan summary, laid out for printing.
+    Summary,
     NotFound,
 }
 
@@ -30,6 +35,8 @@ impl Screen {
             Screen::Home | Screen::NotFound => "/",
             Screen::ChooseRole => "/rol",
             Screen::LogContact => "/contact/nieuw",
+            Screen::PlanContact => "/contact/plannen",
+            Screen::Contacts => "/contact",
             Screen::Join => "/uitnodiging",
             Screen::NewPlan => "/plan/nieuw",
             Screen::Members => "/plan/deelnemers",
@@ -37,6 +44,8 @@ impl Screen {
             Screen::Goal(id) => return format!("/doelen/{}", id.0),
             Screen::Phases => "/fasen",
             Screen::Evaluations => "/evaluaties",
+            Screen::More => "/meer",
+            Screen::Summary => "/overzicht",
         }
         .to_string()
     }
@@ -46,12 +55,16 @@ impl Screen {
             "" | "/index.html" => Screen::Home,
             "/rol" => Screen::ChooseRole,
             "/contact/nieuw" => Screen::LogContact,
+            "/contact/plannen" => Screen::PlanContact,
+            "/contact" => Screen::Contacts,
             "/uitnodiging" => Screen::Join,
             "/plan/nieuw" => Screen::NewPlan,
             "/plan/deelnemers" => Screen::Members,
             "/doelen" => Screen::Goals,
             "/fasen" => Screen::Phases,
             "/evaluaties" => Screen::Evaluations,
+            "/meer" => Screen::More,
+            "/overzicht" => Screen::Summary,
             other => other
                 .strip_prefix("/doelen/")
                 .and_then(|id| id.parse().ok())

@@ -19,6 +19,8 @@ use crate::sync::{self, Session, SyncError};
 
 const DATABASE: &str = "koers";
 const SESSION: &str = "session";
+/// The plan this phone keeps on its own (imported), when it has not joined a shared one.
+const LOCAL_PLAN: &str = "local_plan";
 /// A round also runs this often while the app is open, besides on start, on reconnect and
 /// after each change.
 const SYNC_EVERY: Duration = Duration::from_secs(15);
@@ -31,6 +33,15 @@ pub enum ChangeError {
     Refused(Refusal),
     Storage(StoreError),
     NotLoaded,
+}
+
+/// Why an import did not go through.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ImportFailure {
+    Invalid(koers_core::ImportError),
+    /// This phone has joined a shared plan, which an import would hide.
+    SharedPlan,
+    Storage(StoreError),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -392,6 +403,39 @@ impl PlanStore {
     }
 
     /// Makes `session`'s plan this device's plan: stored, pulled, shown and followed.
+    /// The whole plan on this phone as an export file (see `koers_core::export`).
+    pub async fn export(self) -> Result<String, StoreError> {
+        let not_loaded = || StoreError::Failed("the plan is not loaded yet".into());
+        let log = self.log().ok_or_else(not_loaded)?;
+        let plan = self
+            .plan
+            .with_untracked(|p| p.as_ref().map(|p| p.id))
+            .ok_or_else(not_loaded)?;
+        let loaded = log.load(plan).await?;
+        Ok(koers_core::export::export(plan, &loaded.ops, chrono::Utc::now()))
+    }
+
+    /// Reads an export file and makes its plan the one this phone shows. Nothing is stored
+    /// unless the whole file is valid.
+    pub async fn import(self, text: &str) -> Result<(), ImportFailure> {
+        if self.session.with_untracked(Option::is_some) {
+            return Err(ImportFailure::SharedPlan);
+        }
+        let imported = koers_core::export::import(text).map_err(ImportFailure::Invalid)?;
+        let log = self.log().ok_or(ImportFailure::Storage(StoreError::Failed(
+            "the plan is not loaded yet".into(),
+        )))?;
+        log.append_remote(&imported.ops).await.map_err(ImportFailure::Storage)?;
+        log.set_meta(LOCAL_PLAN, &imported.plan).await.map_err(ImportFailure::Storage)?;
+        let loaded = log.load(imported.plan).await.map_err(ImportFailure::Storage)?;
+        self.show(replay(imported.plan, &loaded.ops));
+        Ok(())
+    }
+
+    fn log(self) -> Option<Rc<OpLog>> {
+        self.device.with_value(|d| d.as_ref().map(|d| d.log.clone()))
+    }
+
     async fn switch_to(self, log: &OpLog, session: Session) -> Result<(), SyncError> {
         log.set_meta(SESSION, &session).await?;
         let round = sync::sync_once(log, &session).await;
@@ -425,7 +469,10 @@ async fn load() -> Result<(Device, Option<Session>, usize, usize), StoreError> {
         }
     };
     let session: Option<Session> = log.meta(SESSION).await?;
-    let plan: PlanId = session.as_ref().map(|s| s.plan).unwrap_or(demo::PLAN);
+    let plan: PlanId = match &session {
+        Some(s) => s.plan,
+        None => log.meta(LOCAL_PLAN).await?.unwrap_or(demo::PLAN),
+    };
     let mut loaded = log.load(plan).await?;
     if loaded.ops.is_empty() && plan == demo::PLAN {
         let today = chrono::Local::now().date_naive();

@@ -1,4 +1,4 @@
-use koers_core::{ContactStatus, Plan};
+use koers_core::Plan;
 use leptos::prelude::*;
 
 use crate::components::face::Face;
@@ -32,12 +32,7 @@ pub fn RecentContacts(plan: Signal<Plan>) -> impl IntoView {
                             <span class="contact-head">
                                 {format!("{} · {}", format::contact_kind(i18n, c.kind), format::date_time(i18n.get_locale_untracked(), c.at))}
                             </span>
-                            <span class="contact-status">{move || match c.status {
-                                ContactStatus::Planned => t_string!(i18n, status_planned),
-                                ContactStatus::Happened => t_string!(i18n, status_happened),
-                                ContactStatus::Cancelled => t_string!(i18n, status_cancelled),
-                                ContactStatus::NoShow => t_string!(i18n, status_no_show),
-                            }}
+                            <span class="contact-status">{format::contact_status(i18n, c.status)}
                             {c.rating.map(|r| view! { " · " {format::rating(i18n, r.get())} })}
                             {c.duration_minutes.map(|m| view! { " · " {t_string!(i18n, minutes, count = m).to_string()} })}
                             </span>

@@ -48,14 +48,23 @@ pub fn Evaluations(store: PlanStore, role: Role) -> impl IntoView {
             </details>
         })}
         <ul class="evaluations" data-testid="evaluation-list">
-            {move || list().into_iter().map(|e| view! { <EvaluationCard e/> }).collect_view()}
+            {move || list().into_iter().map(|e| view! { <EvaluationCard store role e/> }).collect_view()}
         </ul>
     }
 }
 
 #[component]
-fn EvaluationCard(e: Evaluation) -> impl IntoView {
+fn EvaluationCard(store: PlanStore, role: Role, e: Evaluation) -> impl IntoView {
     let i18n = use_i18n();
+    let entity = Entity::Evaluation(e.id);
+    let own = RwSignal::new(e.youth_view.clone().unwrap_or_default());
+    let save_own = move |_| {
+        let text = Some(own.get_untracked().trim().to_string()).filter(|t| !t.is_empty());
+        leptos::task::spawn_local(async move {
+            let edits = vec![Edit::new(entity, Field::YouthView, text)];
+            save(store, i18n, role, edits, t_string!(i18n, evaluation_saved)).await;
+        });
+    };
     let score = |s: Option<Score>| s.map_or_else(|| "—".to_string(), |s| s.get().to_string());
     let who = e
         .participants
@@ -76,6 +85,16 @@ fn EvaluationCard(e: Evaluation) -> impl IntoView {
             {e.child_took_part.then(|| view! { <p class="muted">{t_string!(i18n, child_took_part)}</p> })}
             {e.note.clone().map(|n| view! { <p class="pre">{n}</p> })}
             {e.youth_view.clone().map(|v| view! { <p class="pre"><strong>{t_string!(i18n, youth_view_label)}": "</strong>{v}</p> })}
+            {allowed(role, Action::AddYouthView).then(|| view! {
+                <details class="own-view">
+                    <summary>{t_string!(i18n, youth_view_add)}</summary>
+                    <label class="field">
+                        <span>{t_string!(i18n, youth_view_label)}</span>
+                        <textarea rows="3" maxlength="4000" bind:value=own></textarea>
+                    </label>
+                    <button class="button wide" on:click=save_own>{t_string!(i18n, save)}</button>
+                </details>
+            })}
         </li>
     }
 }

@@ -1,4 +1,4 @@
-use koers_core::{allowed, Action, Plan, Role};
+use koers_core::{allowed, Action, ContactStatus, Plan, Role};
 use leptos::prelude::*;
 
 use crate::components::{
@@ -6,6 +6,7 @@ use crate::components::{
     phase_timeline::PhaseTimeline, progress::ProgressPerParty,
 };
 use crate::format;
+use crate::reminders::Reminders;
 use crate::i18n::*;
 use crate::route::{Link, Nav, Screen};
 use crate::store::PlanStore;
@@ -26,9 +27,16 @@ pub fn Home(store: PlanStore, role: RwSignal<Option<Role>>, nav: Nav) -> impl In
         </Show>
         <h1 data-testid="child-name">{move || t_string!(i18n, plan_of, child = child()).to_string()}</h1>
         <NoticeBar notice=store.notice/>
+        {move || role.get().map(|r| view! { <Reminders plan role=r/> })}
         <PhaseTimeline plan/>
         <DeadlineCard plan today/>
+        <UpNext plan/>
         {move || role.get().map(|r| view! {
+            {match r {
+                Role::Parent => Some(t_string!(i18n, home_intro_parent, child = child()).to_string()),
+                Role::Youth => Some(t_string!(i18n, home_intro_youth).to_string()),
+                _ => None,
+            }.map(|text| view! { <p class="intro" data-testid="role-intro">{text}</p> })}
             <MyGoals store plan role=r/>
             {allowed(r, Action::LogContactMoment).then(|| view! {
                 <Link nav to=Screen::LogContact class="button primary wide" testid="log-contact">
@@ -73,5 +81,38 @@ fn ContactPerson(plan: Signal<Plan>) -> impl IntoView {
                 })}
             </section>
         })}
+    }
+}
+
+/// What comes next for everyone: the next planned contact moment and the next evaluation.
+#[component]
+fn UpNext(plan: Signal<Plan>) -> impl IntoView {
+    let i18n = use_i18n();
+    let now = chrono::Local::now().naive_local();
+    let next = move || {
+        plan.with(|p| {
+            let contact = p
+                .contact_moments
+                .iter()
+                .find(|c| c.status == ContactStatus::Planned && c.at >= now)
+                .map(|c| (c.kind, c.at, c.place.clone()));
+            (contact, koers_core::rules::next_evaluation_due(p))
+        })
+    };
+    move || {
+        let locale = i18n.get_locale_untracked();
+        let (contact, evaluation) = next();
+        view! {
+            <section class="card" aria-labelledby="next-title">
+                <h2 id="next-title">{t_string!(i18n, next_title)}</h2>
+                <p data-testid="next-contact">{match contact {
+                    Some((kind, at, place)) => t_string!(i18n, next_contact, kind = format::contact_kind(i18n, kind), when = format::date_time(locale, at), place = place.map(|p| format!(" ({p})")).unwrap_or_default()).to_string(),
+                    None => t_string!(i18n, next_contact_none).to_string(),
+                }}</p>
+                {evaluation.map(|d| view! {
+                    <p data-testid="next-evaluation">{t_string!(i18n, next_evaluation, date = format::date(locale, d)).to_string()}</p>
+                })}
+            </section>
+        }
     }
 }

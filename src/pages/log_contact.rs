@@ -10,10 +10,16 @@ use crate::i18n::*;
 use crate::route::{Nav, Screen};
 use crate::store::{Notice, PlanStore};
 
-/// Log a contact moment: what kind, when, who was there, how long, how it went, a note.
-/// Works offline; on any error the form keeps what was typed.
+/// Log a contact moment: what kind, when, who was there, how long, how it went, a note. Or,
+/// with `planned`, plan one: where instead of how it went. Works offline; on any error the form
+/// keeps what was typed.
 #[component]
-pub fn LogContact(store: PlanStore, role: RwSignal<Option<Role>>, nav: Nav) -> impl IntoView {
+pub fn LogContact(
+    store: PlanStore,
+    role: RwSignal<Option<Role>>,
+    nav: Nav,
+    #[prop(optional)] planned: bool,
+) -> impl IntoView {
     let i18n = use_i18n();
     let now = chrono::Local::now().naive_local();
     let date = RwSignal::new(now.date().to_string()); // YYYY-MM-DD, as <input type=date> wants
@@ -23,6 +29,7 @@ pub fn LogContact(store: PlanStore, role: RwSignal<Option<Role>>, nav: Nav) -> i
     let duration = RwSignal::new(String::from("60"));
     let rating = RwSignal::new(None::<u8>);
     let note = RwSignal::new(String::new());
+    let place = RwSignal::new(String::new());
     let saving = RwSignal::new(false);
     let form_error = RwSignal::new(None::<String>);
 
@@ -57,7 +64,16 @@ pub fn LogContact(store: PlanStore, role: RwSignal<Option<Role>>, nav: Nav) -> i
         let edits = vec![
             Edit::new(id, Field::At, at),
             Edit::new(id, Field::Kind, kind.get_untracked()),
-            Edit::new(id, Field::Status, ContactStatus::Happened),
+            Edit::new(
+                id,
+                Field::Status,
+                if planned {
+                    ContactStatus::Planned
+                } else {
+                    ContactStatus::Happened
+                },
+            ),
+            Edit::new(id, Field::Place, text_or_none(place.get_untracked())),
             Edit::new(id, Field::Attendees, attendees.get_untracked()),
             Edit::new(id, Field::DurationMinutes, minutes),
             Edit::new(
@@ -65,7 +81,7 @@ pub fn LogContact(store: PlanStore, role: RwSignal<Option<Role>>, nav: Nav) -> i
                 Field::Rating,
                 rating.get_untracked().and_then(Rating::new),
             ),
-            Edit::new(id, Field::Note, (!note.trim().is_empty()).then_some(note)),
+            Edit::new(id, Field::Note, text_or_none(note)),
         ];
         saving.set(true);
         leptos::task::spawn_local(async move {
@@ -75,7 +91,7 @@ pub fn LogContact(store: PlanStore, role: RwSignal<Option<Role>>, nav: Nav) -> i
                         text: t_string!(i18n, contact_saved).to_string(),
                         is_error: false,
                     }));
-                    nav.go(Screen::Home);
+                    nav.go(if planned { Screen::Contacts } else { Screen::Home });
                 }
                 Err(e) => {
                     saving.set(false);
@@ -99,7 +115,7 @@ pub fn LogContact(store: PlanStore, role: RwSignal<Option<Role>>, nav: Nav) -> i
     };
 
     view! {
-        <h1>{t_string!(i18n, log_contact)}</h1>
+        <h1>{if planned { t_string!(i18n, plan_contact) } else { t_string!(i18n, log_contact) }}</h1>
         <NoticeBar notice=store.notice/>
         <form class="card form" novalidate on:submit=submit data-testid="contact-form">
             <fieldset>
@@ -141,7 +157,13 @@ pub fn LogContact(store: PlanStore, role: RwSignal<Option<Role>>, nav: Nav) -> i
                 <span>{t_string!(i18n, duration_minutes)}</span>
                 <input type="number" inputmode="numeric" min="0" max="1440" step="5" bind:value=duration/>
             </label>
-            <fieldset>
+            {planned.then(|| view! {
+                <label class="field">
+                    <span>{t_string!(i18n, place)}</span>
+                    <input type="text" maxlength="4000" bind:value=place/>
+                </label>
+            })}
+            <fieldset class:hidden=planned>
                 <legend>{t_string!(i18n, how_did_it_go)}</legend>
                 <div class="rating-row">
                     {(1..=5u8).map(|r| view! {
@@ -171,4 +193,9 @@ fn parse_time(text: &str) -> Option<NaiveTime> {
     let (h, m) = text.split_once(':')?;
     let m = m.get(..2).unwrap_or(m);
     NaiveTime::from_hms_opt(h.parse().ok()?, m.parse().ok()?, 0)
+}
+
+fn text_or_none(text: String) -> Option<String> {
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_string())
 }

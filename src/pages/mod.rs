@@ -1,4 +1,5 @@
 pub mod choose_role;
+pub mod contacts;
 pub mod evaluations;
 pub mod goal;
 pub mod goals;
@@ -6,5 +7,7 @@ pub mod home;
 pub mod join;
 pub mod log_contact;
 pub mod members;
+pub mod more;
 pub mod new_plan;
 pub mod phases;
+pub mod summary;

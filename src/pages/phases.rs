@@ -193,7 +193,7 @@ fn Decision(store: PlanStore, role: Role) -> impl IntoView {
         {move || plan.with(|p| match &p.decision {
             Some(d) => view! {
                 <div class="decision" data-testid="decision">
-                    <p><strong>{perspective(i18n, d.outcome)}</strong>
+                    <p><strong>{format::perspective(i18n, d.outcome)}</strong>
                         {d.date.map(|day| format!(" · {}", format::date(i18n.get_locale_untracked(), day)))}</p>
                     {d.reasons.clone().map(|r| view! { <p class="pre">{r}</p> })}
                 </div>
@@ -210,7 +210,7 @@ fn Decision(store: PlanStore, role: Role) -> impl IntoView {
                             {[Perspective::Home, Perspective::FosterFamily].into_iter().map(|o| view! {
                                 <label class="choice">
                                     <input type="radio" name="outcome" on:change=move |_| outcome.set(Some(o))/>
-                                    <span>{perspective(i18n, o)}</span>
+                                    <span>{format::perspective(i18n, o)}</span>
                                 </label>
                             }).collect_view()}
                         </div>
@@ -228,12 +228,5 @@ fn Decision(store: PlanStore, role: Role) -> impl IntoView {
                 </form>
             </details>
         })}
-    }
-}
-
-fn perspective(i18n: leptos_i18n::I18nContext<Locale>, p: Perspective) -> &'static str {
-    match p {
-        Perspective::Home => t_string!(i18n, perspective_home),
-        Perspective::FosterFamily => t_string!(i18n, perspective_foster_family),
     }
 }

@@ -27,7 +27,7 @@ pub fn planned_ics(
     line("PRODID", "-//Koers//Koers plan//NL");
     line("CALSCALE", "GREGORIAN");
     line("METHOD", "PUBLISH");
-    let stamp = now.format("%Y%m%dT%H%M%SZ").to_string();
+    let stamp = format!("{}Z", basic(now.naive_utc()));
     for moment in plan
         .contact_moments
         .iter()
@@ -41,8 +41,8 @@ pub fn planned_ics(
         line("BEGIN", "VEVENT");
         line("UID", &format!("{}@koers", moment.id));
         line("DTSTAMP", &stamp);
-        line("DTSTART", &moment.at.format("%Y%m%dT%H%M%S").to_string());
-        line("DTEND", &end.format("%Y%m%dT%H%M%S").to_string());
+        line("DTSTART", &basic(moment.at));
+        line("DTEND", &basic(end));
         line("SUMMARY", &escape_text(&summary(moment)));
         if let Some(place) = moment.place.as_deref().filter(|p| !p.trim().is_empty()) {
             line("LOCATION", &escape_text(place));
@@ -54,6 +54,21 @@ pub fn planned_ics(
     }
     line("END", "VCALENDAR");
     out
+}
+
+/// `20261124T150000`, written directly: chrono's `format` would add its format-string parser
+/// to the app's wasm.
+fn basic(t: chrono::NaiveDateTime) -> String {
+    use chrono::{Datelike, Timelike};
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 /// RFC 5545 3.3.11 TEXT: backslash, semicolon and comma are escaped, line breaks become `\n`,

@@ -168,6 +168,15 @@ pub enum ContactStatus {
     NoShow,
 }
 
+impl ContactStatus {
+    pub const ALL: [ContactStatus; 4] = [
+        ContactStatus::Planned,
+        ContactStatus::Happened,
+        ContactStatus::Cancelled,
+        ContactStatus::NoShow,
+    ];
+}
+
 /// How a contact moment went, on a five-point scale (1 = very hard, 5 = very good).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "u8", into = "u8")]

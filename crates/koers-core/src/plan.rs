@@ -309,6 +309,43 @@ impl Plan {
     pub fn contact_person(&self) -> Option<&Member> {
         self.contact_person.and_then(|id| self.member(id))
     }
+
+    /// Contact moments counted per calendar month, oldest month first: planned against what
+    /// happened, was cancelled, or where someone did not come.
+    pub fn contacts_per_month(&self) -> Vec<MonthOfContacts> {
+        use chrono::Datelike;
+        let mut months: Vec<MonthOfContacts> = Vec::new();
+        for c in &self.contact_moments {
+            let (year, month) = (c.at.year(), c.at.month());
+            if months.last().is_none_or(|m| (m.year, m.month) != (year, month)) {
+                months.push(MonthOfContacts {
+                    year,
+                    month,
+                    ..MonthOfContacts::default()
+                });
+            }
+            let m = months.last_mut().expect("pushed above");
+            match c.status {
+                ContactStatus::Planned => m.planned += 1,
+                ContactStatus::Happened => m.happened += 1,
+                ContactStatus::Cancelled => m.cancelled += 1,
+                ContactStatus::NoShow => m.no_show += 1,
+            }
+        }
+        months
+    }
+}
+
+/// One month of contact moments, by what became of them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct MonthOfContacts {
+    pub year: i32,
+    /// 1–12.
+    pub month: u32,
+    pub planned: u32,
+    pub happened: u32,
+    pub cancelled: u32,
+    pub no_show: u32,
 }
 
 /// Reads typed values out of registers; a value that no longer parses (written by a newer app

@@ -46,7 +46,7 @@ impl Reminder {
     pub fn key(&self) -> String {
         match self {
             Reminder::ContactSoon { id, at, .. } => {
-                format!("contact:{id}@{}", at.format("%Y-%m-%dT%H:%M"))
+                format!("contact:{id}@{at}")
             }
             Reminder::EvaluationDue { due, .. } => format!("evaluation-due:{due}"),
             Reminder::EvaluationOverdue { due, .. } => format!("evaluation-overdue:{due}"),
@@ -294,10 +294,7 @@ mod tests {
             vec![
                 format!("evaluation-overdue:{due}"),
                 format!("deadline-passed:{deadline}"),
-                format!(
-                    "contact:{id}@{}",
-                    (now + Duration::hours(27)).format("%Y-%m-%dT%H:%M")
-                ),
+                format!("contact:{id}@{}", now + Duration::hours(27)),
             ]
         );
 

@@ -351,3 +351,29 @@ fn evaluations_are_due_three_months_after_the_last() {
     assert!(!rules::evaluation_overdue(&p, due));
     assert!(rules::evaluation_overdue(&p, due + Days::new(1)));
 }
+
+#[test]
+fn contact_moments_are_counted_per_month_by_what_became_of_them() {
+    let plan = Plan::from_replica(&{
+        let mut r = Replica::new(year::PLAN);
+        for op in year::year_plan(today()) {
+            r.apply(&op).unwrap();
+        }
+        r
+    });
+    let months = plan.contacts_per_month();
+    assert!(months.len() >= 12, "a year of contact moments spans at least 12 months");
+    assert!(months.windows(2).all(|w| (w[0].year, w[0].month) < (w[1].year, w[1].month)));
+    let total: u32 = months
+        .iter()
+        .map(|m| m.planned + m.happened + m.cancelled + m.no_show)
+        .sum();
+    assert_eq!(total as usize, plan.contact_moments.len());
+    let happened = plan
+        .contact_moments
+        .iter()
+        .filter(|c| c.status == ContactStatus::Happened)
+        .count();
+    assert_eq!(months.iter().map(|m| m.happened).sum::<u32>() as usize, happened);
+    assert!(months.iter().any(|m| m.cancelled > 0) && months.iter().any(|m| m.planned > 0));
+}

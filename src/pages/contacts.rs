@@ -1,0 +1,146 @@
+//! Every contact moment by month, with filters: planned against what happened. Visits are marked
+//! as happened, cancelled (with the reason) or missed; parents and the child add their own view.
+
+use koers_core::plan::ContactMoment;
+use koers_core::{allowed, Action, ContactKind, ContactStatus, Edit, Entity, Field, Role};
+use leptos::prelude::*;
+
+use crate::components::face::Face;
+use crate::components::notice::{save, NoticeBar};
+use crate::format;
+use crate::i18n::*;
+use crate::route::{Link, Nav, Screen};
+use crate::store::PlanStore;
+
+#[component]
+pub fn Contacts(store: PlanStore, role: Role, nav: Nav) -> impl IntoView {
+    let i18n = use_i18n();
+    let plan = store.shown();
+    let kind = RwSignal::new(None::<ContactKind>);
+    let status = RwSignal::new(None::<ContactStatus>);
+    // Newest month first; within a month, by date and time.
+    let months = move || {
+        plan.with(|p| {
+            let (k, s) = (kind.get(), status.get());
+            p.contacts_per_month()
+                .into_iter()
+                .rev()
+                .map(|m| {
+                    let items = p
+                        .contact_moments
+                        .iter()
+                        .filter(|c| {
+                            use chrono::Datelike;
+                            (c.at.year(), c.at.month()) == (m.year, m.month)
+                                && k.is_none_or(|k| c.kind == k)
+                                && s.is_none_or(|s| c.status == s)
+                        })
+                        .cloned()
+                        .collect::<Vec<_>>();
+                    (m, items)
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    let logs = allowed(role, Action::LogContactMoment);
+    view! {
+        <h1>{t_string!(i18n, contact_moments)}</h1>
+        <NoticeBar notice=store.notice/>
+        {logs.then(|| view! {
+            <div class="row">
+                <Link nav to=Screen::LogContact class="button primary wide" testid="log-contact">{t_string!(i18n, log_contact)}</Link>
+                <Link nav to=Screen::PlanContact class="button wide" testid="plan-contact">{t_string!(i18n, plan_contact)}</Link>
+            </div>
+        })}
+        <div class="row filters">
+            <label class="field">
+                <span>{t_string!(i18n, filter_kind)}</span>
+                <select data-testid="filter-kind" on:change=move |ev| kind.set(ContactKind::ALL.into_iter().find(|k| format::contact_kind(i18n, *k) == event_target_value(&ev)))>
+                    <option>{t_string!(i18n, filter_all)}</option>
+                    {ContactKind::ALL.into_iter().map(|k| view! { <option>{format::contact_kind(i18n, k)}</option> }).collect_view()}
+                </select>
+            </label>
+            <label class="field">
+                <span>{t_string!(i18n, goal_status_label)}</span>
+                <select data-testid="filter-status" on:change=move |ev| status.set(ContactStatus::ALL.into_iter().find(|s| format::contact_status(i18n, *s) == event_target_value(&ev)))>
+                    <option>{t_string!(i18n, filter_all)}</option>
+                    {ContactStatus::ALL.into_iter().map(|s| view! { <option>{format::contact_status(i18n, s)}</option> }).collect_view()}
+                </select>
+            </label>
+        </div>
+        <div data-testid="months">
+            {move || months().into_iter().map(|(m, items)| view! {
+                <section class="card month" aria-label=format::month(i18n.get_locale_untracked(), m.year, m.month)>
+                    <h2>{format::month(i18n.get_locale_untracked(), m.year, m.month)}</h2>
+                    <p class="muted" data-testid="month-counts">{t_string!(i18n, month_counts, planned = m.planned, happened = m.happened, cancelled = m.cancelled, no_show = m.no_show).to_string()}</p>
+                    <ul class="contacts">
+                        {items.into_iter().map(|c| view! { <ContactItem store role c/> }).collect_view()}
+                    </ul>
+                </section>
+            }).collect_view()}
+        </div>
+    }
+}
+
+/// One contact moment, with what this role may add to it.
+#[component]
+fn ContactItem(store: PlanStore, role: Role, c: ContactMoment) -> impl IntoView {
+    let i18n = use_i18n();
+    let e = Entity::ContactMoment(c.id);
+    let locale = i18n.get_locale_untracked();
+    let set = move |edits: Vec<Edit>| {
+        leptos::task::spawn_local(async move {
+            save(store, i18n, role, edits, t_string!(i18n, contact_saved)).await;
+        });
+    };
+    let reason = RwSignal::new(String::new());
+    let own_field = match role {
+        Role::Parent => Some((Field::ParentView, c.parent_view.clone())),
+        Role::Youth => Some((Field::YouthView, c.youth_view.clone())),
+        _ => None,
+    };
+    let own = RwSignal::new(own_field.as_ref().and_then(|f| f.1.clone()).unwrap_or_default());
+    let who = c.attendees.iter().map(|r| format::role(i18n, *r)).collect::<Vec<_>>().join(", ");
+    view! {
+        <li class="contact">
+            <span class="contact-face">{c.rating.map(|r| view! { <Face rating=r.get()/> })}</span>
+            <span class="contact-body">
+                <span class="contact-head">{format!("{} · {}", format::contact_kind(i18n, c.kind), format::date_time(locale, c.at))}</span>
+                <span class="contact-status">
+                    {format::contact_status(i18n, c.status)}
+                    {c.place.clone().map(|p| format!(" · {p}"))}
+                    {c.duration_minutes.map(|m| format!(" · {}", t_string!(i18n, minutes, count = m)))}
+                </span>
+                {(!who.is_empty()).then(|| view! { <span class="contact-note">{who}</span> })}
+                {c.note.clone().or(c.cancel_reason.clone()).map(|n| view! { <span class="contact-note pre">{n}</span> })}
+                {c.parent_view.clone().map(|v| view! { <span class="contact-note pre"><strong>{t_string!(i18n, parent_view_label)}": "</strong>{v}</span> })}
+                {c.youth_view.clone().map(|v| view! { <span class="contact-note pre"><strong>{t_string!(i18n, youth_view_label)}": "</strong>{v}</span> })}
+                {(c.status == ContactStatus::Planned && allowed(role, Action::LogContactMoment)).then(|| view! {
+                    <details class="outcome">
+                        <summary>{t_string!(i18n, contact_outcome)}</summary>
+                        <button class="button wide" on:click=move |_| set(vec![Edit::new(e, Field::Status, ContactStatus::Happened)])>{t_string!(i18n, status_happened)}</button>
+                        <button class="button wide" on:click=move |_| set(vec![Edit::new(e, Field::Status, ContactStatus::NoShow)])>{t_string!(i18n, status_no_show)}</button>
+                        <label class="field">
+                            <span>{t_string!(i18n, cancel_reason)}</span>
+                            <input type="text" maxlength="4000" bind:value=reason/>
+                        </label>
+                        <button class="button wide" on:click=move |_| set(vec![
+                            Edit::new(e, Field::Status, ContactStatus::Cancelled),
+                            Edit::new(e, Field::CancelReason, Some(reason.get_untracked().trim().to_string()).filter(|r| !r.is_empty())),
+                        ])>{t_string!(i18n, status_cancelled)}</button>
+                    </details>
+                })}
+                {own_field.filter(|_| c.status == ContactStatus::Happened).map(|(field, _)| view! {
+                    <details class="own-view">
+                        <summary>{if role == Role::Youth { t_string!(i18n, youth_view_add) } else { t_string!(i18n, parent_view_add) }}</summary>
+                        <label class="field">
+                            <span>{if role == Role::Youth { t_string!(i18n, youth_view_label) } else { t_string!(i18n, parent_view_label) }}</span>
+                            <textarea rows="3" maxlength="4000" bind:value=own></textarea>
+                        </label>
+                        <button class="button wide" on:click=move |_| set(vec![Edit::new(e, field, Some(own.get_untracked().trim().to_string()).filter(|v| !v.is_empty()))])>{t_string!(i18n, save)}</button>
+                    </details>
+                })}
+            </span>
+        </li>
+    }
+}
