@@ -90,7 +90,7 @@ fn import_failure(i18n: I18nContext<Locale>, e: &ImportFailure) -> String {
     match e {
         ImportFailure::SharedPlan => t_string!(i18n, import_shared_plan).to_string(),
         ImportFailure::Invalid(E::NewerVersion { .. }) => t_string!(i18n, import_newer).to_string(),
-        ImportFailure::Invalid(E::NotJson { .. } | E::NotAnExport) => t_string!(i18n, import_not_export).to_string(),
+        ImportFailure::Invalid(E::NotAnExport) => t_string!(i18n, import_not_export).to_string(),
         ImportFailure::Invalid(_) => t_string!(i18n, import_damaged).to_string(),
         ImportFailure::Storage(koers_store::StoreError::QuotaExceeded) => t_string!(i18n, error_quota).to_string(),
         ImportFailure::Storage(_) => t_string!(i18n, error_storage).to_string(),

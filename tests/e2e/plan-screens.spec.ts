@@ -187,7 +187,7 @@ for (const scheme of ["light", "dark"] as const) {
         await page.getByRole("button", { name: "English" }).click();
         await expect(page.locator("html")).toHaveAttribute("lang", "en");
       }
-      const names = lang === "nl" ? ["Start", "Doelen", "Fasen", "Evaluaties"] : ["Home", "Goals", "Phases", "Evaluations"];
+      const names = lang === "nl" ? ["Start", "Doelen", "Contact", "Fasen", "Evaluaties", "Meer"] : ["Home", "Goals", "Contact", "Phases", "Evaluations", "More"];
       const nav = lang === "nl" ? "Onderdelen van het plan" : "Parts of the plan";
       for (const name of names) {
         await page.getByRole("navigation", { name: nav }).getByRole("link", { name, exact: true }).click();
