@@ -5,8 +5,9 @@ use leptos::prelude::*;
 use crate::components::{sync_bar::SyncBar, update_banner::UpdateBanner};
 use crate::i18n::*;
 use crate::pages::{
-    choose_role::ChooseRole, contacts::Contacts, evaluations::Evaluations, goal::GoalPage, goals::Goals, home::Home,
-    join::Join, log_contact::LogContact, members::Members, more::More, new_plan::NewPlanForm, phases::Phases, summary::Summary,
+    choose_role::ChooseRole, contacts::Contacts, evaluations::Evaluations, goal::GoalPage,
+    goals::Goals, home::Home, join::Join, log_contact::LogContact, members::Members, more::More,
+    network::Network, new_plan::NewPlanForm, phases::Phases, summary::Summary,
 };
 use crate::route::{Link, Nav, Screen};
 use crate::settings;
@@ -101,6 +102,7 @@ fn Shell() -> impl IntoView {
                         (Screen::LogContact, _) => view! { <LogContact store role nav/> }.into_any(),
                         (Screen::PlanContact, _) => view! { <LogContact store role nav planned=true/> }.into_any(),
                         (Screen::Contacts, Some(role)) => view! { <Contacts store role nav/> }.into_any(),
+                        (Screen::Network, Some(role)) => view! { <Network store role/> }.into_any(),
                         (Screen::Join, _) => view! { <Join store role nav/> }.into_any(),
                         (Screen::NewPlan, _) => view! { <NewPlanForm store nav/> }.into_any(),
                         (Screen::Members, _) => view! { <Members store role/> }.into_any(),
@@ -110,7 +112,7 @@ fn Shell() -> impl IntoView {
                         (Screen::Evaluations, Some(role)) => view! { <Evaluations store role/> }.into_any(),
                         (Screen::More, _) => view! { <More store nav/> }.into_any(),
                         (Screen::Summary, _) => view! { <Summary store/> }.into_any(),
-                        (Screen::Goals | Screen::Goal(_) | Screen::Contacts | Screen::Phases | Screen::Evaluations, None) => {
+                        (Screen::Goals | Screen::Goal(_) | Screen::Contacts | Screen::Phases | Screen::Evaluations | Screen::Network, None) => {
                             view! { <ChooseRole role nav/> }.into_any()
                         }
                         (Screen::NotFound, _) => view! { <p>{t_string!(i18n, not_found)}</p> }.into_any(),
@@ -140,6 +142,7 @@ fn Tabs(nav: Nav) -> impl IntoView {
             {tab(Screen::Contacts, t_string!(i18n, tab_contacts))}
             {tab(Screen::Phases, t_string!(i18n, phases_title))}
             {tab(Screen::Evaluations, t_string!(i18n, evaluations_title))}
+            {tab(Screen::Network, t_string!(i18n, tab_network))}
             {tab(Screen::More, t_string!(i18n, more_title))}
         </nav>
     }

@@ -4,8 +4,8 @@
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 use js_sys::{Object, Reflect};
 use koers_core::{
-    plan::Intervention, ContactKind, ContactStatus, Field, GoalStatus, InterventionKind, Perspective, Phase, Plan,
-    Role,
+    plan::Intervention, ContactKind, ContactStatus, Field, GoalStatus, InterventionKind,
+    InterventionStatus, Perspective, Phase, Plan, Role,
 };
 use wasm_bindgen::JsValue;
 
@@ -245,6 +245,30 @@ pub fn perspective(i18n: I18nContext<Locale>, p: Perspective) -> &'static str {
 /// "november 2026".
 pub fn month(locale: Locale, year: i32, month: u32) -> String {
     js_sys::Date::new_with_year_month_day(year as u32, month as i32 - 1, 15)
-        .to_locale_date_string(tag(locale), &options(&[("month", "long"), ("year", "numeric")]))
+        .to_locale_date_string(
+            tag(locale),
+            &options(&[("month", "long"), ("year", "numeric")]),
+        )
         .into()
+}
+
+pub fn intervention_status(i18n: I18nContext<Locale>, s: InterventionStatus) -> &'static str {
+    match s {
+        InterventionStatus::Planned => t_string!(i18n, intervention_planned),
+        InterventionStatus::Running => t_string!(i18n, intervention_running),
+        InterventionStatus::Finished => t_string!(i18n, intervention_finished),
+        InterventionStatus::Stopped => t_string!(i18n, intervention_stopped),
+    }
+}
+
+/// Hours to the nearest half, with the locale's decimal sign ("1,5" / "1.5"). Whole numbers
+/// only: float formatting would add kilobytes of wasm.
+pub fn hours(locale: Locale, h: f32) -> String {
+    let halves = (h * 2.0).round() as u32;
+    let comma = if locale == Locale::nl { ',' } else { '.' };
+    if halves % 2 == 0 {
+        (halves / 2).to_string()
+    } else {
+        format!("{}{comma}5", halves / 2)
+    }
 }

@@ -17,11 +17,36 @@ const NOTIFIED: &str = "koers.notified";
 pub fn sentence(i18n: I18nContext<Locale>, r: &Reminder) -> String {
     let locale = i18n.get_locale_untracked();
     match r {
-        Reminder::ContactSoon { at, kind, .. } => t_string!(i18n, reminder_contact, kind = format::contact_kind(i18n, *kind), when = format::date_time(locale, *at)).to_string(),
-        Reminder::EvaluationDue { due, days_left } => t_string!(i18n, reminder_evaluation_due, date = format::date(locale, *due), days = *days_left).to_string(),
-        Reminder::EvaluationOverdue { days_over, .. } => t_string!(i18n, reminder_evaluation_overdue, days = *days_over).to_string(),
-        Reminder::DeadlineNearing { deadline, days_left } => t_string!(i18n, reminder_deadline_nearing, date = format::date(locale, *deadline), days = *days_left).to_string(),
-        Reminder::DeadlinePassed { days_over, .. } => t_string!(i18n, reminder_deadline_passed, days = *days_over).to_string(),
+        Reminder::ContactSoon { at, kind, .. } => t_string!(
+            i18n,
+            reminder_contact,
+            kind = format::contact_kind(i18n, *kind),
+            when = format::date_time(locale, *at)
+        )
+        .to_string(),
+        Reminder::EvaluationDue { due, days_left } => t_string!(
+            i18n,
+            reminder_evaluation_due,
+            date = format::date(locale, *due),
+            days = *days_left
+        )
+        .to_string(),
+        Reminder::EvaluationOverdue { days_over, .. } => {
+            t_string!(i18n, reminder_evaluation_overdue, days = *days_over).to_string()
+        }
+        Reminder::DeadlineNearing {
+            deadline,
+            days_left,
+        } => t_string!(
+            i18n,
+            reminder_deadline_nearing,
+            date = format::date(locale, *deadline),
+            days = *days_left
+        )
+        .to_string(),
+        Reminder::DeadlinePassed { days_over, .. } => {
+            t_string!(i18n, reminder_deadline_passed, days = *days_over).to_string()
+        }
     }
 }
 
@@ -58,11 +83,15 @@ fn notify(i18n: I18nContext<Locale>, list: &[Reminder]) {
         return;
     }
     let mut notified: Vec<String> = LocalStorage::get(NOTIFIED).unwrap_or_default();
-    let fresh: Vec<&Reminder> = list.iter().filter(|r| !notified.contains(&r.key())).collect();
+    let fresh: Vec<&Reminder> = list
+        .iter()
+        .filter(|r| !notified.contains(&r.key()))
+        .collect();
     if fresh.is_empty() {
         return;
     }
-    let bodies: Vec<(String, String)> = fresh.iter().map(|r| (r.key(), sentence(i18n, r))).collect();
+    let bodies: Vec<(String, String)> =
+        fresh.iter().map(|r| (r.key(), sentence(i18n, r))).collect();
     notified.extend(bodies.iter().map(|(k, _)| k.clone()));
     // Keep the list short: old keys are about things long past.
     let skip = notified.len().saturating_sub(200);
@@ -71,7 +100,9 @@ fn notify(i18n: I18nContext<Locale>, list: &[Reminder]) {
     let ready = window().navigator().service_worker().ready();
     let Ok(ready) = ready else { return };
     leptos::task::spawn_local(async move {
-        let Ok(registration) = wasm_bindgen_futures::JsFuture::from(ready).await else { return };
+        let Ok(registration) = wasm_bindgen_futures::JsFuture::from(ready).await else {
+            return;
+        };
         let registration: web_sys::ServiceWorkerRegistration = registration.unchecked_into();
         for (key, body) in bodies {
             let options = web_sys::NotificationOptions::new();
@@ -89,7 +120,9 @@ pub fn NotificationSwitch() -> impl IntoView {
     let i18n = use_i18n();
     let state = RwSignal::new(permission());
     let ask = move |_| {
-        let Ok(promise) = web_sys::Notification::request_permission() else { return };
+        let Ok(promise) = web_sys::Notification::request_permission() else {
+            return;
+        };
         leptos::task::spawn_local(async move {
             let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
             state.set(permission());

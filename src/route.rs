@@ -24,6 +24,7 @@ pub enum Screen {
     Phases,
     Evaluations,
     More,
+    Network,
     /// The plan summary, laid out for printing.
     Summary,
     NotFound,
@@ -45,6 +46,7 @@ impl Screen {
             Screen::Phases => "/fasen",
             Screen::Evaluations => "/evaluaties",
             Screen::More => "/meer",
+            Screen::Network => "/netwerk",
             Screen::Summary => "/overzicht",
         }
         .to_string()
@@ -64,6 +66,7 @@ impl Screen {
             "/fasen" => Screen::Phases,
             "/evaluaties" => Screen::Evaluations,
             "/meer" => Screen::More,
+            "/netwerk" => Screen::Network,
             "/overzicht" => Screen::Summary,
             other => other
                 .strip_prefix("/doelen/")

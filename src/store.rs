@@ -133,6 +133,7 @@ impl PlanStore {
                     store.sync.update(|s| s.pending = pending);
                     store.session.set(session);
                     store.state.set(LoadState::Ready);
+                    mark("koers:plan-shown");
                     store.listen();
                     store.sync_now();
                 }
@@ -212,6 +213,7 @@ impl PlanStore {
             .ok_or(ChangeError::NotLoaded)?;
         let ops = ops.map_err(ChangeError::Refused)?;
         log.append_local(&ops).await.map_err(ChangeError::Storage)?;
+        mark("koers:change-stored");
         self.apply(&ops);
         if self.session.get_untracked().is_some() {
             self.sync.update(|s| s.pending += ops.len());
@@ -412,7 +414,11 @@ impl PlanStore {
             .with_untracked(|p| p.as_ref().map(|p| p.id))
             .ok_or_else(not_loaded)?;
         let loaded = log.load(plan).await?;
-        Ok(koers_core::export::export(plan, &loaded.ops, chrono::Utc::now()))
+        Ok(koers_core::export::export(
+            plan,
+            &loaded.ops,
+            chrono::Utc::now(),
+        ))
     }
 
     /// Reads an export file and makes its plan the one this phone shows. Nothing is stored
@@ -425,15 +431,23 @@ impl PlanStore {
         let log = self.log().ok_or(ImportFailure::Storage(StoreError::Failed(
             "the plan is not loaded yet".into(),
         )))?;
-        log.append_remote(&imported.ops).await.map_err(ImportFailure::Storage)?;
-        log.set_meta(LOCAL_PLAN, &imported.plan).await.map_err(ImportFailure::Storage)?;
-        let loaded = log.load(imported.plan).await.map_err(ImportFailure::Storage)?;
+        log.append_remote(&imported.ops)
+            .await
+            .map_err(ImportFailure::Storage)?;
+        log.set_meta(LOCAL_PLAN, &imported.plan)
+            .await
+            .map_err(ImportFailure::Storage)?;
+        let loaded = log
+            .load(imported.plan)
+            .await
+            .map_err(ImportFailure::Storage)?;
         self.show(replay(imported.plan, &loaded.ops));
         Ok(())
     }
 
     fn log(self) -> Option<Rc<OpLog>> {
-        self.device.with_value(|d| d.as_ref().map(|d| d.log.clone()))
+        self.device
+            .with_value(|d| d.as_ref().map(|d| d.log.clone()))
     }
 
     async fn switch_to(self, log: &OpLog, session: Session) -> Result<(), SyncError> {
@@ -501,4 +515,11 @@ fn replay(plan: PlanId, ops: &[Op]) -> Replica {
         let _ = replica.apply(op);
     }
     replica
+}
+
+/// A User Timing mark, read by the benchmarks (bench/) to time loading and saving.
+fn mark(name: &str) {
+    if let Some(performance) = window().performance() {
+        let _ = performance.mark(name);
+    }
 }

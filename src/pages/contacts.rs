@@ -99,8 +99,18 @@ fn ContactItem(store: PlanStore, role: Role, c: ContactMoment) -> impl IntoView 
         Role::Youth => Some((Field::YouthView, c.youth_view.clone())),
         _ => None,
     };
-    let own = RwSignal::new(own_field.as_ref().and_then(|f| f.1.clone()).unwrap_or_default());
-    let who = c.attendees.iter().map(|r| format::role(i18n, *r)).collect::<Vec<_>>().join(", ");
+    let own = RwSignal::new(
+        own_field
+            .as_ref()
+            .and_then(|f| f.1.clone())
+            .unwrap_or_default(),
+    );
+    let who = c
+        .attendees
+        .iter()
+        .map(|r| format::role(i18n, *r))
+        .collect::<Vec<_>>()
+        .join(", ");
     view! {
         <li class="contact">
             <span class="contact-face">{c.rating.map(|r| view! { <Face rating=r.get()/> })}</span>

@@ -6,8 +6,8 @@ use crate::components::{
     phase_timeline::PhaseTimeline, progress::ProgressPerParty,
 };
 use crate::format;
-use crate::reminders::Reminders;
 use crate::i18n::*;
+use crate::reminders::Reminders;
 use crate::route::{Link, Nav, Screen};
 use crate::store::PlanStore;
 

@@ -91,7 +91,11 @@ pub fn LogContact(
                         text: t_string!(i18n, contact_saved).to_string(),
                         is_error: false,
                     }));
-                    nav.go(if planned { Screen::Contacts } else { Screen::Home });
+                    nav.go(if planned {
+                        Screen::Contacts
+                    } else {
+                        Screen::Home
+                    });
                 }
                 Err(e) => {
                     saving.set(false);

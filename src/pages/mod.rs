@@ -8,6 +8,7 @@ pub mod join;
 pub mod log_contact;
 pub mod members;
 pub mod more;
+pub mod network;
 pub mod new_plan;
 pub mod phases;
 pub mod summary;

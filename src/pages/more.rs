@@ -4,23 +4,32 @@
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
+use crate::components::notice::NoticeBar;
 use crate::format;
 use crate::i18n::*;
 use crate::reminders;
 use crate::route::{Link, Nav, Screen};
 use crate::store::{ImportFailure, Notice, PlanStore};
-use crate::components::notice::NoticeBar;
 use leptos_i18n::I18nContext;
 
 #[component]
 pub fn More(store: PlanStore, nav: Nav) -> impl IntoView {
     let i18n = use_i18n();
     let plan = store.shown();
-    let tell = move |text: String, is_error: bool| store.notice.set(Some(Notice { text, is_error }));
+    let tell =
+        move |text: String, is_error: bool| store.notice.set(Some(Notice { text, is_error }));
     let slug = move || {
         plan.with_untracked(|p| {
-            let name: String = p.child_name.chars().filter(|c| c.is_alphanumeric()).collect();
-            format!("koers-{}-{}", name.to_lowercase(), chrono::Local::now().date_naive())
+            let name: String = p
+                .child_name
+                .chars()
+                .filter(|c| c.is_alphanumeric())
+                .collect();
+            format!(
+                "koers-{}-{}",
+                name.to_lowercase(),
+                chrono::Local::now().date_naive()
+            )
         })
     };
 
@@ -36,7 +45,13 @@ pub fn More(store: PlanStore, nav: Nav) -> impl IntoView {
         let ics = plan.with_untracked(|p| {
             koers_core::calendar::planned_ics(
                 p,
-                |c| format!("{} · {}", format::contact_kind(i18n, c.kind), t_string!(i18n, plan_of, child = p.child_name.clone())),
+                |c| {
+                    format!(
+                        "{} · {}",
+                        format::contact_kind(i18n, c.kind),
+                        t_string!(i18n, plan_of, child = p.child_name.clone())
+                    )
+                },
                 chrono::Utc::now(),
             )
         });
@@ -44,7 +59,9 @@ pub fn More(store: PlanStore, nav: Nav) -> impl IntoView {
     };
     let import = move |ev: leptos::ev::Event| {
         let input: web_sys::HtmlInputElement = event_target(&ev);
-        let Some(file) = input.files().and_then(|f| f.get(0)) else { return };
+        let Some(file) = input.files().and_then(|f| f.get(0)) else {
+            return;
+        };
         leptos::task::spawn_local(async move {
             let text = wasm_bindgen_futures::JsFuture::from(file.text()).await;
             input.set_value("");
@@ -53,7 +70,15 @@ pub fn More(store: PlanStore, nav: Nav) -> impl IntoView {
                 return;
             };
             match store.import(&text).await {
-                Ok(()) => tell(t_string!(i18n, import_done, child = plan.with_untracked(|p| p.child_name.clone())).to_string(), false),
+                Ok(()) => tell(
+                    t_string!(
+                        i18n,
+                        import_done,
+                        child = plan.with_untracked(|p| p.child_name.clone())
+                    )
+                    .to_string(),
+                    false,
+                ),
                 Err(e) => tell(import_failure(i18n, &e), true),
             }
         });
@@ -92,7 +117,9 @@ fn import_failure(i18n: I18nContext<Locale>, e: &ImportFailure) -> String {
         ImportFailure::Invalid(E::NewerVersion { .. }) => t_string!(i18n, import_newer).to_string(),
         ImportFailure::Invalid(E::NotAnExport) => t_string!(i18n, import_not_export).to_string(),
         ImportFailure::Invalid(_) => t_string!(i18n, import_damaged).to_string(),
-        ImportFailure::Storage(koers_store::StoreError::QuotaExceeded) => t_string!(i18n, error_quota).to_string(),
+        ImportFailure::Storage(koers_store::StoreError::QuotaExceeded) => {
+            t_string!(i18n, error_quota).to_string()
+        }
         ImportFailure::Storage(_) => t_string!(i18n, error_storage).to_string(),
     }
 }
@@ -102,13 +129,26 @@ fn download(text: &str, mime: &str, name: &str) {
     let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
     let options = web_sys::BlobPropertyBag::new();
     options.set_type(mime);
-    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else { return };
-    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else { return };
-    if let Some(a) = document().create_element("a").ok().and_then(|a| a.dyn_into::<web_sys::HtmlAnchorElement>().ok()) {
+    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else {
+        return;
+    };
+    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
+        return;
+    };
+    if let Some(a) = document()
+        .create_element("a")
+        .ok()
+        .and_then(|a| a.dyn_into::<web_sys::HtmlAnchorElement>().ok())
+    {
         a.set_href(&url);
         a.set_download(name);
         a.click();
     }
     // Revoked later: the download reads the blob after this returns.
-    set_timeout(move || { let _ = web_sys::Url::revoke_object_url(&url); }, std::time::Duration::from_secs(30));
+    set_timeout(
+        move || {
+            let _ = web_sys::Url::revoke_object_url(&url);
+        },
+        std::time::Duration::from_secs(30),
+    );
 }

@@ -16,16 +16,19 @@ pub fn Summary(store: PlanStore) -> impl IntoView {
     let print = move |_| {
         let _ = window().print();
     };
-    move || plan.with(|p| view! {
+    move || {
+        plan.with(|p| view! {
         <button class="button primary wide" on:click=print>{t_string!(i18n, print_button)}</button>
         <article class="summary" data-testid="summary">{summary(i18n, p)}</article>
     })
+    }
 }
 
 fn summary(i18n: leptos_i18n::I18nContext<Locale>, p: &Plan) -> impl IntoView + use<> {
     let locale = i18n.get_locale_untracked();
     let today = chrono::Local::now().date_naive();
-    let score = |s: Option<koers_core::Score>| s.map_or_else(|| "—".to_string(), |s| s.get().to_string());
+    let score =
+        |s: Option<koers_core::Score>| s.map_or_else(|| "—".to_string(), |s| s.get().to_string());
     let deadline = rules::perspective_deadline(p)
         .map(|d| t_string!(i18n, summary_deadline, date = format::date(locale, d)).to_string());
     view! {

@@ -187,7 +187,7 @@ for (const scheme of ["light", "dark"] as const) {
         await page.getByRole("button", { name: "English" }).click();
         await expect(page.locator("html")).toHaveAttribute("lang", "en");
       }
-      const names = lang === "nl" ? ["Start", "Doelen", "Contact", "Fasen", "Evaluaties", "Meer"] : ["Home", "Goals", "Contact", "Phases", "Evaluations", "More"];
+      const names = lang === "nl" ? ["Start", "Doelen", "Contact", "Fasen", "Evaluaties", "Netwerk", "Meer"] : ["Home", "Goals", "Contact", "Phases", "Evaluations", "Network", "More"];
       const nav = lang === "nl" ? "Onderdelen van het plan" : "Parts of the plan";
       for (const name of names) {
         await page.getByRole("navigation", { name: nav }).getByRole("link", { name, exact: true }).click();
@@ -201,3 +201,46 @@ for (const scheme of ["light", "dark"] as const) {
     });
   }
 }
+
+test("network and help: a parent adds someone who helps; the worker records an intervention and its hours", async ({ page }) => {
+  await openAs(page, "Ouder");
+  await tab(page, "Netwerk");
+  const people = page.getByTestId("network");
+  await expect(people).toContainText("Oma Riet");
+  await expect(page.getByTestId("new-intervention")).toHaveCount(0);
+  await page.getByText("Iemand toevoegen").click();
+  const form = page.getByTestId("new-person");
+  await form.getByRole("button", { name: "Opslaan" }).click();
+  await expect(form.getByRole("alert")).toHaveText("Vul een naam in.");
+  await form.getByLabel("Naam").fill("Tante Els");
+  await form.getByLabel("Wie is het voor het gezin?").fill("zus van Mirjam");
+  await form.getByLabel("Helpt met").fill("Haalt Noa op van school op vrijdag");
+  await form.getByLabel("Telefoon").fill("06 98 76 54 32");
+  await form.getByRole("button", { name: "Opslaan" }).click();
+  const els = people.locator("li", { hasText: "Tante Els" });
+  await expect(els).toContainText("zus van Mirjam · Haalt Noa op van school op vrijdag");
+  await expect(els.getByRole("link", { name: "06 98 76 54 32" })).toHaveAttribute("href", "tel:0698765432");
+  await expectAccessible(page);
+
+  await page.getByTestId("current-role").click();
+  await page.getByRole("button", { name: "Pleegouder", exact: true }).click();
+  await tab(page, "Netwerk");
+  await expect(people).toContainText("Tante Els");
+  await expect(page.getByTestId("new-person")).toHaveCount(0);
+
+  await page.getByTestId("current-role").click();
+  await page.getByRole("button", { name: "Pleegzorgbegeleider", exact: true }).click();
+  await tab(page, "Netwerk");
+  await page.getByText("Hulp toevoegen").click();
+  const help = page.getByTestId("new-intervention");
+  await help.getByLabel("Soort").selectOption({ label: "PMTO" });
+  await help.getByLabel("Status").selectOption({ label: "Loopt" });
+  await help.getByLabel("Uren per week").fill("80");
+  await help.getByRole("button", { name: "Opslaan" }).click();
+  await expect(help.getByRole("alert")).toContainText("een getal van 0 tot 60");
+  await help.getByLabel("Uren per week").fill("1,5");
+  await help.getByRole("button", { name: "Opslaan" }).click();
+  await expect(page.getByTestId("interventions").locator("li", { has: page.locator("strong", { hasText: "PMTO" }) })).toContainText("Loopt · 1,5 uur per week");
+  await page.reload();
+  await expect(page.getByTestId("interventions").locator("li", { has: page.locator("strong", { hasText: "PMTO" }) })).toContainText("Loopt · 1,5 uur per week");
+});

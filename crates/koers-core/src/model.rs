@@ -250,6 +250,23 @@ pub enum InterventionKind {
     Other,
 }
 
+impl InterventionKind {
+    pub const ALL: [InterventionKind; 12] = [
+        InterventionKind::Vib,
+        InterventionKind::Pcit,
+        InterventionKind::Pmto,
+        InterventionKind::TraumaTreatment,
+        InterventionKind::SignsOfSafety,
+        InterventionKind::NetworkDevelopment,
+        InterventionKind::Mst,
+        InterventionKind::Mdft,
+        InterventionKind::Iag,
+        InterventionKind::FamiliesFirst,
+        InterventionKind::Ash,
+        InterventionKind::Other,
+    ];
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum InterventionStatus {
@@ -258,6 +275,15 @@ pub enum InterventionStatus {
     Running,
     Finished,
     Stopped,
+}
+
+impl InterventionStatus {
+    pub const ALL: [InterventionStatus; 4] = [
+        InterventionStatus::Planned,
+        InterventionStatus::Running,
+        InterventionStatus::Finished,
+        InterventionStatus::Stopped,
+    ];
 }
 
 /// Where the child grows up: the outcome of phase 2.

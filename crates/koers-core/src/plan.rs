@@ -317,7 +317,10 @@ impl Plan {
         let mut months: Vec<MonthOfContacts> = Vec::new();
         for c in &self.contact_moments {
             let (year, month) = (c.at.year(), c.at.month());
-            if months.last().is_none_or(|m| (m.year, m.month) != (year, month)) {
+            if months
+                .last()
+                .is_none_or(|m| (m.year, m.month) != (year, month))
+            {
                 months.push(MonthOfContacts {
                     year,
                     month,

@@ -362,8 +362,13 @@ fn contact_moments_are_counted_per_month_by_what_became_of_them() {
         r
     });
     let months = plan.contacts_per_month();
-    assert!(months.len() >= 12, "a year of contact moments spans at least 12 months");
-    assert!(months.windows(2).all(|w| (w[0].year, w[0].month) < (w[1].year, w[1].month)));
+    assert!(
+        months.len() >= 12,
+        "a year of contact moments spans at least 12 months"
+    );
+    assert!(months
+        .windows(2)
+        .all(|w| (w[0].year, w[0].month) < (w[1].year, w[1].month)));
     let total: u32 = months
         .iter()
         .map(|m| m.planned + m.happened + m.cancelled + m.no_show)
@@ -374,6 +379,9 @@ fn contact_moments_are_counted_per_month_by_what_became_of_them() {
         .iter()
         .filter(|c| c.status == ContactStatus::Happened)
         .count();
-    assert_eq!(months.iter().map(|m| m.happened).sum::<u32>() as usize, happened);
+    assert_eq!(
+        months.iter().map(|m| m.happened).sum::<u32>() as usize,
+        happened
+    );
     assert!(months.iter().any(|m| m.cancelled > 0) && months.iter().any(|m| m.planned > 0));
 }
