@@ -204,6 +204,23 @@ pub fn field(i18n: I18nContext<Locale>, f: Field) -> &'static str {
         Field::Development => t_string!(i18n, score_development),
         Field::Wellbeing => t_string!(i18n, score_wellbeing),
         Field::Note => t_string!(i18n, note),
+        Field::At => t_string!(i18n, field_at),
+        Field::Kind => t_string!(i18n, filter_kind),
+        Field::Place => t_string!(i18n, place),
+        Field::Attendees => t_string!(i18n, who_was_there),
+        Field::Participants => t_string!(i18n, who_took_part),
+        Field::DurationMinutes => t_string!(i18n, duration_minutes),
+        Field::Rating => t_string!(i18n, how_did_it_go),
+        Field::CancelReason => t_string!(i18n, cancel_reason),
+        Field::ParentView => t_string!(i18n, parent_view_label),
+        Field::YouthView => t_string!(i18n, youth_view_label),
+        Field::ChildTookPart => t_string!(i18n, the_child),
+        Field::BigChange => t_string!(i18n, big_change_label),
+        Field::Name => t_string!(i18n, name),
+        Field::Relation => t_string!(i18n, network_relation),
+        Field::HelpsWith => t_string!(i18n, network_helps),
+        Field::Phone => t_string!(i18n, phone),
+        Field::HoursPerWeek => t_string!(i18n, hours_label),
         _ => t_string!(i18n, field_other),
     }
 }
@@ -214,7 +231,25 @@ pub fn value(i18n: I18nContext<Locale>, plan: &Plan, f: Field, v: &serde_json::V
     let typed = |v: &V| -> Option<String> {
         Some(match f {
             Field::Owner => role(i18n, serde_json::from_value(v.clone()).ok()?).to_string(),
-            Field::Status => goal_status(i18n, serde_json::from_value(v.clone()).ok()?).to_string(),
+            // Statuses and kinds of goals, contact moments and interventions share field names.
+            Field::Status => {
+                let s = v.as_str()?;
+                let read = |s: &str| serde_json::Value::String(s.to_string());
+                if let Ok(g) = serde_json::from_value(read(s)) {
+                    goal_status(i18n, g).to_string()
+                } else if let Ok(c) = serde_json::from_value(read(s)) {
+                    contact_status(i18n, c).to_string()
+                } else {
+                    intervention_status(i18n, serde_json::from_value(read(s)).ok()?).to_string()
+                }
+            }
+            Field::Kind => match serde_json::from_value(v.clone()) {
+                Ok(k) => contact_kind(i18n, k).to_string(),
+                Err(_) => {
+                    intervention_kind(i18n, serde_json::from_value(v.clone()).ok()?).to_string()
+                }
+            },
+            Field::At => date_time(i18n.get_locale_untracked(), v.as_str()?.parse().ok()?),
             Field::Deadline | Field::Date => {
                 date(i18n.get_locale_untracked(), v.as_str()?.parse().ok()?)
             }
@@ -230,7 +265,18 @@ pub fn value(i18n: I18nContext<Locale>, plan: &Plan, f: Field, v: &serde_json::V
         V::Bool(true) => t_string!(i18n, yes).to_string(),
         V::Bool(false) => t_string!(i18n, no).to_string(),
         V::String(s) => typed(v).unwrap_or_else(|| s.clone()),
+        V::Number(n) if f == Field::Rating => n
+            .as_u64()
+            .map_or_else(|| n.to_string(), |r| rating(i18n, r as u8).to_string()),
         V::Number(n) => n.to_string(),
+        V::Array(items) => items
+            .iter()
+            .map(|item| match serde_json::from_value(item.clone()) {
+                Ok(r) => role(i18n, r).to_string(),
+                Err(_) => item.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
         other => other.to_string(),
     }
 }
@@ -266,7 +312,7 @@ pub fn intervention_status(i18n: I18nContext<Locale>, s: InterventionStatus) -> 
 pub fn hours(locale: Locale, h: f32) -> String {
     let halves = (h * 2.0).round() as u32;
     let comma = if locale == Locale::nl { ',' } else { '.' };
-    if halves % 2 == 0 {
+    if halves.is_multiple_of(2) {
         (halves / 2).to_string()
     } else {
         format!("{}{comma}5", halves / 2)

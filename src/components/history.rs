@@ -44,3 +44,20 @@ pub fn History(store: PlanStore, entity: Entity) -> impl IntoView {
         </section>
     }
 }
+
+/// The history of one item behind a "Geschiedenis" toggle: drawn only when opened, as long
+/// lists (a year of contact moments) would otherwise each carry their history.
+#[component]
+pub fn HistoryToggle(store: PlanStore, entity: Entity) -> impl IntoView {
+    let i18n = use_i18n();
+    let open = RwSignal::new(false);
+    view! {
+        <details class="history-toggle" on:toggle=move |ev| {
+            let details: web_sys::HtmlDetailsElement = event_target(&ev);
+            open.set(details.open());
+        }>
+            <summary>{t_string!(i18n, history_title)}</summary>
+            {move || open.get().then(|| view! { <History store entity/> })}
+        </details>
+    }
+}

@@ -6,6 +6,7 @@ use koers_core::{allowed, Action, ContactKind, ContactStatus, Edit, Entity, Fiel
 use leptos::prelude::*;
 
 use crate::components::face::Face;
+use crate::components::history::HistoryToggle;
 use crate::components::notice::{save, NoticeBar};
 use crate::format;
 use crate::i18n::*;
@@ -140,6 +141,7 @@ fn ContactItem(store: PlanStore, role: Role, c: ContactMoment) -> impl IntoView 
                         ])>{t_string!(i18n, status_cancelled)}</button>
                     </details>
                 })}
+                <HistoryToggle store entity=e/>
                 {own_field.filter(|_| c.status == ContactStatus::Happened).map(|(field, _)| view! {
                     <details class="own-view">
                         <summary>{if role == Role::Youth { t_string!(i18n, youth_view_add) } else { t_string!(i18n, parent_view_add) }}</summary>

@@ -8,6 +8,7 @@ use koers_core::{allowed, Action, Edit, Entity, EvaluationId, Field, Role, Score
 use leptos::prelude::*;
 use uuid::Uuid;
 
+use crate::components::history::HistoryToggle;
 use crate::components::notice::{save, NoticeBar};
 use crate::format;
 use crate::i18n::*;
@@ -85,6 +86,7 @@ fn EvaluationCard(store: PlanStore, role: Role, e: Evaluation) -> impl IntoView 
             {e.child_took_part.then(|| view! { <p class="muted">{t_string!(i18n, child_took_part)}</p> })}
             {e.note.clone().map(|n| view! { <p class="pre">{n}</p> })}
             {e.youth_view.clone().map(|v| view! { <p class="pre"><strong>{t_string!(i18n, youth_view_label)}": "</strong>{v}</p> })}
+            <HistoryToggle store entity/>
             {allowed(role, Action::AddYouthView).then(|| view! {
                 <details class="own-view">
                     <summary>{t_string!(i18n, youth_view_add)}</summary>

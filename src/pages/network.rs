@@ -9,6 +9,7 @@ use koers_core::{
 use leptos::prelude::*;
 use uuid::Uuid;
 
+use crate::components::history::HistoryToggle;
 use crate::components::notice::{save, NoticeBar};
 use crate::format;
 use crate::i18n::*;
@@ -80,6 +81,7 @@ fn PersonItem(
                     <PersonForm store role person=Some(person.clone())/>
                 </details>
             })}
+            <HistoryToggle store entity=Entity::NetworkPerson(person.id)/>
         </li>
     }
 }
@@ -171,6 +173,7 @@ fn InterventionItem(
                     <InterventionForm store role intervention=Some(i.clone())/>
                 </details>
             })}
+            <HistoryToggle store entity=Entity::Intervention(i.id)/>
         </li>
     }
 }

@@ -55,6 +55,13 @@ test("a foster parent plans a visit, sees it coming up at home, and records how 
   await expect(visit).toContainText("Geweest");
   await page.reload();
   await expect(visit).toContainText("Geweest");
+  // Who changed what, and when, for this one visit.
+  await visit.getByText("Geschiedenis").click();
+  const history = visit.getByTestId("history").locator("li");
+  await expect(history.first()).toContainText("Status: Geweest");
+  await expect(history.first()).toContainText("Anouk en Peter Bakker (Pleegouder)");
+  await expect(visit.getByTestId("history")).toContainText("Waar: Speeltuin De Kleine Wereld");
+  await expect(visit.getByTestId("history").locator("li.overwritten")).toContainText(["Status: Gepland"]);
 });
 
 test("a foster parent logs a visit from home in two taps", async ({ page }) => {
