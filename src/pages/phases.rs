@@ -49,6 +49,7 @@ pub fn Phases(store: PlanStore, role: Role) -> impl IntoView {
                         <h2>{format!("{} {}: {}", t_string!(i18n, phase_word), phase.number(), format::phase(i18n, phase))}</h2>
                         <p>{format::phase_explained(i18n, phase)}</p>
                         {move || plan.with(|p| phase_dates(i18n, p, phase))}
+                        {allowed(role, Action::ChangePhase).then(|| view! { <PlannedStart store role phase/> })}
                         {(phase == Phase::Mandate).then(|| view! { <Consents store role/> })}
                         {(phase == Phase::Execution).then(|| view! { <Decision store role/> })}
                     </li>
@@ -228,5 +229,62 @@ fn Decision(store: PlanStore, role: Role) -> impl IntoView {
                 </form>
             </details>
         })}
+    }
+}
+
+/// When a phase is planned to start; the worker and the guardian keep it up to date.
+#[component]
+fn PlannedStart(store: PlanStore, role: Role, phase: Phase) -> impl IntoView {
+    let i18n = use_i18n();
+    let plan = store.shown();
+    let date = RwSignal::new(plan.with_untracked(|p| {
+        p.phase_dates
+            .get(&phase)
+            .and_then(|d| d.planned_start)
+            .map(|d| d.to_string())
+            .unwrap_or_default()
+    }));
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let day = match date.get_untracked().trim() {
+            "" => None,
+            d => match d.parse::<NaiveDate>() {
+                Ok(d) => Some(d),
+                Err(_) => {
+                    store.notice.set(Some(Notice {
+                        text: t_string!(i18n, error_date).to_string(),
+                        is_error: true,
+                    }));
+                    return;
+                }
+            },
+        };
+        let edits = vec![Edit::new(
+            Entity::PhaseDates(phase),
+            Field::PlannedStart,
+            day,
+        )];
+        leptos::task::spawn_local(async move {
+            save(
+                store,
+                i18n,
+                role,
+                edits,
+                t_string!(i18n, phase_planned_saved),
+            )
+            .await;
+        });
+    };
+    view! {
+        <details>
+            <summary>{t_string!(i18n, phase_plan)}</summary>
+            <form class="form" novalidate on:submit=submit>
+                <label class="field">
+                    <span>{t_string!(i18n, phase_planned_label)}</span>
+                    <input type="date" bind:value=date/>
+                </label>
+                <button type="submit" class="button wide">{t_string!(i18n, save)}</button>
+            </form>
+        </details>
     }
 }

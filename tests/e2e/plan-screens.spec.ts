@@ -107,6 +107,12 @@ test("phases: the decision is recorded before phase 3, and everyone sees it", as
   await expect(page.getByTestId("decision")).toContainText("Het kind gaat naar huis");
   await expect(page.getByTestId("decision")).toContainText("het netwerk helpt mee");
 
+  // The guardian plans when phase 3 starts; the plan then moves on.
+  const three = page.locator('[data-phase="3"]');
+  await three.getByText("Planning aanpassen").click();
+  await three.getByLabel("Geplande start van deze fase").fill("2027-01-15");
+  await three.getByRole("button", { name: "Opslaan" }).click();
+  await expect(three).toContainText("Gepland vanaf 15 jan 2027");
   await page.getByTestId("next-phase").click();
   await expect(page.locator('[data-phase="3"]')).toHaveAttribute("aria-current", "step");
   await expect(page.locator('[data-phase="3"]')).toContainText("Begonnen op");

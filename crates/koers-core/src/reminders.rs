@@ -271,7 +271,14 @@ mod tests {
             date: Some(deadline),
             recorded_by: demo::GUARDIAN,
         });
-        assert_eq!(guardian(&plan, deadline + Days::new(2)), vec![]);
+        // Decided: no deadline any more, but the decision is a big change to evaluate soon.
+        assert_eq!(
+            guardian(&plan, deadline + Days::new(2)),
+            vec![Reminder::EvaluationDue {
+                due: deadline + Days::new(rules::EVALUATION_AFTER_CHANGE_DAYS),
+                days_left: 12
+            }]
+        );
     }
 
     #[test]

@@ -96,14 +96,27 @@ pub fn deadline(plan: &Plan, today: Date) -> Option<Deadline> {
     })
 }
 
-/// The date by which the next evaluation is due: three months after the last one (or the start).
+/// After a big change (the plan entering a new phase, or the perspective decision), evaluate
+/// within this many days.
+pub const EVALUATION_AFTER_CHANGE_DAYS: u64 = 14;
+
+/// The date by which the next evaluation is due: three months after the last one (or the
+/// start), or sooner when a big change came after it: a new phase, or the decision.
 pub fn next_evaluation_due(plan: &Plan) -> Option<Date> {
     let last = plan
         .evaluations
         .last()
         .map(|e| e.date)
         .or(plan.start_date)?;
-    last.checked_add_months(Months::new(EVALUATION_INTERVAL_MONTHS))
+    let regular = last.checked_add_months(Months::new(EVALUATION_INTERVAL_MONTHS))?;
+    let phase_starts = plan.phase_dates.values().filter_map(|d| d.actual_start);
+    let decided = plan.decision.as_ref().and_then(|d| d.date);
+    let after_change = phase_starts
+        .chain(decided)
+        .filter(|changed| *changed > last)
+        .max()
+        .and_then(|changed| changed.checked_add_days(Days::new(EVALUATION_AFTER_CHANGE_DAYS)));
+    Some(after_change.map_or(regular, |due| due.min(regular)))
 }
 
 pub fn evaluation_overdue(plan: &Plan, today: Date) -> bool {

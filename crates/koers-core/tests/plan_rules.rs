@@ -353,6 +353,40 @@ fn evaluations_are_due_three_months_after_the_last() {
 }
 
 #[test]
+fn a_big_change_brings_the_next_evaluation_forward() {
+    let (_, mut p) = demo();
+    let last = p.evaluations.last().unwrap().date;
+    let regular = last.checked_add_months(chrono::Months::new(3)).unwrap();
+    // The decision, taken a week after the last evaluation: evaluate within two weeks of it.
+    let decided = last + Days::new(7);
+    p.decision = Some(plan::PerspectiveDecision {
+        outcome: Perspective::Home,
+        reasons: None,
+        date: Some(decided),
+        recorded_by: p.members[0].id,
+    });
+    assert_eq!(
+        rules::next_evaluation_due(&p),
+        Some(decided + Days::new(14))
+    );
+    // A new phase later still moves it again.
+    let moved = last + Days::new(30);
+    p.phase_dates
+        .entry(Phase::StrengtheningHome)
+        .or_default()
+        .actual_start = Some(moved);
+    assert_eq!(rules::next_evaluation_due(&p), Some(moved + Days::new(14)));
+    // Changes before the last evaluation were already evaluated.
+    p.decision = None;
+    p.phase_dates.clear();
+    p.phase_dates
+        .entry(Phase::Execution)
+        .or_default()
+        .actual_start = Some(last - Days::new(1));
+    assert_eq!(rules::next_evaluation_due(&p), Some(regular));
+}
+
+#[test]
 fn contact_moments_are_counted_per_month_by_what_became_of_them() {
     let plan = Plan::from_replica(&{
         let mut r = Replica::new(year::PLAN);
