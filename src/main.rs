@@ -4,6 +4,7 @@
 mod app;
 mod components;
 mod format;
+mod forms;
 mod pages;
 mod pwa;
 mod reminders;

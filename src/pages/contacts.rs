@@ -9,6 +9,7 @@ use crate::components::face::Face;
 use crate::components::history::HistoryToggle;
 use crate::components::notice::{save, NoticeBar};
 use crate::format;
+use crate::forms::optional_text;
 use crate::i18n::*;
 use crate::route::{Link, Nav, Screen};
 use crate::store::PlanStore;
@@ -137,7 +138,7 @@ fn ContactItem(store: PlanStore, role: Role, c: ContactMoment) -> impl IntoView 
                         </label>
                         <button class="button wide" on:click=move |_| set(vec![
                             Edit::new(e, Field::Status, ContactStatus::Cancelled),
-                            Edit::new(e, Field::CancelReason, Some(reason.get_untracked().trim().to_string()).filter(|r| !r.is_empty())),
+                            Edit::new(e, Field::CancelReason, optional_text(reason)),
                         ])>{t_string!(i18n, status_cancelled)}</button>
                     </details>
                 })}
@@ -149,7 +150,7 @@ fn ContactItem(store: PlanStore, role: Role, c: ContactMoment) -> impl IntoView 
                             <span>{if role == Role::Youth { t_string!(i18n, youth_view_label) } else { t_string!(i18n, parent_view_label) }}</span>
                             <textarea rows="3" maxlength="4000" bind:value=own></textarea>
                         </label>
-                        <button class="button wide" on:click=move |_| set(vec![Edit::new(e, field, Some(own.get_untracked().trim().to_string()).filter(|v| !v.is_empty()))])>{t_string!(i18n, save)}</button>
+                        <button class="button wide" on:click=move |_| set(vec![Edit::new(e, field, optional_text(own))])>{t_string!(i18n, save)}</button>
                     </details>
                 })}
             </span>

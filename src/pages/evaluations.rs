@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::components::history::HistoryToggle;
 use crate::components::notice::{save, NoticeBar};
 use crate::format;
+use crate::forms::optional_text;
 use crate::i18n::*;
 use crate::store::PlanStore;
 
@@ -60,7 +61,7 @@ fn EvaluationCard(store: PlanStore, role: Role, e: Evaluation) -> impl IntoView 
     let entity = Entity::Evaluation(e.id);
     let own = RwSignal::new(e.youth_view.clone().unwrap_or_default());
     let save_own = move |_| {
-        let text = Some(own.get_untracked().trim().to_string()).filter(|t| !t.is_empty());
+        let text = optional_text(own);
         leptos::task::spawn_local(async move {
             let edits = vec![Edit::new(entity, Field::YouthView, text)];
             save(store, i18n, role, edits, t_string!(i18n, evaluation_saved)).await;
@@ -203,9 +204,6 @@ fn EvaluationForm(store: PlanStore, role: Role) -> impl IntoView {
             return;
         };
         form_error.set(None);
-        let text = |s: RwSignal<String>| {
-            Some(s.get_untracked().trim().to_string()).filter(|t| !t.is_empty())
-        };
         let e = Entity::Evaluation(EvaluationId(Uuid::new_v4()));
         let edits = vec![
             Edit::new(e, Field::Date, day),
@@ -214,8 +212,8 @@ fn EvaluationForm(store: PlanStore, role: Role) -> impl IntoView {
             Edit::new(e, Field::Wellbeing, Some(parsed[2])),
             Edit::new(e, Field::Participants, participants.get_untracked()),
             Edit::new(e, Field::ChildTookPart, child.get_untracked()),
-            Edit::new(e, Field::BigChange, text(big_change)),
-            Edit::new(e, Field::Note, text(note)),
+            Edit::new(e, Field::BigChange, optional_text(big_change)),
+            Edit::new(e, Field::Note, optional_text(note)),
         ];
         leptos::task::spawn_local(async move {
             if save(store, i18n, role, edits, t_string!(i18n, evaluation_saved)).await {

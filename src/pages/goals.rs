@@ -1,7 +1,6 @@
 //! All goals of the plan, by priority: whose each one is and how far it is. The guardian and the
 //! worker add goals and put them in order.
 
-use chrono::NaiveDate;
 use koers_core::{
     allowed, plan::Goal, reorder, Action, Edit, Entity, Field, GoalId, GoalStatus, InterventionId,
     Plan, Role,
@@ -11,6 +10,7 @@ use uuid::Uuid;
 
 use crate::components::notice::{save, NoticeBar};
 use crate::format;
+use crate::forms::{optional_date, optional_text};
 use crate::i18n::*;
 use crate::route::{Link, Nav, Screen};
 use crate::store::PlanStore;
@@ -117,18 +117,12 @@ pub fn GoalForm(
             form_error.set(Some(t_string!(i18n, error_goal_title)));
             return;
         }
-        let due = match deadline.get_untracked().trim() {
-            "" => None,
-            d => match d.parse::<NaiveDate>() {
-                Ok(d) => Some(d),
-                Err(_) => {
-                    form_error.set(Some(t_string!(i18n, error_date)));
-                    return;
-                }
-            },
+        let Ok(due) = optional_date(deadline) else {
+            form_error.set(Some(t_string!(i18n, error_date)));
+            return;
         };
         form_error.set(None);
-        let desc = Some(description.get_untracked().trim().to_string()).filter(|d| !d.is_empty());
+        let desc = optional_text(description);
         let help_id = help
             .get_untracked()
             .parse::<Uuid>()

@@ -6,6 +6,7 @@ use uuid::Uuid;
 use crate::components::face::Face;
 use crate::components::notice::{explain, NoticeBar};
 use crate::format;
+use crate::forms::optional_text;
 use crate::i18n::*;
 use crate::route::{Nav, Screen};
 use crate::store::{Notice, PlanStore};
@@ -60,7 +61,6 @@ pub fn LogContact(
         }
         form_error.set(None);
         let id = Entity::ContactMoment(ContactMomentId(Uuid::new_v4()));
-        let note = note.get_untracked();
         let edits = vec![
             Edit::new(id, Field::At, at),
             Edit::new(id, Field::Kind, kind.get_untracked()),
@@ -73,7 +73,7 @@ pub fn LogContact(
                     ContactStatus::Happened
                 },
             ),
-            Edit::new(id, Field::Place, text_or_none(place.get_untracked())),
+            Edit::new(id, Field::Place, optional_text(place)),
             Edit::new(id, Field::Attendees, attendees.get_untracked()),
             Edit::new(id, Field::DurationMinutes, minutes),
             Edit::new(
@@ -81,7 +81,7 @@ pub fn LogContact(
                 Field::Rating,
                 rating.get_untracked().and_then(Rating::new),
             ),
-            Edit::new(id, Field::Note, text_or_none(note)),
+            Edit::new(id, Field::Note, optional_text(note)),
         ];
         saving.set(true);
         leptos::task::spawn_local(async move {
@@ -197,9 +197,4 @@ fn parse_time(text: &str) -> Option<NaiveTime> {
     let (h, m) = text.split_once(':')?;
     let m = m.get(..2).unwrap_or(m);
     NaiveTime::from_hms_opt(h.parse().ok()?, m.parse().ok()?, 0)
-}
-
-fn text_or_none(text: String) -> Option<String> {
-    let text = text.trim();
-    (!text.is_empty()).then(|| text.to_string())
 }

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::components::history::HistoryToggle;
 use crate::components::notice::{save, NoticeBar};
 use crate::format;
+use crate::forms::optional_text;
 use crate::i18n::*;
 use crate::store::PlanStore;
 
@@ -109,9 +110,9 @@ fn PersonForm(store: PlanStore, role: Role, person: Option<NetworkPerson>) -> im
         form_error.set(None);
         let edits = vec![
             Edit::new(e, Field::Name, who),
-            Edit::new(e, Field::Relation, text(relation)),
-            Edit::new(e, Field::HelpsWith, text(helps)),
-            Edit::new(e, Field::Phone, text(phone)),
+            Edit::new(e, Field::Relation, optional_text(relation)),
+            Edit::new(e, Field::HelpsWith, optional_text(helps)),
+            Edit::new(e, Field::Phone, optional_text(phone)),
         ];
         leptos::task::spawn_local(async move {
             if save(store, i18n, role, edits, t_string!(i18n, network_saved)).await && is_new {
@@ -213,10 +214,10 @@ fn InterventionForm(
         form_error.set(None);
         let edits = vec![
             Edit::new(e, Field::Kind, kind.get_untracked()),
-            Edit::new(e, Field::Name, text(name)),
+            Edit::new(e, Field::Name, optional_text(name)),
             Edit::new(e, Field::Status, status.get_untracked()),
             Edit::new(e, Field::HoursPerWeek, h),
-            Edit::new(e, Field::Note, text(note)),
+            Edit::new(e, Field::Note, optional_text(note)),
         ];
         leptos::task::spawn_local(async move {
             if save(
@@ -256,8 +257,4 @@ fn InterventionForm(
             <button type="submit" class="button primary wide">{t_string!(i18n, save)}</button>
         </form>
     }
-}
-
-fn text(s: RwSignal<String>) -> Option<String> {
-    Some(s.get_untracked().trim().to_string()).filter(|t| !t.is_empty())
 }

@@ -8,6 +8,7 @@ use leptos::prelude::*;
 
 use crate::components::notice::{save, NoticeBar};
 use crate::format;
+use crate::forms::optional_date;
 use crate::i18n::*;
 use crate::store::{Notice, PlanStore};
 
@@ -246,18 +247,12 @@ fn PlannedStart(store: PlanStore, role: Role, phase: Phase) -> impl IntoView {
     }));
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let day = match date.get_untracked().trim() {
-            "" => None,
-            d => match d.parse::<NaiveDate>() {
-                Ok(d) => Some(d),
-                Err(_) => {
-                    store.notice.set(Some(Notice {
-                        text: t_string!(i18n, error_date).to_string(),
-                        is_error: true,
-                    }));
-                    return;
-                }
-            },
+        let Ok(day) = optional_date(date) else {
+            store.notice.set(Some(Notice {
+                text: t_string!(i18n, error_date).to_string(),
+                is_error: true,
+            }));
+            return;
         };
         let edits = vec![Edit::new(
             Entity::PhaseDates(phase),

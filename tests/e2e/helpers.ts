@@ -25,3 +25,19 @@ export async function expectAccessible(page: Page) {
   const bad = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
   expect(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`)).toEqual([]);
 }
+
+/** Opens one of the plan's main screens from the tab bar (Dutch labels). */
+export async function tab(page: Page, name: string) {
+  await page.getByRole("navigation", { name: "Onderdelen van het plan" }).getByRole("link", { name, exact: true }).click();
+}
+
+/** As the worker, starts a real (shared) plan for Daan with one parent, Mirjam. */
+export async function startPlanForDaan(page: Page) {
+  await openAs(page, "Pleegzorgbegeleider");
+  await page.getByTestId("new-plan-link").click();
+  await page.getByLabel("Voornaam van het kind").fill("Daan");
+  await page.getByLabel("Je eigen naam").fill("Lotte de Vries");
+  await page.getByLabel("Naam", { exact: true }).nth(0).fill("Mirjam");
+  await page.getByTestId("create-plan").click();
+  await expect(page.getByRole("heading", { name: "Deelnemers en telefoons" })).toBeVisible();
+}

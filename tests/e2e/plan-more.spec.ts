@@ -1,11 +1,7 @@
 import { test, expect, type Page } from "@playwright/test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { extractText, getDocumentProxy } from "unpdf";
-import { openAs, waitForServiceWorker, expectAccessible } from "./helpers";
-
-async function tab(page: Page, name: string) {
-  await page.getByRole("navigation", { name: "Onderdelen van het plan" }).getByRole("link", { name, exact: true }).click();
-}
+import { openAs, waitForServiceWorker, expectAccessible, tab, startPlanForDaan } from "./helpers";
 
 /** YYYY-MM-DD in the family's time zone, `days` from today. */
 function day(days: number) {
@@ -108,13 +104,7 @@ test("a parent adds their own view of a visit, offline; the child says how a vis
 
 test("a plan saved as a file is read into a fresh install; a damaged file changes nothing", async ({ page, browser, baseURL }, testInfo) => {
   // A real plan of its own (not the example), shared through the server.
-  await openAs(page, "Pleegzorgbegeleider");
-  await page.getByTestId("new-plan-link").click();
-  await page.getByLabel("Voornaam van het kind").fill("Daan");
-  await page.getByLabel("Je eigen naam").fill("Lotte de Vries");
-  await page.getByLabel("Naam", { exact: true }).nth(0).fill("Mirjam");
-  await page.getByTestId("create-plan").click();
-  await expect(page.getByRole("heading", { name: "Deelnemers en telefoons" })).toBeVisible();
+  await startPlanForDaan(page);
   await tab(page, "Doelen");
   await page.getByText("Nieuw doel").click();
   await page.getByTestId("new-goal").getByLabel("Doel", { exact: true }).fill("Samen naar de tandarts");

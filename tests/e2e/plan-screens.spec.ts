@@ -1,9 +1,5 @@
-import { test, expect, type Page } from "@playwright/test";
-import { openAs, waitForServiceWorker, expectAccessible } from "./helpers";
-
-async function tab(page: Page, name: string) {
-  await page.getByRole("navigation", { name: "Onderdelen van het plan" }).getByRole("link", { name, exact: true }).click();
-}
+import { test, expect } from "@playwright/test";
+import { openAs, waitForServiceWorker, expectAccessible, tab, startPlanForDaan } from "./helpers";
 
 test("the worker adds a goal for the parents, puts it first and edits it; the parent works on it and everyone sees its history", async ({ page }) => {
   await openAs(page, "Pleegzorgbegeleider");
@@ -129,13 +125,7 @@ test("phases: the decision is recorded before phase 3, and everyone sees it", as
 });
 
 test("a new plan cannot leave phase 0 before every party has consented", async ({ page }) => {
-  await openAs(page, "Pleegzorgbegeleider");
-  await page.getByTestId("new-plan-link").click();
-  await page.getByLabel("Voornaam van het kind").fill("Daan");
-  await page.getByLabel("Je eigen naam").fill("Lotte de Vries");
-  await page.getByLabel("Naam", { exact: true }).nth(0).fill("Mirjam");
-  await page.getByTestId("create-plan").click();
-  await expect(page.getByRole("heading", { name: "Deelnemers en telefoons" })).toBeVisible();
+  await startPlanForDaan(page);
 
   await tab(page, "Fasen");
   await expect(page.locator('[data-phase="0"]')).toHaveAttribute("aria-current", "step");
