@@ -42,7 +42,7 @@ fn Shell() -> impl IntoView {
     }
     let role = settings::role();
     let store = PlanStore::open();
-    let nav = Nav::new();
+    let nav = Nav::new(store.notice);
     // A phone that joined a shared plan speaks for its invited member's role.
     Effect::new(move |_| {
         if let Some(session) = store.session.get() {

@@ -7,6 +7,8 @@ use koers_core::GoalId;
 use leptos::ev;
 use leptos::prelude::*;
 
+use crate::store::Notice;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Screen {
     Home,
@@ -76,24 +78,39 @@ impl Screen {
     }
 }
 
-/// The current screen; `go` changes it and the address bar together.
+/// The current screen; `go` changes it and the address bar together. A notice belongs to the
+/// screen it was given on, so moving on clears it (unless the move `carry`s it).
 #[derive(Clone, Copy)]
 pub struct Nav {
     pub screen: ReadSignal<Screen>,
     set_screen: WriteSignal<Screen>,
+    notice: RwSignal<Option<Notice>>,
 }
 
 impl Nav {
     /// Follows the address bar, including the back button.
-    pub fn new() -> Nav {
+    pub fn new(notice: RwSignal<Option<Notice>>) -> Nav {
         let current = || Screen::from_path(&window().location().pathname().unwrap_or_default());
         let (screen, set_screen) = signal(current());
-        let handle = window_event_listener(ev::popstate, move |_| set_screen.set(current()));
+        let handle = window_event_listener(ev::popstate, move |_| {
+            notice.set(None);
+            set_screen.set(current())
+        });
         on_cleanup(move || handle.remove());
-        Nav { screen, set_screen }
+        Nav {
+            screen,
+            set_screen,
+            notice,
+        }
     }
 
     pub fn go(self, to: Screen) {
+        self.notice.set(None);
+        self.carry(to);
+    }
+
+    /// Moves on with the current notice: the confirmation of what was just done there.
+    pub fn carry(self, to: Screen) {
         if let Ok(history) = window().history() {
             let _ = history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&to.path()));
         }

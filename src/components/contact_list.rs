@@ -22,6 +22,7 @@ pub fn RecentContacts(plan: Signal<Plan>) -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="contacts-title">
             <h2 id="contacts-title">{t_string!(i18n, contact_moments)}</h2>
+            {move || plan.with(|p| p.contact_moments.is_empty()).then(|| view! { <p class="muted">{t_string!(i18n, no_contacts)}</p> })}
             <ul class="contacts" data-testid="contact-list">
                 <For each=recent key=|c| (c.id, c.status, c.note.clone(), c.at, c.changed_concurrently) let:c>
                     <li class="contact">

@@ -23,17 +23,20 @@ pub fn ProgressPerParty(plan: Signal<Plan>) -> impl IntoView {
                 .collect::<Vec<_>>()
         })
     };
-    view! {
-        <section class="card" aria-labelledby="progress-title">
-            <h2 id="progress-title">{t_string!(i18n, progress_title)}</h2>
-            <ul class="progress" data-testid="progress">
-                <For each=rows key=|row| *row let:row>
-                    <li data-role=row.0.key()>
-                        <span>{format::role(i18n, row.0)}</span>
-                        <span class="muted">{t_string!(i18n, goals_done, done = row.1, total = row.2).to_string()}</span>
-                    </li>
-                </For>
-            </ul>
-        </section>
+    // Nothing to show before the first goals are drawn up.
+    move || {
+        (!rows().is_empty()).then(|| view! {
+            <section class="card" aria-labelledby="progress-title">
+                <h2 id="progress-title">{t_string!(i18n, progress_title)}</h2>
+                <ul class="progress" data-testid="progress">
+                    {rows().into_iter().map(|row| view! {
+                        <li data-role=row.0.key()>
+                            <span>{format::role(i18n, row.0)}</span>
+                            <span class="muted">{t_string!(i18n, goals_done, done = row.1, total = row.2).to_string()}</span>
+                        </li>
+                    }).collect_view()}
+                </ul>
+            </section>
+        })
     }
 }

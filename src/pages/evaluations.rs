@@ -144,9 +144,12 @@ fn Trend(evaluations: Signal<Vec<Evaluation>>) -> impl IntoView {
                 (n > 0).then(|| view! {
                     <svg class="trend" viewBox=format!("0 0 {W} {H}") role="img" data-testid="trend"
                         aria-label=t_string!(i18n, trend_label, count = n).to_string()>
-                        <line x1="0" y1="10" x2=W y2="10" class="grid"/>
-                        <line x1="0" y1=H / 2 x2=W y2=H / 2 class="grid"/>
-                        <line x1="0" y1=H - 10 x2=W y2=H - 10 class="grid"/>
+                        <line x1="14" y1="10" x2=W y2="10" class="grid"/>
+                        <line x1="14" y1=H / 2 x2=W y2=H / 2 class="grid"/>
+                        <line x1="14" y1=H - 10 x2=W y2=H - 10 class="grid"/>
+                        <text x="0" y="14">"10"</text>
+                        <text x="3" y=H / 2 + 4>"5"</text>
+                        <text x="3" y=H - 6>"0"</text>
                         <polyline class="safety" points=safety/>
                         <polyline class="development" points=development/>
                         <polyline class="wellbeing" points=wellbeing/>

@@ -33,7 +33,7 @@ pub fn GoalPage(store: PlanStore, role: Role, nav: Nav, id: GoalId) -> impl Into
         leptos::task::spawn_local(async move {
             let edits = vec![Edit::new(Entity::Goal(id), Field::Deleted, true)];
             if save(store, i18n, role, edits, t_string!(i18n, goal_removed)).await {
-                nav.go(Screen::Goals);
+                nav.carry(Screen::Goals);
             }
         });
     };

@@ -91,7 +91,7 @@ pub fn LogContact(
                         text: t_string!(i18n, contact_saved).to_string(),
                         is_error: false,
                     }));
-                    nav.go(if planned {
+                    nav.carry(if planned {
                         Screen::Contacts
                     } else {
                         Screen::Home
@@ -145,7 +145,7 @@ pub fn LogContact(
                 </label>
             </div>
             <fieldset>
-                <legend>{t_string!(i18n, who_was_there)}</legend>
+                <legend>{if planned { t_string!(i18n, who_will_be_there) } else { t_string!(i18n, who_was_there) }}</legend>
                 <div class="choice-row">
                     {[Role::Parent, Role::FosterParent, Role::Youth, Role::Guardian, Role::FosterCareWorker, Role::CareWorker]
                         .into_iter().map(|r| view! {

@@ -133,6 +133,8 @@ test("a server killed with SIGKILL and restarted loses nothing; the phone's retr
       stdio: "ignore",
     });
     await expect.poll(async () => (await fetch(`${baseURL}/healthz`).catch(() => null))?.status, { timeout: 10_000 }).toBe(200);
+    // The answer must come from this server, not from another one already on the port.
+    expect(server.exitCode, `port ${port} is taken by another process`).toBeNull();
     return server;
   };
   let server = await start();
