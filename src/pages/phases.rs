@@ -116,7 +116,13 @@ fn Consents(store: PlanStore, role: Role) -> impl IntoView {
                         m.id,
                         m.name.clone(),
                         m.role,
-                        p.consents.get(&m.id).map(|c| c.given_at),
+                        p.consents.get(&m.id).map(|c| {
+                            // Recorded by someone else (the worker, from a meeting): say who.
+                            let by = (c.recorded_by != m.id)
+                                .then(|| p.member(c.recorded_by).map(|b| b.name.clone()))
+                                .flatten();
+                            (c.given_at, by)
+                        }),
                     )
                 })
                 .collect::<Vec<_>>()
@@ -140,8 +146,11 @@ fn Consents(store: PlanStore, role: Role) -> impl IntoView {
                 <li>
                     <span>{format!("{} ({})", r.1, format::role(i18n, r.2))}</span>
                     {match r.3 {
-                        Some(at) => view! {
-                            <span class="ok">{t_string!(i18n, consent_given, date = format::date(i18n.get_locale_untracked(), at.date())).to_string()}</span>
+                        Some((at, by)) => view! {
+                            <span class="ok">
+                                {t_string!(i18n, consent_given, date = format::date(i18n.get_locale_untracked(), at.date())).to_string()}
+                                {by.map(|name| t_string!(i18n, consent_recorded_by, name = name).to_string())}
+                            </span>
                         }.into_any(),
                         None if Some(r.0) == me => view! {
                             <button class="button small primary" on:click=move |_| consent(r.0)>{t_string!(i18n, consent_give)}</button>

@@ -135,6 +135,8 @@ test("a new plan cannot leave phase 0 before every party has consented", async (
   await consents.locator("li", { hasText: "Lotte de Vries" }).getByRole("button", { name: "Ik geef toestemming" }).click();
   await consents.locator("li", { hasText: "Mirjam" }).getByRole("button", { name: "Toestemming vastleggen" }).click();
   await expect(consents.locator("li", { hasText: "Mirjam" })).toContainText("Toestemming op");
+  await expect(consents.locator("li", { hasText: "Mirjam" })).toContainText("vastgelegd door Lotte de Vries");
+  await expect(consents.locator("li", { hasText: "Lotte de Vries (Pleegzorgbegeleider)" })).not.toContainText("vastgelegd door");
   await page.getByTestId("next-phase").click();
   await expect(page.locator('[data-phase="1"]')).toHaveAttribute("aria-current", "step");
 });
