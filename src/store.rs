@@ -127,6 +127,12 @@ impl PlanStore {
         leptos::task::spawn_local(async move {
             match load().await {
                 Ok((device, session, unreadable, pending)) => {
+                    // Packing many single records makes the next opening faster; it runs
+                    // after this one, and a failed pack changes nothing.
+                    let (log, plan) = (device.log.clone(), device.replica.plan_id());
+                    leptos::task::spawn_local(async move {
+                        let _ = log.compact(plan, koers_store::PACK_AT).await;
+                    });
                     store.plan.set(Some(Plan::from_replica(&device.replica)));
                     store.unreadable.set(unreadable);
                     store.device.set_value(Some(device));
@@ -437,6 +443,7 @@ impl PlanStore {
         log.set_meta(LOCAL_PLAN, &imported.plan)
             .await
             .map_err(ImportFailure::Storage)?;
+        let _ = log.compact(imported.plan, koers_store::PACK_AT).await;
         let loaded = log
             .load(imported.plan)
             .await
@@ -473,8 +480,10 @@ impl PlanStore {
 /// Opens the database and replays the device's plan. Returns the device, its session, how many
 /// records could not be read, and how many changes wait for the server.
 async fn load() -> Result<(Device, Option<Session>, usize, usize), StoreError> {
+    mark("koers:open-start");
     let log = OpLog::open(DATABASE).await?;
-    let node = match log.meta::<u64>("node").await? {
+    let [node, session, local_plan] = log.meta_texts(["node", SESSION, LOCAL_PLAN]).await?;
+    let node = match read(node) {
         Some(n) => NodeId(n),
         None => {
             let n = Uuid::new_v4().as_u64_pair().0;
@@ -482,10 +491,10 @@ async fn load() -> Result<(Device, Option<Session>, usize, usize), StoreError> {
             NodeId(n)
         }
     };
-    let session: Option<Session> = log.meta(SESSION).await?;
+    let session: Option<Session> = read(session);
     let plan: PlanId = match &session {
         Some(s) => s.plan,
-        None => log.meta(LOCAL_PLAN).await?.unwrap_or(demo::PLAN),
+        None => read(local_plan).unwrap_or(demo::PLAN),
     };
     let mut loaded = log.load(plan).await?;
     if loaded.ops.is_empty() && plan == demo::PLAN {
@@ -505,6 +514,11 @@ async fn load() -> Result<(Device, Option<Session>, usize, usize), StoreError> {
         loaded.unreadable,
         pending,
     ))
+}
+
+/// A device fact read by `OpLog::meta_texts`; unreadable counts as absent, as in `OpLog::meta`.
+fn read<T: serde::de::DeserializeOwned>(text: Option<String>) -> Option<T> {
+    text.and_then(|t| serde_json::from_str(&t).ok())
 }
 
 /// Folds a plan's stored operations into a replica.

@@ -87,6 +87,14 @@ async fn device_facts_round_trip() {
     assert_eq!(log.meta::<u64>("node").await.unwrap(), None);
     log.set_meta("node", &77u64).await.unwrap();
     assert_eq!(log.meta::<u64>("node").await.unwrap(), Some(77));
+    log.set_meta("session", &"abc").await.unwrap();
+    // Several at once, in the order asked, absent ones as None.
+    assert_eq!(
+        log.meta_texts(["session", "missing", "node"])
+            .await
+            .unwrap(),
+        [Some("\"abc\"".to_string()), None, Some("77".to_string())]
+    );
 }
 
 fn replay(ops: &[koers_core::Op]) -> Replica {
@@ -95,4 +103,44 @@ fn replay(ops: &[koers_core::Op]) -> Replica {
         r.apply(op).unwrap();
     }
     r
+}
+
+#[wasm_bindgen_test]
+async fn acknowledged_operations_are_packed_and_nothing_is_lost() {
+    let log = fresh("t-pack").await;
+    let ops = demo::plan_ops(today());
+    let (acknowledged, pending) = ops.split_at(ops.len() - 2);
+    log.append_remote(acknowledged).await.unwrap();
+    log.append_local(pending).await.unwrap();
+    log.put_raw("garbage", "{not json").await.unwrap();
+    let before = log.load(demo::PLAN).await.unwrap();
+
+    // Too few to bother: nothing changes.
+    assert_eq!(log.compact(demo::PLAN, ops.len()).await.unwrap(), 0);
+    let packed = log.compact(demo::PLAN, 10).await.unwrap();
+    assert_eq!(packed, acknowledged.len());
+    // One pack, the two pending operations, and the damaged record, kept as it was.
+    assert_eq!(log.record_count().await.unwrap(), 4);
+
+    let after = log.load(demo::PLAN).await.unwrap();
+    let ids = |l: &koers_store::Loaded| {
+        let mut ids: Vec<_> = l.ops.iter().map(|o| o.id).collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids(&after), ids(&before));
+    assert_eq!(after.pending, before.pending);
+    assert_eq!(after.unreadable, 1);
+    assert_eq!(
+        Plan::from_replica(&replay(&after.ops)),
+        Plan::from_replica(&replay(&before.ops))
+    );
+
+    // Pending operations are packed once acknowledged; removing the plan removes the packs.
+    log.mark_acknowledged(&before.pending).await.unwrap();
+    assert_eq!(log.compact(demo::PLAN, 1).await.unwrap(), 2);
+    assert_eq!(log.record_count().await.unwrap(), 3);
+    log.remove_plan(demo::PLAN).await.unwrap();
+    assert!(log.load(demo::PLAN).await.unwrap().ops.is_empty());
+    assert_eq!(log.record_count().await.unwrap(), 1);
 }
