@@ -221,6 +221,12 @@ pub fn field(i18n: I18nContext<Locale>, f: Field) -> &'static str {
         Field::HelpsWith => t_string!(i18n, network_helps),
         Field::Phone => t_string!(i18n, phone),
         Field::HoursPerWeek => t_string!(i18n, hours_label),
+        Field::Phase => t_string!(i18n, phase_word),
+        Field::ChildName => t_string!(i18n, child_first_name),
+        Field::StartDate => t_string!(i18n, start_date),
+        Field::ContactPerson => t_string!(i18n, contact_person),
+        Field::Outcome => t_string!(i18n, decision_outcome),
+        Field::Reasons => t_string!(i18n, decision_reasons),
         _ => t_string!(i18n, field_other),
     }
 }
@@ -250,6 +256,18 @@ pub fn value(i18n: I18nContext<Locale>, plan: &Plan, f: Field, v: &serde_json::V
                 }
             },
             Field::At => date_time(i18n.get_locale_untracked(), v.as_str()?.parse().ok()?),
+            Field::Phase => {
+                let p: Phase = serde_json::from_value(v.clone()).ok()?;
+                format!("{} {}", p.number(), phase(i18n, p))
+            }
+            Field::Outcome => {
+                perspective(i18n, serde_json::from_value(v.clone()).ok()?).to_string()
+            }
+            Field::StartDate => date(i18n.get_locale_untracked(), v.as_str()?.parse().ok()?),
+            Field::ContactPerson => {
+                let id: koers_core::MemberId = serde_json::from_value(v.clone()).ok()?;
+                plan.member(id)?.name.clone()
+            }
             Field::Deadline | Field::Date => {
                 date(i18n.get_locale_untracked(), v.as_str()?.parse().ok()?)
             }

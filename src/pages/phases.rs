@@ -6,6 +6,7 @@ use koers_core::rules::{self, PhaseError};
 use koers_core::{allowed, Action, Edit, Entity, Field, Perspective, Phase, Plan, Role};
 use leptos::prelude::*;
 
+use crate::components::history::HistoryToggle;
 use crate::components::notice::{save, NoticeBar};
 use crate::format;
 use crate::forms::optional_date;
@@ -65,6 +66,7 @@ pub fn Phases(store: PlanStore, role: Role) -> impl IntoView {
                 </button>
             })
         }}
+        <HistoryToggle store entity=Entity::Plan/>
     }
 }
 
@@ -211,6 +213,7 @@ fn Decision(store: PlanStore, role: Role) -> impl IntoView {
             }.into_any(),
             None => view! { <p class="muted" data-testid="decision">{t_string!(i18n, decision_none)}</p> }.into_any(),
         })}
+        <HistoryToggle store entity=Entity::Decision/>
         {(allowed(role, Action::RecordDecision)).then(|| view! {
             <details>
                 <summary>{t_string!(i18n, decision_record)}</summary>

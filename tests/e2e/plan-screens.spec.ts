@@ -112,6 +112,10 @@ test("phases: the decision is recorded before phase 3, and everyone sees it", as
   await page.getByTestId("next-phase").click();
   await expect(page.locator('[data-phase="3"]')).toHaveAttribute("aria-current", "step");
   await expect(page.locator('[data-phase="3"]')).toContainText("Begonnen op");
+  // The plan's own history shows the move, and who made it.
+  await page.getByTestId("phases").locator("xpath=following-sibling::details").getByText("Geschiedenis").click();
+  await expect(page.getByTestId("history").locator("li").first()).toContainText("Fase: 3 Thuis versterken");
+  await expect(page.getByTestId("history").locator("li").first()).toContainText("(Gezinsvoogd)");
   await tab(page, "Start");
   await expect(page.getByTestId("current-phase")).toContainText("Fase 3: Thuis versterken");
 
@@ -139,6 +143,9 @@ test("a new plan cannot leave phase 0 before every party has consented", async (
   await expect(consents.locator("li", { hasText: "Lotte de Vries (Pleegzorgbegeleider)" })).not.toContainText("vastgelegd door");
   await page.getByTestId("next-phase").click();
   await expect(page.locator('[data-phase="1"]')).toHaveAttribute("aria-current", "step");
+  // The server checked every consent and the phase change with the same rules, and took them.
+  await expect(page.getByTestId("sync-pending")).toHaveText("alles verstuurd");
+  await expect(page.getByRole("alert")).toHaveCount(0);
 });
 
 test("evaluations: scores 0–10 with a trend line; a wrong score is refused and nothing is saved", async ({ page }) => {
