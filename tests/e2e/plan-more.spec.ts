@@ -183,7 +183,9 @@ test("the summary prints on A4 with the phase, goals, contact moments per month 
   await page.emulateMedia({ media: "print" });
   const pdf = await page.pdf({ format: "A4" });
   const doc = await getDocumentProxy(new Uint8Array(pdf));
-  const { totalPages, text } = await extractText(doc, { mergePages: true });
+  const { totalPages, text: raw } = await extractText(doc, { mergePages: true });
+  // A long title may wrap in its table cell.
+  const text = raw.replace(/\s+/g, " ");
   expect(totalPages).toBeLessThanOrEqual(3);
   for (const expected of ["Plan van Noa", "Fase 2: Uitvoering", "Elke weekendochtend samen ontbijten", "Mirjam elke week een foto-update sturen", "Contactmomenten per maand", "Evaluaties", "Veiligheid"]) {
     expect(text).toContain(expected);
