@@ -4,6 +4,7 @@ pub mod face;
 pub mod goal_list;
 pub mod history;
 pub mod notice;
+pub mod own_view;
 pub mod phase_timeline;
 pub mod progress;
 pub mod sync_bar;

@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use crate::components::face::Face;
 use crate::components::history::HistoryToggle;
 use crate::components::notice::{save, NoticeBar};
+use crate::components::own_view::OwnView;
 use crate::format;
 use crate::forms::optional_text;
 use crate::i18n::*;
@@ -101,12 +102,6 @@ fn ContactItem(store: PlanStore, role: Role, c: ContactMoment) -> impl IntoView 
         Role::Youth => Some((Field::YouthView, c.youth_view.clone())),
         _ => None,
     };
-    let own = RwSignal::new(
-        own_field
-            .as_ref()
-            .and_then(|f| f.1.clone())
-            .unwrap_or_default(),
-    );
     let who = c
         .attendees
         .iter()
@@ -143,15 +138,8 @@ fn ContactItem(store: PlanStore, role: Role, c: ContactMoment) -> impl IntoView 
                     </details>
                 })}
                 <HistoryToggle store entity=e/>
-                {own_field.filter(|_| c.status == ContactStatus::Happened).map(|(field, _)| view! {
-                    <details class="own-view">
-                        <summary>{if role == Role::Youth { t_string!(i18n, youth_view_add) } else { t_string!(i18n, parent_view_add) }}</summary>
-                        <label class="field">
-                            <span>{if role == Role::Youth { t_string!(i18n, youth_view_label) } else { t_string!(i18n, parent_view_label) }}</span>
-                            <textarea rows="3" maxlength="4000" bind:value=own></textarea>
-                        </label>
-                        <button class="button wide" on:click=move |_| set(vec![Edit::new(e, field, optional_text(own))])>{t_string!(i18n, save)}</button>
-                    </details>
+                {own_field.filter(|_| c.status == ContactStatus::Happened).map(|(field, current)| view! {
+                    <OwnView store role entity=e field current/>
                 })}
             </span>
         </li>

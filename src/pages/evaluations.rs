@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::components::history::HistoryToggle;
 use crate::components::notice::{save, NoticeBar};
+use crate::components::own_view::OwnView;
 use crate::format;
 use crate::forms::optional_text;
 use crate::i18n::*;
@@ -59,14 +60,6 @@ pub fn Evaluations(store: PlanStore, role: Role) -> impl IntoView {
 fn EvaluationCard(store: PlanStore, role: Role, e: Evaluation) -> impl IntoView {
     let i18n = use_i18n();
     let entity = Entity::Evaluation(e.id);
-    let own = RwSignal::new(e.youth_view.clone().unwrap_or_default());
-    let save_own = move |_| {
-        let text = optional_text(own);
-        leptos::task::spawn_local(async move {
-            let edits = vec![Edit::new(entity, Field::YouthView, text)];
-            save(store, i18n, role, edits, t_string!(i18n, evaluation_saved)).await;
-        });
-    };
     let score = |s: Option<Score>| s.map_or_else(|| "—".to_string(), |s| s.get().to_string());
     let who = e
         .participants
@@ -89,14 +82,7 @@ fn EvaluationCard(store: PlanStore, role: Role, e: Evaluation) -> impl IntoView 
             {e.youth_view.clone().map(|v| view! { <p class="pre"><strong>{t_string!(i18n, youth_view_label)}": "</strong>{v}</p> })}
             <HistoryToggle store entity/>
             {allowed(role, Action::AddYouthView).then(|| view! {
-                <details class="own-view">
-                    <summary>{t_string!(i18n, youth_view_add)}</summary>
-                    <label class="field">
-                        <span>{t_string!(i18n, youth_view_label)}</span>
-                        <textarea rows="3" maxlength="4000" bind:value=own></textarea>
-                    </label>
-                    <button class="button wide" on:click=save_own>{t_string!(i18n, save)}</button>
-                </details>
+                <OwnView store role entity field=Field::YouthView current=e.youth_view.clone()/>
             })}
         </li>
     }
