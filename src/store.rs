@@ -334,7 +334,7 @@ impl PlanStore {
                 } else {
                     // Refused changes were removed from the log: rebuild from what is left.
                     if let Ok(loaded) = log.load(session.plan).await {
-                        self.show(replay(session.plan, &loaded.ops));
+                        self.show(Replica::from_ops(session.plan, &loaded.ops));
                     }
                     let text =
                         t_string!(self.i18n, sync_refused, count = round.refused.len()).to_string();
@@ -448,7 +448,7 @@ impl PlanStore {
             .load(imported.plan)
             .await
             .map_err(ImportFailure::Storage)?;
-        self.show(replay(imported.plan, &loaded.ops));
+        self.show(Replica::from_ops(imported.plan, &loaded.ops));
         Ok(())
     }
 
@@ -461,7 +461,7 @@ impl PlanStore {
         log.set_meta(SESSION, &session).await?;
         let round = sync::sync_once(log, &session).await;
         let loaded = log.load(session.plan).await?;
-        self.show(replay(session.plan, &loaded.ops));
+        self.show(Replica::from_ops(session.plan, &loaded.ops));
         self.session.set(Some(session.clone()));
         self.listen();
         self.finish_round(
@@ -502,7 +502,7 @@ async fn load() -> Result<(Device, Option<Session>, usize, usize), StoreError> {
         loaded.ops = demo::plan_ops(today);
         log.append_remote(&loaded.ops).await?;
     }
-    let replica = replay(plan, &loaded.ops);
+    let replica = Replica::from_ops(plan, &loaded.ops);
     let pending = loaded.pending.len();
     Ok((
         Device {
@@ -519,16 +519,6 @@ async fn load() -> Result<(Device, Option<Session>, usize, usize), StoreError> {
 /// A device fact read by `OpLog::meta_texts`; unreadable counts as absent, as in `OpLog::meta`.
 fn read<T: serde::de::DeserializeOwned>(text: Option<String>) -> Option<T> {
     text.and_then(|t| serde_json::from_str(&t).ok())
-}
-
-/// Folds a plan's stored operations into a replica.
-fn replay(plan: PlanId, ops: &[Op]) -> Replica {
-    let mut replica = Replica::new(plan);
-    for op in ops {
-        // Stored ops belong to `plan` (the log is read per plan); a stray one is skipped.
-        let _ = replica.apply(op);
-    }
-    replica
 }
 
 /// A User Timing mark, read by the benchmarks (bench/) to time loading and saving.

@@ -28,11 +28,7 @@ fn timed<T>(f: impl FnOnce() -> T) -> (Duration, T) {
 }
 
 fn replay(ops: &[Op]) -> Replica {
-    let mut r = Replica::new(year::PLAN);
-    for op in ops {
-        r.apply(op).expect("ops of the year plan");
-    }
-    r
+    Replica::from_ops(year::PLAN, ops)
 }
 
 fn main() {

@@ -127,12 +127,8 @@ pub fn import(text: &str) -> Result<Imported, ImportError> {
     if ops.is_empty() {
         return Err(ImportError::NoOps);
     }
-    let mut replica = Replica::new(body.plan);
-    for op in &ops {
-        replica
-            .apply(op)
-            .expect("every op was checked to be of this plan");
-    }
+    // Every op was checked above to be of this plan.
+    let replica = Replica::from_ops(body.plan, &ops);
     if Plan::from_replica(&replica).child_name.trim().is_empty() {
         return Err(ImportError::NoChildName);
     }
@@ -161,11 +157,7 @@ mod tests {
     }
 
     fn replay(plan: PlanId, ops: &[Op]) -> Plan {
-        let mut r = Replica::new(plan);
-        for op in ops {
-            r.apply(op).unwrap();
-        }
-        Plan::from_replica(&r)
+        Plan::from_replica(&Replica::from_ops(plan, ops))
     }
 
     fn demo_export() -> String {

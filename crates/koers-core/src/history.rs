@@ -89,11 +89,8 @@ mod tests {
     const NOW: u64 = 1_795_000_000_000;
 
     fn demo_replica() -> Replica {
-        let mut r = Replica::new(demo::PLAN);
-        for op in demo::plan_ops(NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()) {
-            r.apply(&op).unwrap();
-        }
-        r
+        let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        Replica::from_ops(demo::PLAN, &demo::plan_ops(today))
     }
 
     /// `member` sets `field` of `entity` through the core, as the app does.

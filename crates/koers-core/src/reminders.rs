@@ -141,11 +141,7 @@ mod tests {
     }
 
     fn demo_plan() -> Plan {
-        let mut r = Replica::new(demo::PLAN);
-        for op in demo::plan_ops(today()) {
-            r.apply(&op).unwrap();
-        }
-        Plan::from_replica(&r)
+        Plan::from_replica(&Replica::from_ops(demo::PLAN, &demo::plan_ops(today())))
     }
 
     fn morning(d: Date) -> LocalDateTime {

@@ -137,11 +137,8 @@ mod tests {
 
     #[test]
     fn every_goal_of_the_example_plan_moves_down_one_place() {
-        let mut r = Replica::new(demo::PLAN);
-        for op in demo::plan_ops(NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()) {
-            r.apply(&op).unwrap();
-        }
-        let plan = Plan::from_replica(&r);
+        let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        let plan = Plan::from_replica(&Replica::from_ops(demo::PLAN, &demo::plan_ops(today)));
         let order: Vec<u128> = plan.goals.iter().map(|g| g.id.0.as_u128()).collect();
         for (i, g) in plan.goals.iter().enumerate().take(plan.goals.len() - 1) {
             let down = move_goal(&plan, g.id, false);

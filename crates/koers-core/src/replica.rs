@@ -88,6 +88,16 @@ impl Replica {
         }
     }
 
+    /// A replica of `plan` with `ops` folded in, in any order; operations of another plan are
+    /// left out (a device's log is read per plan, so there should be none).
+    pub fn from_ops<'a>(plan: PlanId, ops: impl IntoIterator<Item = &'a Op>) -> Self {
+        let mut replica = Replica::new(plan);
+        for op in ops {
+            let _ = replica.apply(op);
+        }
+        replica
+    }
+
     pub fn plan_id(&self) -> PlanId {
         self.plan
     }

@@ -388,13 +388,7 @@ fn a_big_change_brings_the_next_evaluation_forward() {
 
 #[test]
 fn contact_moments_are_counted_per_month_by_what_became_of_them() {
-    let plan = Plan::from_replica(&{
-        let mut r = Replica::new(year::PLAN);
-        for op in year::year_plan(today()) {
-            r.apply(&op).unwrap();
-        }
-        r
-    });
+    let plan = Plan::from_replica(&Replica::from_ops(year::PLAN, &year::year_plan(today())));
     let months = plan.contacts_per_month();
     assert!(
         months.len() >= 12,

@@ -98,11 +98,7 @@ async fn device_facts_round_trip() {
 }
 
 fn replay(ops: &[koers_core::Op]) -> Replica {
-    let mut r = Replica::new(demo::PLAN);
-    for op in ops {
-        r.apply(op).unwrap();
-    }
-    r
+    Replica::from_ops(demo::PLAN, ops)
 }
 
 #[wasm_bindgen_test]
