@@ -78,6 +78,8 @@ struct Device {
 pub struct PlanStore {
     device: StoredValue<Option<Device>, LocalStorage>,
     pub plan: RwSignal<Option<Plan>>,
+    /// The plan as screens read it (see [`PlanStore::shown`]).
+    shown: Memo<Plan>,
     pub state: RwSignal<LoadState>,
     /// Stored records this version could not read (kept, not deleted).
     pub unreadable: RwSignal<usize>,
@@ -109,9 +111,18 @@ impl PlanStore {
     /// Opens the device's database and loads its plan: the shared plan it joined, or else the
     /// example plan (seeded on first use).
     pub fn open() -> PlanStore {
+        let plan = RwSignal::new(None::<Plan>);
+        // One copy per change, shared by every screen, rather than one per read.
+        let shown = Memo::new(move |_| {
+            plan.with(|p| {
+                p.clone()
+                    .unwrap_or_else(|| Plan::from_replica(&Replica::new(PlanId(Uuid::nil()))))
+            })
+        });
         let store = PlanStore {
             device: StoredValue::new_local(None),
-            plan: RwSignal::new(None),
+            plan,
+            shown,
             state: RwSignal::new(LoadState::Loading),
             unreadable: RwSignal::new(0),
             notice: RwSignal::new(None),
@@ -166,11 +177,7 @@ impl PlanStore {
 
     /// The plan as a screen reads it; screens are drawn only once it has loaded.
     pub fn shown(self) -> Signal<Plan> {
-        let first = self
-            .plan
-            .get_untracked()
-            .unwrap_or_else(|| Plan::from_replica(&Replica::new(PlanId(Uuid::nil()))));
-        Signal::derive(move || self.plan.get().unwrap_or_else(|| first.clone()))
+        self.shown.into()
     }
 
     /// Who acts on this phone: the invited member in a shared plan, else the example plan's

@@ -15,10 +15,10 @@ use crate::store::PlanStore;
 #[component]
 pub fn Home(store: PlanStore, role: RwSignal<Option<Role>>, nav: Nav) -> impl IntoView {
     let i18n = use_i18n();
-    let Some(plan_now) = store.plan.get_untracked() else {
+    if store.plan.with_untracked(Option::is_none) {
         return ().into_any();
-    };
-    let plan = Signal::derive(move || store.plan.get().unwrap_or_else(|| plan_now.clone()));
+    }
+    let plan = store.shown();
     let today = chrono::Local::now().date_naive();
     let child = move || plan.with(|p| p.child_name.clone());
     view! {
