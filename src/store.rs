@@ -138,12 +138,6 @@ impl PlanStore {
         leptos::task::spawn_local(async move {
             match load().await {
                 Ok((device, session, unreadable, pending)) => {
-                    // Packing many single records makes the next opening faster; it runs
-                    // after this one, and a failed pack changes nothing.
-                    let (log, plan) = (device.log.clone(), device.replica.plan_id());
-                    leptos::task::spawn_local(async move {
-                        let _ = log.compact(plan, koers_store::PACK_AT).await;
-                    });
                     store.plan.set(Some(Plan::from_replica(&device.replica)));
                     store.unreadable.set(unreadable);
                     store.device.set_value(Some(device));
@@ -488,7 +482,7 @@ impl PlanStore {
 /// records could not be read, and how many changes wait for the server.
 async fn load() -> Result<(Device, Option<Session>, usize, usize), StoreError> {
     mark("koers:open-start");
-    let log = OpLog::open(DATABASE).await?;
+    let log = Rc::new(OpLog::open(DATABASE).await?);
     let [node, session, local_plan] = log.meta_texts(["node", SESSION, LOCAL_PLAN]).await?;
     let node = match read(node) {
         Some(n) => NodeId(n),
@@ -509,14 +503,18 @@ async fn load() -> Result<(Device, Option<Session>, usize, usize), StoreError> {
         loaded.ops = demo::plan_ops(today);
         log.append_remote(&loaded.ops).await?;
     }
+    if loaded.unpacked >= koers_store::PACK_AT {
+        // Packing the single records makes the next opening faster; it runs after this one,
+        // and a failed pack changes nothing.
+        let log = log.clone();
+        leptos::task::spawn_local(async move {
+            let _ = log.compact(plan, koers_store::PACK_AT).await;
+        });
+    }
     let replica = Replica::from_ops(plan, &loaded.ops);
     let pending = loaded.pending.len();
     Ok((
-        Device {
-            log: Rc::new(log),
-            replica,
-            node,
-        },
+        Device { log, replica, node },
         session,
         loaded.unreadable,
         pending,

@@ -77,6 +77,8 @@ pub struct Loaded {
     /// Records that could not be read (damaged, or from a newer app version). They are left in
     /// place, never deleted, so a later version can still read them.
     pub unreadable: usize,
+    /// Acknowledged operations stored one by one: worth an [`OpLog::compact`] from [`PACK_AT`].
+    pub unpacked: usize,
 }
 
 /// The IndexedDB database of one device.
@@ -175,6 +177,8 @@ impl OpLog {
                     if let Some(op) = r.op {
                         if r.pending {
                             loaded.pending.push(op.id);
+                        } else {
+                            loaded.unpacked += 1;
                         }
                         loaded.ops.push(op);
                     }
@@ -212,6 +216,10 @@ impl OpLog {
         let values = store.get_all(None, None).await?;
         let (mut singles, mut ops) = (Vec::new(), Vec::new());
         for (key, value) in keys.into_iter().zip(values) {
+            // Packs are never repacked: no need to parse them.
+            if key.as_string().is_some_and(|k| k.starts_with("pack:")) {
+                continue;
+            }
             match Record::read(&value) {
                 Some(Record {
                     plan: p,

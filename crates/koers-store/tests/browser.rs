@@ -110,6 +110,7 @@ async fn acknowledged_operations_are_packed_and_nothing_is_lost() {
     log.append_local(pending).await.unwrap();
     log.put_raw("garbage", "{not json").await.unwrap();
     let before = log.load(demo::PLAN).await.unwrap();
+    assert_eq!(before.unpacked, acknowledged.len());
 
     // Too few to bother: nothing changes.
     assert_eq!(log.compact(demo::PLAN, ops.len()).await.unwrap(), 0);
@@ -127,6 +128,7 @@ async fn acknowledged_operations_are_packed_and_nothing_is_lost() {
     assert_eq!(ids(&after), ids(&before));
     assert_eq!(after.pending, before.pending);
     assert_eq!(after.unreadable, 1);
+    assert_eq!(after.unpacked, 0);
     assert_eq!(
         Plan::from_replica(&replay(&after.ops)),
         Plan::from_replica(&replay(&before.ops))
