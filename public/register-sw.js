@@ -17,7 +17,9 @@ if ("serviceWorker" in navigator) {
       registration.waiting.postMessage("skip-waiting");
     }
   });
-  navigator.serviceWorker
+  // After the page has loaded, so that on a first visit caching the whole app for offline use does
+  // not compete with downloading what is needed to show the plan.
+  const register = () => navigator.serviceWorker
     .register("/sw.js")
     .then((registration) => {
       if (registration.waiting && navigator.serviceWorker.controller) announce();
@@ -33,4 +35,6 @@ if ("serviceWorker" in navigator) {
       });
     })
     .catch((error) => console.warn("Koers works without offline support here:", error));
+  if (document.readyState === "complete") register();
+  else window.addEventListener("load", register, { once: true });
 }

@@ -3,12 +3,14 @@
 const BUILD = "__BUILD__";
 const PRECACHE = [/*__PRECACHE__*/];
 const CACHE = `koers-${BUILD}`;
+const HASHED = /-[0-9a-f]{12,16}(_bg)?\.(js|wasm|css)$/;
 
 self.addEventListener("install", (event) => {
-  // cache: "reload" bypasses the HTTP cache so a version's files all come from that version.
-  event.waitUntil(
-    caches.open(CACHE).then((cache) => cache.addAll(PRECACHE.map((url) => new Request(url, { cache: "reload" })))),
-  );
+  // A file whose name carries its content hash is the same in every cache, so the copy the page
+  // just downloaded is taken from the HTTP cache (the first visit costs no second download).
+  // The rest bypasses it ("reload"), so a version's files all come from that version.
+  const request = (url) => new Request(url, { cache: HASHED.test(url) ? "default" : "reload" });
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(PRECACHE.map(request))));
   // No skipWaiting here: a new version waits until the user accepts the reload or every tab closed,
   // so a page never runs with a mix of old and new files.
 });

@@ -5,8 +5,8 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH" TRUNK_SKIP_VERSION_CHECK=true
 
 stamp=dist/.build-stamp
-sources=(src crates/koers-core/src crates/koers-store/src locales style public index.html
-  Cargo.toml Cargo.lock Trunk.toml build.rs scripts/post-build.mjs crates/koers-core/Cargo.toml
+sources=(src crates/koers-core/src crates/koers-store/src locales style public
+  Cargo.toml Cargo.lock Trunk.toml .cargo/config.toml build.rs scripts/build-wasm.mjs scripts/post-build.mjs crates/koers-core/Cargo.toml
   crates/koers-store/Cargo.toml)
 if [ -f "$stamp" ] && [ -z "$(find "${sources[@]}" -newer "$stamp" -print -quit)" ]; then
   echo "==> dist/ is up to date"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Koers needs, skipping whatever is already installed (safe to run again and again).
-#   scripts/setup.sh          build tools: wasm32 target, Trunk 0.21, wasm-bindgen-cli, npm dev tools
+#   scripts/setup.sh          build tools: wasm32 target, Trunk 0.21, wasm-bindgen-cli, wasm-split-cli,
+#                             npm dev tools
 #   scripts/setup.sh --test   also the test tools: Debian's Chromium and ChromeDriver, and
 #                             Schemathesis (PyPI) in the project's own virtualenv .venv-test
 set -euo pipefail
@@ -21,12 +22,19 @@ if ! trunk --version 2>/dev/null | grep -q '^trunk 0\.21\.'; then
   cargo install trunk --version '~0.21' --locked
 fi
 
-# wasm-bindgen-cli must equal the wasm-bindgen in Cargo.lock, or Trunk tries to download one.
+# wasm-bindgen-cli must equal the wasm-bindgen in Cargo.lock.
 bindgen=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
 if ! wasm-bindgen --version 2>/dev/null | grep -q " $bindgen\$"; then
   step "Installing wasm-bindgen-cli $bindgen (about 4 minutes)"
   # Not --locked: one of its locked dependencies is missing from the registry mirror.
   cargo install wasm-bindgen-cli --version "$bindgen"
+fi
+
+# Cuts the app's wasm into the first module and a lazily loaded chunk (scripts/build-wasm.mjs).
+# It has no --version; cargo's own list says which one is installed.
+if ! cargo install --list | grep -q '^wasm_split_cli_support v0\.2\.4:'; then
+  step "Installing wasm-split-cli 0.2.4 (about 1 minute)"
+  cargo install wasm_split_cli_support --version 0.2.4 --features build-binary
 fi
 
 # npm dev tools: binaryen's wasm-opt (Debian's breaks the app), Playwright, axe-core.

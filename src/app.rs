@@ -4,11 +4,8 @@ use leptos::prelude::*;
 
 use crate::components::{sync_bar::SyncBar, update_banner::UpdateBanner};
 use crate::i18n::*;
-use crate::pages::{
-    choose_role::ChooseRole, contacts::Contacts, evaluations::Evaluations, goal::GoalPage,
-    goals::Goals, home::Home, join::Join, log_contact::LogContact, members::Members, more::More,
-    network::Network, new_plan::NewPlanForm, phases::Phases, summary::Summary,
-};
+use crate::lazy_screens::{self, ChunkUnavailable};
+use crate::pages::{choose_role::ChooseRole, home::Home};
 use crate::route::{Link, Nav, Screen};
 use crate::settings;
 use crate::store::{LoadState, PlanStore};
@@ -99,28 +96,45 @@ fn Shell() -> impl IntoView {
                     LoadState::Ready => match (nav.screen.get(), role.get()) {
                         (Screen::Home, Some(_)) => view! { <Home store role nav/> }.into_any(),
                         (Screen::Home | Screen::ChooseRole, _) => view! { <ChooseRole role nav/> }.into_any(),
-                        (Screen::LogContact, _) => view! { <LogContact store role nav/> }.into_any(),
-                        (Screen::PlanContact, _) => view! { <LogContact store role nav planned=true/> }.into_any(),
-                        (Screen::Contacts, Some(role)) => view! { <Contacts store role nav/> }.into_any(),
-                        (Screen::Network, Some(role)) => view! { <Network store role/> }.into_any(),
-                        (Screen::Join, _) => view! { <Join store role nav/> }.into_any(),
-                        (Screen::NewPlan, _) => view! { <NewPlanForm store nav/> }.into_any(),
-                        (Screen::Members, _) => view! { <Members store role/> }.into_any(),
-                        (Screen::Goals, Some(role)) => view! { <Goals store role nav/> }.into_any(),
-                        (Screen::Goal(id), Some(role)) => view! { <GoalPage store role nav id/> }.into_any(),
-                        (Screen::Phases, Some(role)) => view! { <Phases store role/> }.into_any(),
-                        (Screen::Evaluations, Some(role)) => view! { <Evaluations store role/> }.into_any(),
-                        (Screen::More, _) => view! { <More store nav/> }.into_any(),
-                        (Screen::Summary, _) => view! { <Summary store/> }.into_any(),
                         (Screen::Goals | Screen::Goal(_) | Screen::Contacts | Screen::Phases | Screen::Evaluations | Screen::Network, None) => {
                             view! { <ChooseRole role nav/> }.into_any()
                         }
                         (Screen::NotFound, _) => view! { <p>{t_string!(i18n, not_found)}</p> }.into_any(),
+                        (screen, now) => lazy_screen(move || lazy_screens::other_screen(store, role, now, nav, screen)),
                     },
                 }}
             </main>
         }
     }
+}
+
+/// A screen drawn by the lazily loaded chunk. The first time it waits for the download; when that
+/// fails (offline before the app was fully cached), it says so and offers to try again.
+fn lazy_screen<F>(make: impl Fn() -> F + Send + Sync + 'static) -> AnyView
+where
+    F: std::future::Future<Output = Result<AnyView, ChunkUnavailable>> + Send + 'static,
+{
+    let i18n = use_i18n();
+    let attempt = RwSignal::new(0u32);
+    view! {
+        <Suspense fallback=move || view! { <p class="muted" role="status">{t_string!(i18n, loading)}</p> }>
+            {move || {
+                attempt.track();
+                let screen = make();
+                Suspend::new(async move {
+                    screen.await.unwrap_or_else(|ChunkUnavailable| view! {
+                        <div class="alert" role="alert" data-testid="chunk-unavailable">
+                            <p>{t_string!(i18n, screen_unavailable)}</p>
+                            <button type="button" class="button" on:click=move |_| attempt.update(|n| *n += 1)>
+                                {t_string!(i18n, try_again)}
+                            </button>
+                        </div>
+                    }.into_any())
+                })
+            }}
+        </Suspense>
+    }
+    .into_any()
 }
 
 /// The plan's main screens, one tap away from each other.

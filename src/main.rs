@@ -5,6 +5,7 @@ mod app;
 mod components;
 mod format;
 mod forms;
+mod lazy_screens;
 mod pages;
 mod pwa;
 mod reminders;

@@ -1,6 +1,6 @@
 import { test, expect } from "@playwright/test";
 import { readFileSync, writeFileSync, rmSync } from "node:fs";
-import { openAs, waitForServiceWorker } from "./helpers";
+import { openAs, tab, waitForServiceWorker } from "./helpers";
 
 const served = "target/e2e/dist";
 
@@ -45,6 +45,37 @@ test("the service worker precaches every built file", async ({ page }) => {
   for (const file of ["/index.html", "/manifest.webmanifest", "/icons/icon-192.png", wasm!]) {
     expect(cached.urls).toContain(file);
   }
+  // The screens home did not need are cached too, so they open offline later.
+  expect(cached.urls.filter((url) => /^\/split_koers_other_screens-[0-9a-f]{16}\.wasm$/.test(url))).toHaveLength(1);
+});
+
+test.describe("without the service worker's copy", () => {
+  test.use({ serviceWorkers: "block" });
+
+  test("home opens without the other screens; one that cannot be fetched says so and opens on retry", async ({ page }) => {
+    const chunk = /\/split_koers_other_screens-[0-9a-f]{16}\.wasm$/;
+    const fetched: string[] = [];
+    page.on("request", (r) => fetched.push(new URL(r.url()).pathname));
+    await openAs(page, "Ouder");
+    await expect(page.getByTestId("my-goals").getByRole("checkbox").first()).toBeVisible();
+    expect(fetched.filter((p) => chunk.test(p))).toEqual([]);
+
+    // As if the connection dropped before the app was fully on the phone.
+    await page.route(chunk, (route) => route.abort("internetdisconnected"));
+    await tab(page, "Doelen");
+    const alert = page.getByTestId("chunk-unavailable");
+    await expect(alert).toContainText("Dit scherm staat nog niet op deze telefoon");
+    // The app still runs: home and its plan are there.
+    await tab(page, "Start");
+    await expect(page.getByTestId("child-name")).toHaveText("Plan van Noa");
+    await tab(page, "Doelen");
+    await expect(alert).toBeVisible();
+
+    await page.unroute(chunk);
+    await alert.getByRole("button", { name: "Opnieuw proberen" }).click();
+    await expect(page.getByRole("heading", { name: "Doelen", level: 1 })).toBeVisible();
+    await expect(alert).toHaveCount(0);
+  });
 });
 
 test("a new deploy is offered as a reload, and old caches are removed", async ({ page }) => {

@@ -8,7 +8,7 @@ use axum::response::Response;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
-/// Hashed build output (Trunk `filehash`): cache for a year, never revalidate.
+/// Hashed build output: cache for a year, never revalidate.
 pub const CACHE_IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// Files under `/icons/`: not hashed, but rarely change.
 pub const CACHE_ICONS: &str = "public, max-age=604800";
@@ -211,7 +211,7 @@ pub fn has_extension(path: &str) -> bool {
     matches!(name.rfind('.'), Some(i) if i > 0 && i + 1 < name.len())
 }
 
-/// Whether a file name carries a Trunk content hash: `-` followed by 12–16 lowercase hex digits
+/// Whether a file name carries a content hash (Trunk's, or scripts/build-wasm.mjs's): `-` followed by 12–16 lowercase hex digits
 /// and then `.` or `_` (`koers-app-4f1c2a9b0d3e5f67_bg.wasm`, `style-0123456789abcdef.css`).
 /// Trunk prints the 64-bit hash without leading zeros, hence fewer than 16 digits now and then.
 pub fn is_hashed_file_name(name: &str) -> bool {
@@ -351,6 +351,8 @@ mod tests {
             "style-0123456789abcdef.css",
             "style-123456789abcdef.css",
             "koers-app-0123456789abcdef_bg.wasm.br",
+            "split_koers_other_screens-0123456789abcdef.wasm",
+            "__wasm_split-0123456789abcdef.js",
         ] {
             assert!(is_hashed_file_name(yes), "{yes}");
         }

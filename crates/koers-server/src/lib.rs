@@ -105,7 +105,7 @@ pub enum StartupError {
         source: std::io::Error,
     },
 
-    #[error("Koers cannot start: the app files are missing ({} was not found). Run the build first: `trunk build --release` in the project folder, or set KOERS_DIST to the folder that holds index.html.", path.display())]
+    #[error("Koers cannot start: the app files are missing ({} was not found). Run the build first: `scripts/build.sh` in the project folder, or set KOERS_DIST to the folder that holds index.html.", path.display())]
     MissingDist { path: PathBuf },
 
     #[error("Koers cannot start: the app file {} cannot be read ({source}). Rebuild the app or set KOERS_DIST to a folder that holds a readable index.html.", path.display())]

@@ -1,4 +1,5 @@
-//! A fake Trunk build output in a temp folder, shared by the integration tests.
+//! A fake build output (what scripts/build.sh writes to dist/) in a temp folder, shared by the
+//! integration tests.
 #![allow(dead_code)]
 
 use std::io::{Read as _, Write as _};
@@ -9,11 +10,8 @@ pub const JS: &str = "/koers-app-0123456789abcdef.js";
 pub const CSS: &str = "/style-0123456789abcdef.css";
 
 /// The exact text of the inline module script (what the CSP hash must cover).
-pub const INLINE_SCRIPT: &str =
-    "\nimport init, * as bindings from '/koers-app-0123456789abcdef.js';\n\
-const wasm = await init({ module_or_path: '/koers-app-0123456789abcdef_bg.wasm' });\n\
-window.wasmBindings = bindings;\n\
-dispatchEvent(new CustomEvent(\"TrunkApplicationStarted\", {detail: {wasm}}));\n";
+pub const INLINE_SCRIPT: &str = "import init from \"/koers-app-0123456789abcdef.js\"; \
+await init({ module_or_path: \"/koers-app-0123456789abcdef_bg.wasm\" });";
 
 pub struct Dist {
     pub dir: tempfile::TempDir,
