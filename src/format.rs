@@ -96,6 +96,17 @@ fn day_and_time(locale: Locale, d: js_sys::Date) -> String {
     .into()
 }
 
+/// What the server's refusal (its error `code`) means for the user, and what to do.
+pub fn refusal(i18n: I18nContext<Locale>, code: &str) -> String {
+    match code {
+        "not_allowed" | "not_a_member" | "not_your_member" => t_string!(i18n, refused_not_allowed).to_string(),
+        "clock_ahead" => t_string!(i18n, refused_clock_ahead).to_string(),
+        "plan_unknown" | "member_unknown" => t_string!(i18n, refused_plan_unknown).to_string(),
+        "server_error" => t_string!(i18n, refused_server_error).to_string(),
+        _ => t_string!(i18n, refused_other, code = code).to_string(),
+    }
+}
+
 pub fn role(i18n: I18nContext<Locale>, r: Role) -> &'static str {
     match r {
         Role::Parent => t_string!(i18n, role_parent),

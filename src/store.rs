@@ -344,6 +344,12 @@ impl PlanStore {
                         is_error: true,
                     }));
                 }
+                if round.clock_ahead {
+                    self.notice.set(Some(Notice {
+                        text: crate::format::refusal(self.i18n, "clock_ahead"),
+                        is_error: true,
+                    }));
+                }
                 self.sync.set(SyncStatus {
                     online: true,
                     pending: round.still_pending,
@@ -369,8 +375,8 @@ impl PlanStore {
                 }
                 self.state.set(LoadState::Ready);
             }
-            Err(SyncError::Rejected { message, .. }) => self.notice.set(Some(Notice {
-                text: message,
+            Err(SyncError::Rejected { code, .. }) => self.notice.set(Some(Notice {
+                text: crate::format::refusal(self.i18n, &code),
                 is_error: true,
             })),
             Err(SyncError::Malformed) => self.sync.update(|s| s.online = false),

@@ -44,8 +44,10 @@ impl From<StoreError> for SyncError {
 pub struct Round {
     /// Operations from others, stored and to be applied.
     pub pulled: Vec<Op>,
-    /// This device's operations the server refused, with its reason; removed from the log.
-    pub refused: Vec<(OpId, String)>,
+    /// This device's operations the server refused; removed from the log.
+    pub refused: Vec<OpId>,
+    /// Some changes were refused only because this phone's clock runs ahead: they stay pending.
+    pub clock_ahead: bool,
     /// Changes still waiting for the server after this round.
     pub still_pending: usize,
 }
@@ -68,7 +70,7 @@ struct Accepted {
 #[derive(Deserialize)]
 struct Refused {
     op: OpId,
-    message: String,
+    reason: String,
 }
 
 #[derive(Deserialize)]
@@ -189,12 +191,15 @@ pub async fn sync_once(log: &OpLog, session: &Session) -> Result<Round, SyncErro
             parse(&call("POST", &push_url, Some(&session.token), Some(body)).await?)?;
         let accepted: Vec<OpId> = answer.accepted.iter().map(|a| a.op).collect();
         log.mark_acknowledged(&accepted).await?;
-        let refused: Vec<OpId> = answer.refused.iter().map(|r| r.op).collect();
+        // A change dated in the future is not wrong, the phone's clock is: it stays and is sent
+        // again. Anything else refused was never allowed and is rolled back.
+        let (early, refused): (Vec<Refused>, Vec<Refused>) =
+            answer.refused.into_iter().partition(|r| r.reason == "clock_ahead");
+        let refused: Vec<OpId> = refused.into_iter().map(|r| r.op).collect();
         log.remove_ops(&refused).await?;
-        round
-            .refused
-            .extend(answer.refused.into_iter().map(|r| (r.op, r.message)));
+        round.clock_ahead |= !early.is_empty();
         round.still_pending += batch.len() - accepted.len() - refused.len();
+        round.refused.extend(refused);
     }
     let mut cursor: i64 = log.meta(&cursor_key(session.plan)).await?.unwrap_or(0);
     loop {

@@ -22,7 +22,7 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
     let fail = move |e: SyncError| {
         problem.set(Some(match e {
             SyncError::Offline => t_string!(i18n, members_offline).to_string(),
-            SyncError::Rejected { message, .. } => message,
+            SyncError::Rejected { code, .. } => crate::format::refusal(i18n, &code),
             _ => t_string!(i18n, error_storage).to_string(),
         }))
     };

@@ -82,7 +82,7 @@ pub fn NewPlanForm(store: PlanStore, nav: Nav) -> impl IntoView {
                     saving.set(false);
                     problem.set(Some(match e {
                         SyncError::Offline => t_string!(i18n, new_plan_offline).to_string(),
-                        SyncError::Rejected { message, .. } => message,
+                        SyncError::Rejected { code, .. } => crate::format::refusal(i18n, &code),
                         _ => t_string!(i18n, error_storage).to_string(),
                     }));
                 }

@@ -213,3 +213,28 @@ test("a tab closed in the middle of a sync loses nothing; the next visit finishe
   const notes = pulled.ops.filter((o: any) => o.op.field === "note").map((o: any) => o.op.value);
   expect(notes).toEqual(["Bezoek dat de sync niet afmaakte."]);
 });
+
+test("a phone whose clock runs a day ahead is told so, and keeps its visit until the server can take it", async ({ browser, request, baseURL }) => {
+  const w = await workerPlan(request);
+  const context = await browser.newContext({ baseURL, locale: "nl-NL", viewport: { width: 390, height: 844 }, isMobile: true });
+  const page = await context.newPage();
+  await page.clock.install({ time: Date.now() + 24 * 3600_000 });
+  await page.goto(`/uitnodiging#${w.fosterCode}`);
+  await expect(page.getByTestId("child-name")).toHaveText("Plan van Sam");
+
+  await page.getByTestId("log-contact").click();
+  await page.getByLabel("Notitie").fill("Bezoek met een klok die voorloopt");
+  await page.getByTestId("save-contact").click();
+  await expect(page.getByRole("alert")).toContainText("De datum of tijd van deze telefoon staat te ver vooruit");
+  await expect(page.getByTestId("sync-pending")).toContainText("wijzigingen wachten");
+
+  // Not rolled back: still on the phone after a reload, still waiting, and not on the server.
+  await page.reload();
+  await expect(page.getByRole("alert")).toContainText("te ver vooruit");
+  await page.getByRole("navigation", { name: "Onderdelen van het plan" }).getByRole("link", { name: "Contact", exact: true }).click();
+  await expect(page.getByText("Bezoek met een klok die voorloopt")).toBeVisible();
+  await expect(page.getByTestId("sync-pending")).toContainText("wachten");
+  const pulled = await (await request.get(`/api/plans/${w.plan}/ops?after=0`, { headers: w.auth })).json();
+  expect(pulled.ops.filter((o: any) => o.op.value === "Bezoek met een klok die voorloopt")).toEqual([]);
+  await context.close();
+});
