@@ -2,6 +2,7 @@
 //! screens as signals. Every change is authored, checked, stored, and only then shown; when the
 //! device has joined a shared plan, changes are synced in the background (see `sync.rs`).
 
+use std::collections::BTreeSet;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -55,8 +56,8 @@ pub enum LoadState {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SyncStatus {
     pub online: bool,
-    /// Changes on this device the server has not acknowledged yet.
-    pub pending: usize,
+    /// The items (a goal, a visit, …) with changes the server has not acknowledged yet.
+    pub pending: BTreeSet<Entity>,
     /// When the last round finished (ms since the epoch).
     pub last_synced: Option<f64>,
 }
@@ -223,7 +224,7 @@ impl PlanStore {
         mark("koers:change-stored");
         self.apply(&ops);
         if self.session.get_untracked().is_some() {
-            self.sync.update(|s| s.pending += ops.len());
+            self.sync.update(|s| s.pending.extend(sync::pending_items(&ops)));
             self.sync_now();
         }
         Ok(())
@@ -486,7 +487,7 @@ impl PlanStore {
 
 /// Opens the database and replays the device's plan. Returns the device, its session, how many
 /// records could not be read, and how many changes wait for the server.
-async fn load() -> Result<(Device, Option<Session>, usize, usize), StoreError> {
+async fn load() -> Result<(Device, Option<Session>, usize, BTreeSet<Entity>), StoreError> {
     mark("koers:open-start");
     let log = Rc::new(OpLog::open(DATABASE).await?);
     let [node, session, local_plan] = log.meta_texts(["node", SESSION, LOCAL_PLAN]).await?;
@@ -518,7 +519,7 @@ async fn load() -> Result<(Device, Option<Session>, usize, usize), StoreError> {
         });
     }
     let replica = Replica::from_ops(plan, &loaded.ops);
-    let pending = loaded.pending.len();
+    let pending = sync::pending_items(loaded.ops.iter().filter(|o| loaded.pending.contains(&o.id)));
     Ok((
         Device { log, replica, node },
         session,

@@ -3,7 +3,9 @@
 //! off anywhere (closed tab, dead network) and simply runs again: pushes are idempotent by
 //! operation id and pulls resume from the last stored sequence number.
 
-use koers_core::{MemberId, Op, OpId, PlanId, Role};
+use std::collections::BTreeSet;
+
+use koers_core::{Entity, MemberId, Op, OpId, PlanId, Role};
 use koers_store::{OpLog, StoreError};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
@@ -48,8 +50,8 @@ pub struct Round {
     pub refused: Vec<OpId>,
     /// Some changes were refused only because this phone's clock runs ahead: they stay pending.
     pub clock_ahead: bool,
-    /// Changes still waiting for the server after this round.
-    pub still_pending: usize,
+    /// The items (a goal, a visit, …) with changes still waiting for the server after this round.
+    pub still_pending: BTreeSet<Entity>,
 }
 
 /// Largest batch pushed at once (the server takes up to 1000).
@@ -185,6 +187,7 @@ pub async fn sync_once(log: &OpLog, session: &Session) -> Result<Round, SyncErro
         .collect();
     pending.sort_by_key(|o| (o.hlc, o.id));
     let push_url = format!("/api/plans/{}/ops", session.plan);
+    let mut settled = BTreeSet::new();
     for batch in pending.chunks(PUSH_BATCH) {
         let body = serde_json::json!({ "ops": batch }).to_string();
         let answer: PushResponse =
@@ -198,9 +201,10 @@ pub async fn sync_once(log: &OpLog, session: &Session) -> Result<Round, SyncErro
         let refused: Vec<OpId> = refused.into_iter().map(|r| r.op).collect();
         log.remove_ops(&refused).await?;
         round.clock_ahead |= !early.is_empty();
-        round.still_pending += batch.len() - accepted.len() - refused.len();
+        settled.extend(accepted.into_iter().chain(refused.iter().copied()));
         round.refused.extend(refused);
     }
+    round.still_pending = pending_items(pending.iter().filter(|o| !settled.contains(&o.id)));
     let mut cursor: i64 = log.meta(&cursor_key(session.plan)).await?.unwrap_or(0);
     loop {
         let url = format!(
@@ -218,6 +222,12 @@ pub async fn sync_once(log: &OpLog, session: &Session) -> Result<Round, SyncErro
         }
     }
     Ok(round)
+}
+
+/// The items the given operations change: what the user counts as changes (one visit, not its
+/// eight fields).
+pub fn pending_items<'a>(ops: impl IntoIterator<Item = &'a Op>) -> BTreeSet<Entity> {
+    ops.into_iter().map(|o| o.entity).collect()
 }
 
 #[derive(Deserialize)]

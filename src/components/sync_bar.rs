@@ -17,10 +17,10 @@ pub fn SyncBar(store: PlanStore) -> impl IntoView {
             }.into_any());
         }
         let s = store.sync.get();
-        let waiting = if s.pending == 0 {
-            t_string!(i18n, sync_all_sent).to_string()
-        } else {
-            t_string!(i18n, sync_pending, count = s.pending).to_string()
+        let waiting = match s.pending.len() {
+            0 => t_string!(i18n, sync_all_sent).to_string(),
+            1 => t_string!(i18n, sync_pending_one).to_string(),
+            n => t_string!(i18n, sync_pending, count = n).to_string(),
         };
         let last = s.last_synced.map(|t| {
             t_string!(
