@@ -128,13 +128,19 @@ pub fn phase(i18n: I18nContext<Locale>, p: Phase) -> &'static str {
     }
 }
 
-pub fn phase_explained(i18n: I18nContext<Locale>, p: Phase) -> &'static str {
-    match p {
-        Phase::Mandate => t_string!(i18n, phase_0_explained),
-        Phase::Goals => t_string!(i18n, phase_1_explained),
-        Phase::Execution => t_string!(i18n, phase_2_explained),
-        Phase::StrengtheningHome => t_string!(i18n, phase_3_explained),
-        Phase::AfterCare => t_string!(i18n, phase_4_explained),
+/// What a phase means, in plain words; for the child (`youth`) in words addressed to them.
+pub fn phase_explained(i18n: I18nContext<Locale>, p: Phase, youth: bool) -> &'static str {
+    match (p, youth) {
+        (Phase::Mandate, false) => t_string!(i18n, phase_0_explained),
+        (Phase::Goals, false) => t_string!(i18n, phase_1_explained),
+        (Phase::Execution, false) => t_string!(i18n, phase_2_explained),
+        (Phase::StrengtheningHome, false) => t_string!(i18n, phase_3_explained),
+        (Phase::AfterCare, false) => t_string!(i18n, phase_4_explained),
+        (Phase::Mandate, true) => t_string!(i18n, phase_0_for_youth),
+        (Phase::Goals, true) => t_string!(i18n, phase_1_for_youth),
+        (Phase::Execution, true) => t_string!(i18n, phase_2_for_youth),
+        (Phase::StrengtheningHome, true) => t_string!(i18n, phase_3_for_youth),
+        (Phase::AfterCare, true) => t_string!(i18n, phase_4_for_youth),
     }
 }
 

@@ -4,9 +4,10 @@ use leptos::prelude::*;
 use crate::format;
 use crate::i18n::*;
 
-/// The five phases as steps, the current one marked, with a plain explanation of where we are.
+/// The five phases as steps, the current one marked, with a plain explanation of where we are
+/// (for the child, addressed to them).
 #[component]
-pub fn PhaseTimeline(plan: Signal<Plan>) -> impl IntoView {
+pub fn PhaseTimeline(plan: Signal<Plan>, youth: Signal<bool>) -> impl IntoView {
     let i18n = use_i18n();
     let current = move || plan.with(|p| p.phase);
     view! {
@@ -27,7 +28,7 @@ pub fn PhaseTimeline(plan: Signal<Plan>) -> impl IntoView {
             <p data-testid="current-phase">
                 <strong>{move || format!("{} {}: {}", t_string!(i18n, phase_word), current().number(), format::phase(i18n, current()))}</strong>
                 " — "
-                {move || format::phase_explained(i18n, current())}
+                {move || format::phase_explained(i18n, current(), youth.get())}
             </p>
         </section>
     }

@@ -28,7 +28,7 @@ pub fn Home(store: PlanStore, role: RwSignal<Option<Role>>, nav: Nav) -> impl In
         <h1 data-testid="child-name">{move || t_string!(i18n, plan_of, child = child()).to_string()}</h1>
         <NoticeBar notice=store.notice/>
         {move || role.get().map(|r| view! { <Reminders plan role=r/> })}
-        <PhaseTimeline plan/>
+        <PhaseTimeline plan youth=Signal::derive(move || role.get() == Some(Role::Youth))/>
         <DeadlineCard plan today/>
         <UpNext plan/>
         {move || role.get().map(|r| view! {

@@ -49,7 +49,7 @@ pub fn Phases(store: PlanStore, role: Role) -> impl IntoView {
                     <li class="card phase" class:current=move || state().is_eq() class:done=move || state().is_lt()
                         aria-current=move || state().is_eq().then_some("step") data-phase=phase.number()>
                         <h2>{format!("{} {}: {}", t_string!(i18n, phase_word), phase.number(), format::phase(i18n, phase))}</h2>
-                        <p>{format::phase_explained(i18n, phase)}</p>
+                        <p>{format::phase_explained(i18n, phase, role == Role::Youth)}</p>
                         {move || plan.with(|p| phase_dates(i18n, p, phase))}
                         {allowed(role, Action::ChangePhase).then(|| view! { <PlannedStart store role phase/> })}
                         {(phase == Phase::Mandate).then(|| view! { <Consents store role/> })}

@@ -35,7 +35,7 @@ fn summary(i18n: leptos_i18n::I18nContext<Locale>, p: &Plan) -> impl IntoView + 
         <h1>{t_string!(i18n, plan_of, child = p.child_name.clone()).to_string()}</h1>
         <p class="muted">{t_string!(i18n, summary_printed, date = format::date(locale, today)).to_string()}</p>
         <p><strong>{format!("{} {}: {}", t_string!(i18n, phase_word), p.phase.number(), format::phase(i18n, p.phase))}</strong>
-            " — " {format::phase_explained(i18n, p.phase)}</p>
+            " — " {format::phase_explained(i18n, p.phase, false)}</p>
         {deadline.map(|d| view! { <p>{d}</p> })}
         {p.decision.as_ref().map(|d| view! {
             <p><strong>{t_string!(i18n, decision_title)}": "</strong>{format::perspective(i18n, d.outcome)}

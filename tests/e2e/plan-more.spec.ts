@@ -195,3 +195,18 @@ test("the summary prints on A4 with the phase, goals, contact moments per month 
   expect(text).not.toContain("Overzicht afdrukken");
   expect(text).not.toContain("Online");
 });
+
+test("the child reads the plan in words meant for them; the parent in their own", async ({ page }) => {
+  await openAs(page, "Jongere");
+  await expect(page.getByTestId("role-intro")).toContainText("Dit is jouw plan");
+  await expect(page.getByTestId("current-phase")).toContainText("Aan het eind wordt besloten waar jij opgroeit");
+  await tab(page, "Fasen");
+  const phases = page.getByTestId("phases");
+  await expect(phases.locator('[data-phase="0"]')).toContainText("De grote mensen om jou heen zeggen ja tegen het plan.");
+  await expect(phases.locator('[data-phase="3"]')).toContainText("Je woont weer thuis.");
+
+  await page.getByTestId("current-role").click();
+  await page.getByRole("button", { name: "Ouder", exact: true }).click();
+  await expect(page.getByTestId("current-phase")).toContainText("Aan het eind besluiten we of het kind naar huis gaat");
+  await expect(page.getByTestId("current-phase")).not.toContainText("jij");
+});
