@@ -283,7 +283,7 @@ pub fn value(i18n: I18nContext<Locale>, plan: &Plan, f: Field, v: &serde_json::V
             Field::StartDate => date(i18n.get_locale_untracked(), v.as_str()?.parse().ok()?),
             Field::ContactPerson => {
                 let id: koers_core::MemberId = serde_json::from_value(v.clone()).ok()?;
-                plan.member(id)?.name.clone()
+                plan.member_or_former(id)?.name.clone()
             }
             Field::Deadline | Field::Date => {
                 date(i18n.get_locale_untracked(), v.as_str()?.parse().ok()?)

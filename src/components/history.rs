@@ -16,7 +16,7 @@ pub fn History(store: PlanStore, entity: Entity) -> impl IntoView {
             changes
                 .into_iter()
                 .map(|c| {
-                    let who = p.member(c.author).map_or_else(String::new, |m| {
+                    let who = p.member_or_former(c.author).map_or_else(String::new, |m| {
                         format!("{} ({})", m.name, format::role(i18n, m.role))
                     });
                     let when = format::at_millis(i18n.get_locale_untracked(), c.hlc.millis as f64);

@@ -121,7 +121,7 @@ fn Comments(store: PlanStore, role: Role, goal: GoalId) -> impl IntoView {
                     (
                         c.id,
                         c.text.clone(),
-                        p.member(c.author)
+                        p.member_or_former(c.author)
                             .map(|m| m.name.clone())
                             .unwrap_or_default(),
                     )

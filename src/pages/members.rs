@@ -1,13 +1,17 @@
-use koers_core::{allowed, Action, MemberId, Role};
+use koers_core::{allowed, Action, Edit, Entity, Field, MemberId, Role};
 use leptos::prelude::*;
+use uuid::Uuid;
 
+use crate::components::notice::{save, NoticeBar};
 use crate::format;
+use crate::forms::optional_text;
 use crate::i18n::*;
 use crate::store::PlanStore;
 use crate::sync::{self, Device, Invite, InviteInfo, SyncError};
 
 /// Who takes part, their phones and when each was last seen. The worker invites people (a link
-/// and a QR code) and removes a phone that should no longer see the plan.
+/// and a QR code), removes a phone that should no longer see the plan, adds someone who joins
+/// later (a new foster family, another guardian) and takes out someone who no longer takes part.
 #[component]
 pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView {
     let i18n = use_i18n();
@@ -91,8 +95,11 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
             .with(|p| p.as_ref().map(|p| p.members.clone()).unwrap_or_default())
     };
 
+    let me = move || store.session.with(|s| s.as_ref().map(|s| s.member));
+
     view! {
         <h1>{t_string!(i18n, members_title)}</h1>
+        <NoticeBar notice=store.notice/>
         {move || problem.get().map(|p| view! { <p class="alert" role="alert">{p}</p> })}
         <ul class="members" data-testid="members">
             <For each=members key=|m| (m.id, m.name.clone(), m.role) let:m>
@@ -142,6 +149,10 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
                             {t_string!(i18n, invite)}
                         </button>
                     </Show>
+                    {
+                        let (id, name) = (m.id, m.name.clone());
+                        move || (manages() && me() != Some(id)).then(|| view! { <TakeOut store role id name=name.clone()/> })
+                    }
                     {move || invite.get().filter(|(who, _)| *who == m.id).map(|(_, i)| view! {
                         <div class="invite" data-testid="invite-card">
                             <p>{t_string!(i18n, invite_explained, date = format::instant(i18n.get_locale_untracked(), &i.expires_at)).to_string()}</p>
@@ -153,5 +164,90 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
                 </li>
             </For>
         </ul>
+        <Show when=manages>
+            <AddMember store role/>
+        </Show>
+    }
+}
+
+/// Someone who joins the plan later: a new foster family, another guardian, a care worker.
+#[component]
+fn AddMember(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView {
+    let i18n = use_i18n();
+    let name = RwSignal::new(String::new());
+    let new_role = RwSignal::new(Role::FosterParent);
+    let phone = RwSignal::new(String::new());
+    let form_error = RwSignal::new(None::<&'static str>);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let who = name.get_untracked().trim().to_string();
+        let (false, Some(by)) = (who.is_empty(), role.get_untracked()) else {
+            form_error.set(Some(t_string!(i18n, error_name)));
+            return;
+        };
+        form_error.set(None);
+        let e = Entity::Member(MemberId(Uuid::new_v4()));
+        let edits = vec![
+            Edit::new(e, Field::Name, who),
+            Edit::new(e, Field::Role, new_role.get_untracked()),
+            Edit::new(e, Field::Phone, optional_text(phone)),
+        ];
+        leptos::task::spawn_local(async move {
+            if save(store, i18n, by, edits, t_string!(i18n, member_added)).await {
+                name.set(String::new());
+                phone.set(String::new());
+            }
+        });
+    };
+    view! {
+        <details class="card" data-testid="add-member">
+            <summary>{t_string!(i18n, add_member)}</summary>
+            <form class="form" novalidate on:submit=submit>
+                <label class="field"><span>{t_string!(i18n, name)}</span><input type="text" maxlength="4000" bind:value=name/></label>
+                <label class="field">
+                    <span>{t_string!(i18n, role)}</span>
+                    <select on:change=move |ev| {
+                        if let Some(r) = Role::from_key(&event_target_value(&ev)) { new_role.set(r) }
+                    }>
+                        {Role::ALL.into_iter().map(|r| view! {
+                            <option value=r.key() selected=new_role.get_untracked() == r>{format::role(i18n, r)}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label class="field"><span>{t_string!(i18n, phone)}</span><input type="tel" maxlength="40" bind:value=phone/></label>
+                {move || form_error.get().map(|e| view! { <p class="alert" role="alert">{e}</p> })}
+                <button type="submit" class="button primary wide">{t_string!(i18n, add_member)}</button>
+            </form>
+        </details>
+    }
+}
+
+/// Takes someone out of the plan, after saying what that means. Their words stay in the plan.
+#[component]
+fn TakeOut(store: PlanStore, role: RwSignal<Option<Role>>, id: MemberId, name: String) -> impl IntoView {
+    let i18n = use_i18n();
+    let asking = RwSignal::new(false);
+    let confirm = move |_| {
+        let Some(by) = role.get_untracked() else {
+            return;
+        };
+        let edits = vec![Edit::new(Entity::Member(id), Field::Deleted, true)];
+        leptos::task::spawn_local(async move {
+            save(store, i18n, by, edits, t_string!(i18n, member_taken_out)).await;
+        });
+    };
+    let warning = t_string!(i18n, take_out_warning, name = name).to_string();
+    view! {
+        <Show when=move || asking.get() fallback=move || view! {
+            <button type="button" class="button wide" data-testid="take-out" on:click=move |_| asking.set(true)>
+                {t_string!(i18n, take_out)}
+            </button>
+        }>
+            <div class="alert" role="alert" data-testid="take-out-confirm">
+                <p>{warning.clone()}</p>
+                <button type="button" class="button wide danger" on:click=confirm>{t_string!(i18n, take_out_confirm)}</button>
+                <button type="button" class="button wide" on:click=move |_| asking.set(false)>{t_string!(i18n, cancel)}</button>
+            </div>
+        </Show>
     }
 }

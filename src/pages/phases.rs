@@ -121,7 +121,7 @@ fn Consents(store: PlanStore, role: Role) -> impl IntoView {
                         p.consents.get(&m.id).map(|c| {
                             // Recorded by someone else (the worker, from a meeting): say who.
                             let by = (c.recorded_by != m.id)
-                                .then(|| p.member(c.recorded_by).map(|b| b.name.clone()))
+                                .then(|| p.member_or_former(c.recorded_by).map(|b| b.name.clone()))
                                 .flatten();
                             (c.given_at, by)
                         }),

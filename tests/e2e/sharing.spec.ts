@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { openAs, expectAccessible } from "./helpers";
+import { openAs, expectAccessible, startPlanForDaan } from "./helpers";
 
 test("the worker starts a plan and invites a parent by link and QR code; the parent's phone joins and can be removed", async ({ page, browser, baseURL }) => {
   await openAs(page, "Pleegzorgbegeleider");
@@ -50,4 +50,46 @@ test("the worker starts a plan and invites a parent by link and QR code; the par
   await expect(member("Mirjam").getByTestId("open-invite")).toHaveCount(0);
   await member("Mirjam").getByTestId("revoke-device").click();
   await expect(member("Mirjam")).toContainText("Nog geen telefoon");
+});
+
+test("a new foster family joins later; a parent taken out of the plan loses it on her phone", async ({ page, browser, baseURL }) => {
+  await startPlanForDaan(page);
+  const member = (name: string) => page.getByTestId("members").locator("li.member", { hasText: name });
+  await member("Mirjam").getByTestId("invite").click();
+  const link = (await member("Mirjam").getByTestId("invite-link").textContent())!;
+  const mirjam = await (await browser.newContext({ baseURL, locale: "nl-NL" })).newPage();
+  await mirjam.goto(link);
+  await expect(mirjam.getByTestId("child-name")).toHaveText("Plan van Daan");
+  await mirjam.goto("/fasen");
+  await mirjam.getByRole("button", { name: "Ik geef toestemming" }).click();
+  await expect(mirjam.getByTestId("sync-pending")).toHaveText("alles verstuurd");
+
+  // The worker adds the new foster family: they can be invited like anyone else.
+  await page.reload();
+  await page.getByTestId("add-member").locator("summary").click();
+  await page.getByTestId("add-member").getByLabel("Naam", { exact: true }).fill("Fam. Yilmaz");
+  await page.getByTestId("add-member").getByLabel("Rol").selectOption({ label: "Pleegouder" });
+  await page.getByTestId("add-member").getByRole("button", { name: "Iemand toevoegen" }).click();
+  await expect(page.getByText("Toegevoegd.")).toBeVisible();
+  await expect(member("Fam. Yilmaz")).toContainText("Pleegouder");
+  await expect(member("Fam. Yilmaz").getByTestId("invite")).toBeVisible();
+  // The worker cannot take herself out.
+  await expect(member("Lotte de Vries").getByTestId("take-out")).toHaveCount(0);
+
+  await member("Mirjam").getByTestId("take-out").click();
+  await expect(member("Mirjam").getByTestId("take-out-confirm")).toContainText("Mirjam doet dan niet meer mee");
+  await expectAccessible(page);
+  await member("Mirjam").getByRole("button", { name: "Ja, uit het plan halen" }).click();
+  await expect(page.getByText("Deze persoon doet niet meer mee aan het plan.")).toBeVisible();
+  await expect(member("Mirjam")).toHaveCount(0);
+  await expect(page.getByTestId("sync-pending")).toHaveText("alles verstuurd");
+
+  // Her phone is told, and the plan leaves it.
+  await expect(mirjam.getByRole("alert")).toContainText("geen toegang meer", { timeout: 10_000 });
+  await mirjam.reload();
+  await expect(mirjam.getByText("Plan van Daan")).toHaveCount(0);
+  // Phase 0 no longer waits for her consent.
+  await page.goto("/fasen");
+  await expect(page.getByTestId("phases").locator('[data-phase="0"]')).toContainText("Lotte de Vries");
+  await expect(page.getByTestId("phases").locator('[data-phase="0"]')).not.toContainText("Mirjam");
 });

@@ -54,6 +54,9 @@ pub enum Refusal {
     NotAllowed { role: Role, action: Action },
     #[error(transparent)]
     Phase(#[from] PhaseError),
+    /// Taking oneself out would leave a plan without the one who manages it.
+    #[error("a member cannot take themselves out of the plan")]
+    RemovesSelf,
 }
 
 /// Checks one operation against the plan as it stands: the value's type, the author's membership
@@ -67,6 +70,9 @@ pub fn authorize(plan: &Plan, op: &Op) -> Result<Action, Refusal> {
     let action = permission::action_of(plan, role, op.author, &op.entity, op.field);
     if !allowed(role, action) {
         return Err(Refusal::NotAllowed { role, action });
+    }
+    if op.entity == Entity::Member(op.author) && op.field == Field::Deleted && op.value == true {
+        return Err(Refusal::RemovesSelf);
     }
     if let (Entity::Plan, Field::Phase) = (op.entity, op.field) {
         let to: Phase =

@@ -123,6 +123,9 @@ pub struct Plan {
     pub contact_person: Option<MemberId>,
     pub is_example: bool,
     pub members: Vec<Member>,
+    /// Members taken out of the plan: they no longer take part or see it, but their name stays
+    /// with what they wrote.
+    pub former_members: Vec<Member>,
     pub consents: BTreeMap<MemberId, Consent>,
     pub phase_dates: BTreeMap<Phase, PhaseDates>,
     /// Ordered by priority.
@@ -151,6 +154,7 @@ impl Plan {
             contact_person: read.or_default(Entity::Plan, Field::ContactPerson),
             is_example: read.or_default(Entity::Plan, Field::IsExample),
             members: vec![],
+            former_members: vec![],
             consents: BTreeMap::new(),
             phase_dates: BTreeMap::new(),
             goals: vec![],
@@ -177,20 +181,15 @@ impl Plan {
                 continue;
             }
             if read.or_default::<bool>(e, Field::Deleted) {
+                if let Entity::Member(id) = e {
+                    if let Some(member) = read.member(id) {
+                        plan.former_members.push(member);
+                    }
+                }
                 continue;
             }
             match e {
-                Entity::Member(id) => {
-                    let Some(role) = read.get(e, Field::Role) else {
-                        continue;
-                    };
-                    plan.members.push(Member {
-                        id,
-                        name: read.or_default(e, Field::Name),
-                        role,
-                        phone: read.or_default(e, Field::Phone),
-                    });
-                }
+                Entity::Member(id) => plan.members.extend(read.member(id)),
                 Entity::Goal(id) => {
                     let Some(owner) = read.get(e, Field::Owner) else {
                         continue;
@@ -289,8 +288,15 @@ impl Plan {
         plan
     }
 
+    /// A member who takes part now.
     pub fn member(&self, id: MemberId) -> Option<&Member> {
         self.members.iter().find(|m| m.id == id)
+    }
+
+    /// Who wrote something: a member now, or one who was taken out of the plan since.
+    pub fn member_or_former(&self, id: MemberId) -> Option<&Member> {
+        self.member(id)
+            .or_else(|| self.former_members.iter().find(|m| m.id == id))
     }
 
     pub fn goal(&self, id: GoalId) -> Option<&Goal> {
@@ -380,6 +386,17 @@ impl Reader<'_> {
             .register(e, f)
             .map(|r| r.current().author)
             .unwrap_or(MemberId(uuid::Uuid::nil()))
+    }
+
+    /// A member entity with a role; without one it was never a member.
+    fn member(&self, id: MemberId) -> Option<Member> {
+        let e = Entity::Member(id);
+        Some(Member {
+            id,
+            role: self.get(e, Field::Role)?,
+            name: self.or_default(e, Field::Name),
+            phone: self.or_default(e, Field::Phone),
+        })
     }
 
     fn singleton(&self, plan: &mut Plan, e: Entity) {

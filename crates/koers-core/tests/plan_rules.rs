@@ -413,3 +413,52 @@ fn contact_moments_are_counted_per_month_by_what_became_of_them() {
     );
     assert!(months.iter().any(|m| m.cancelled > 0) && months.iter().any(|m| m.planned > 0));
 }
+
+#[test]
+fn a_member_taken_out_of_the_plan_can_no_longer_write_but_keeps_their_name_on_what_they_wrote() {
+    let (mut r, p) = demo();
+    let mut worker = Author::new(demo::WORKER, NodeId(3));
+    let mut foster = Author::new(demo::FOSTER_PARENT, NodeId(2));
+    assert!(p.member(demo::FOSTER_PARENT).is_some());
+
+    // A new foster family joins and the old one leaves.
+    let newcomer = MemberId(Uuid::from_u128(777));
+    let e = Entity::Member(newcomer);
+    for (n, edit) in [
+        (2, Edit::new(e, Field::Name, "Fam. Yilmaz")),
+        (3, Edit::new(e, Field::Role, Role::FosterParent)),
+        (4, Edit::new(Entity::Member(demo::FOSTER_PARENT), Field::Deleted, true)),
+    ] {
+        let p = Plan::from_replica(&r);
+        let op = worker.change(&r, &p, op_id(n), NOW + n as u64, edit).unwrap();
+        r.apply(&op).unwrap();
+    }
+    let p = Plan::from_replica(&r);
+    assert_eq!(p.member(newcomer).unwrap().name, "Fam. Yilmaz");
+    assert!(p.member(demo::FOSTER_PARENT).is_none());
+    assert_eq!(p.former_members.len(), 1);
+    // What the former foster parents wrote still says who wrote it.
+    let former = p.member_or_former(demo::FOSTER_PARENT).unwrap();
+    assert_eq!((former.name.as_str(), former.role), (p.former_members[0].name.as_str(), Role::FosterParent));
+    // And nothing they send any more is accepted.
+    let visit = Entity::ContactMoment(ContactMomentId(Uuid::from_u128(9)));
+    assert_eq!(
+        foster
+            .change(&r, &p, op_id(5), NOW + 10, Edit::new(visit, Field::Note, Some("x")))
+            .unwrap_err(),
+        Refusal::NotAMember
+    );
+    // Nobody takes themselves out: the plan would lose the one who manages it.
+    assert_eq!(
+        worker
+            .change(
+                &r,
+                &p,
+                op_id(6),
+                NOW + 11,
+                Edit::new(Entity::Member(demo::WORKER), Field::Deleted, true)
+            )
+            .unwrap_err(),
+        Refusal::RemovesSelf
+    );
+}

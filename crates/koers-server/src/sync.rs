@@ -378,8 +378,20 @@ pub async fn push_ops(
         let plan = locked.state();
         plan.last_seq = plan.last_seq.max(seqs.iter().copied().max().unwrap_or(0));
     }
+    // Members this batch took out of the plan: their phones and open invites stop working.
+    let removed: Vec<MemberId> = to_store
+        .iter()
+        .filter_map(|op| match op.entity {
+            Entity::Member(m) if op.field == Field::Deleted => Some(m),
+            _ => None,
+        })
+        .filter(|m| locked.state().plan.member(*m).is_none())
+        .collect();
     let last_seq = locked.state().last_seq;
     drop(locked);
+    for member in removed {
+        shut_out(&state, plan_id, member).await?;
+    }
     if last_seq > before {
         state.plans.notify(plan_id, PlanEvent::Ops(last_seq));
     }
@@ -388,6 +400,28 @@ pub async fn push_ops(
         refused,
         last_seq,
     }))
+}
+
+/// Revokes every device and open invite of a member who was taken out of the plan, and ends
+/// those devices' event streams (their next request gets 401 and the app wipes the plan).
+async fn shut_out(state: &AppState, plan_id: PlanId, member: MemberId) -> Result<(), ApiError> {
+    let plan = plan_id.to_string();
+    let member = member.to_string();
+    let now = now_text();
+    for d in state.store.devices(&plan).await? {
+        if d.member_id == member && d.revoked_at.is_none() {
+            state.store.revoke_device(&plan, &d.device_id, &now).await?;
+            state
+                .plans
+                .notify(plan_id, PlanEvent::DeviceRevoked(d.device_id));
+        }
+    }
+    for i in state.store.invites(&plan).await? {
+        if i.member_id == member && i.used_at.is_none() && i.revoked_at.is_none() {
+            state.store.revoke_invite(&plan, &i.invite_id, &now).await?;
+        }
+    }
+    Ok(())
 }
 
 /// `GET /api/plans/{plan}/ops?after=&limit=`: operations in seq order.

@@ -822,6 +822,32 @@ async fn revoked_and_unknown_tokens_get_401() {
 }
 
 #[tokio::test]
+async fn a_member_taken_out_of_the_plan_loses_their_phones_and_open_invites() {
+    let app = test_app();
+    let mut world = create_world(&app).await;
+    let parent = join(&app, &world, Role::Parent).await;
+    let foster = join(&app, &world, Role::FosterParent).await;
+    let reply = invite(&app, &world.worker, parent.member, None).await;
+    let second_code = reply.json["code"].as_str().unwrap().to_owned();
+
+    // Taking oneself out is refused; taking the parent out is not.
+    let me = world.worker.member;
+    let own = world.worker.op(Entity::Member(me), Field::Deleted, json!(true));
+    let reply = push(&app, &world.worker, &[own]).await;
+    assert_eq!(reply.json["refused"].as_array().unwrap().len(), 1, "{}", reply.json);
+    let out = world
+        .worker
+        .op(Entity::Member(parent.member), Field::Deleted, json!(true));
+    let reply = push(&app, &world.worker, &[out]).await;
+    assert_eq!(reply.json["accepted"].as_array().unwrap().len(), 1, "{}", reply.json);
+
+    assert_error(&pull(&app, &parent, 0, 10).await, StatusCode::UNAUTHORIZED, "token_revoked");
+    assert_error(&accept(&app, &second_code).await, StatusCode::GONE, "invite_revoked");
+    // Everyone else carries on.
+    assert_eq!(pull(&app, &foster, 0, 10).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn invites_are_single_use_expire_and_can_be_revoked() {
     let app = test_app();
     let world = create_world(&app).await;
