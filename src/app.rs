@@ -117,7 +117,7 @@ where
     let i18n = use_i18n();
     let attempt = RwSignal::new(0u32);
     view! {
-        <Suspense fallback=move || view! { <p class="muted" role="status">{t_string!(i18n, loading)}</p> }>
+        <Suspense fallback=move || view! { <p class="muted" role="status">{t_string!(i18n, screen_loading)}</p> }>
             {move || {
                 attempt.track();
                 let screen = make();

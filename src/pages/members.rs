@@ -164,6 +164,18 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
                 </li>
             </For>
         </ul>
+        // Everyone sees who left, as they see who takes part.
+        {move || {
+            let former = store.plan.with(|p| p.as_ref().map(|p| p.former_members.clone()).unwrap_or_default());
+            (!former.is_empty()).then(|| view! {
+                <section class="card" data-testid="former-members">
+                    <h2>{t_string!(i18n, former_members)}</h2>
+                    <ul>
+                        {former.into_iter().map(|m| view! { <li>{m.name}" · "{format::role(i18n, m.role)}</li> }).collect_view()}
+                    </ul>
+                </section>
+            })
+        }}
         <Show when=manages>
             <AddMember store role/>
         </Show>

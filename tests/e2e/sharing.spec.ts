@@ -82,6 +82,7 @@ test("a new foster family joins later; a parent taken out of the plan loses it o
   await member("Mirjam").getByRole("button", { name: "Ja, uit het plan halen" }).click();
   await expect(page.getByText("Deze persoon doet niet meer mee aan het plan.")).toBeVisible();
   await expect(member("Mirjam")).toHaveCount(0);
+  await expect(page.getByTestId("former-members")).toContainText("Mirjam · Ouder");
   await expect(page.getByTestId("sync-pending")).toHaveText("alles verstuurd");
 
   // Her phone is told, and the plan leaves it.
