@@ -486,7 +486,7 @@ impl PlanStore {
 }
 
 /// Opens the database and replays the device's plan. Returns the device, its session, how many
-/// records could not be read, and how many changes wait for the server.
+/// records could not be read, and the items with changes waiting for the server.
 async fn load() -> Result<(Device, Option<Session>, usize, BTreeSet<Entity>), StoreError> {
     mark("koers:open-start");
     let log = Rc::new(OpLog::open(DATABASE).await?);

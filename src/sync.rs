@@ -24,12 +24,8 @@ pub struct Session {
 pub enum SyncError {
     /// No answer: offline, or the server is down. Try again later.
     Offline,
-    /// The server answered with an error (`code` as in the API, `message` a sentence).
-    Rejected {
-        status: u16,
-        code: String,
-        message: String,
-    },
+    /// The server answered with an error (`code` as in the API; `format::refusal` words it).
+    Rejected { status: u16, code: String },
     /// The answer could not be read.
     Malformed,
     Storage(StoreError),
@@ -61,7 +57,6 @@ const PULL_LIMIT: u32 = 1000;
 #[derive(Deserialize)]
 struct ErrorBody {
     error: String,
-    message: String,
 }
 
 #[derive(Deserialize)]
@@ -138,7 +133,6 @@ async fn call(
         Ok(e) => SyncError::Rejected {
             status,
             code: e.error,
-            message: e.message,
         },
         // Not our server's JSON (a proxy or captive portal): as good as offline.
         Err(_) => SyncError::Offline,
