@@ -3,14 +3,14 @@
 //   node bench/first-load.mjs            (after scripts/build.sh and a server build)
 // Profile (DevTools protocol): 150 ms RTT, 1.6 Mbps down, 750 Kbps up, 4x CPU slowdown.
 import { chromium } from "@playwright/test";
-
-process.env.PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS = "1";
 import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 
+// Lets Playwright report the service worker's own requests (read when the browser starts).
+process.env.PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS = "1";
 const RUNS = Number(process.env.RUNS ?? 5);
 const port = Number(process.env.BENCH_PORT ?? 8093);
 const base = `http://127.0.0.1:${port}`;
@@ -84,8 +84,7 @@ try {
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, locale: "nl-NL" });
   await context.addInitScript(markReady);
   await context.addInitScript(asParent);
-  // Everything the first visit downloads, the service worker's offline copy included (its
-  // requests are reported with PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS, set below).
+  // Everything the first visit downloads, the service worker's offline copy included.
   const sizes = [];
   context.on("requestfinished", (r) => sizes.push(r.sizes().then((s) => Math.max(0, s.responseBodySize) + s.responseHeadersSize)));
   const page = await context.newPage();
