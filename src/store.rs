@@ -2,7 +2,6 @@
 //! screens as signals. Every change is authored, checked, stored, and only then shown; when the
 //! device has joined a shared plan, changes are synced in the background (see `sync.rs`).
 
-use std::collections::BTreeSet;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -57,7 +56,7 @@ pub enum LoadState {
 pub struct SyncStatus {
     pub online: bool,
     /// The items (a goal, a visit, …) with changes the server has not acknowledged yet.
-    pub pending: BTreeSet<Entity>,
+    pub pending: Vec<Entity>,
     /// When the last round finished (ms since the epoch).
     pub last_synced: Option<f64>,
 }
@@ -224,7 +223,7 @@ impl PlanStore {
         mark("koers:change-stored");
         self.apply(&ops);
         if self.session.get_untracked().is_some() {
-            self.sync.update(|s| s.pending.extend(sync::pending_items(&ops)));
+            self.sync.update(|s| sync::add_items(&mut s.pending, &ops));
             self.sync_now();
         }
         Ok(())
@@ -487,7 +486,7 @@ impl PlanStore {
 
 /// Opens the database and replays the device's plan. Returns the device, its session, how many
 /// records could not be read, and the items with changes waiting for the server.
-async fn load() -> Result<(Device, Option<Session>, usize, BTreeSet<Entity>), StoreError> {
+async fn load() -> Result<(Device, Option<Session>, usize, Vec<Entity>), StoreError> {
     mark("koers:open-start");
     let log = Rc::new(OpLog::open(DATABASE).await?);
     let [node, session, local_plan] = log.meta_texts(["node", SESSION, LOCAL_PLAN]).await?;

@@ -3,8 +3,6 @@
 //! off anywhere (closed tab, dead network) and simply runs again: pushes are idempotent by
 //! operation id and pulls resume from the last stored sequence number.
 
-use std::collections::BTreeSet;
-
 use koers_core::{Entity, MemberId, Op, OpId, PlanId, Role};
 use koers_store::{OpLog, StoreError};
 use serde::{Deserialize, Serialize};
@@ -47,7 +45,7 @@ pub struct Round {
     /// Some changes were refused only because this phone's clock runs ahead: they stay pending.
     pub clock_ahead: bool,
     /// The items (a goal, a visit, …) with changes still waiting for the server after this round.
-    pub still_pending: BTreeSet<Entity>,
+    pub still_pending: Vec<Entity>,
 }
 
 /// Largest batch pushed at once (the server takes up to 1000).
@@ -181,7 +179,7 @@ pub async fn sync_once(log: &OpLog, session: &Session) -> Result<Round, SyncErro
         .collect();
     pending.sort_by_key(|o| (o.hlc, o.id));
     let push_url = format!("/api/plans/{}/ops", session.plan);
-    let mut settled = BTreeSet::new();
+    let mut settled: Vec<OpId> = Vec::new();
     for batch in pending.chunks(PUSH_BATCH) {
         let body = serde_json::json!({ "ops": batch }).to_string();
         let answer: PushResponse =
@@ -219,9 +217,20 @@ pub async fn sync_once(log: &OpLog, session: &Session) -> Result<Round, SyncErro
 }
 
 /// The items the given operations change: what the user counts as changes (one visit, not its
-/// eight fields).
-pub fn pending_items<'a>(ops: impl IntoIterator<Item = &'a Op>) -> BTreeSet<Entity> {
-    ops.into_iter().map(|o| o.entity).collect()
+/// eight fields). A plain list: a set type would add its code to the first download.
+pub fn pending_items<'a>(ops: impl IntoIterator<Item = &'a Op>) -> Vec<Entity> {
+    let mut items = Vec::new();
+    add_items(&mut items, ops);
+    items
+}
+
+/// Adds the items `ops` change to `items`, each once.
+pub fn add_items<'a>(items: &mut Vec<Entity>, ops: impl IntoIterator<Item = &'a Op>) {
+    for op in ops {
+        if !items.contains(&op.entity) {
+            items.push(op.entity);
+        }
+    }
 }
 
 #[derive(Deserialize)]
