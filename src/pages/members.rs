@@ -101,10 +101,17 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
         <h1>{t_string!(i18n, members_title)}</h1>
         <NoticeBar notice=store.notice/>
         {move || problem.get().map(|p| view! { <p class="alert" role="alert">{p}</p> })}
+        <Show when=manages>
+            <ContactPersonChoice store role/>
+        </Show>
         <ul class="members" data-testid="members">
-            <For each=members key=|m| (m.id, m.name.clone(), m.role) let:m>
+            <For each=members key=|m| (m.id, m.name.clone(), m.role, m.phone.clone()) let:m>
                 <li class="card member" data-role=m.role.key()>
                     <p><strong>{m.name.clone()}</strong>" · "{format::role(i18n, m.role)}</p>
+                    {
+                        let (id, name, phone) = (m.id, m.name.clone(), m.phone.clone());
+                        move || manages().then(|| view! { <EditMember store role id name=name.clone() phone=phone.clone()/> })
+                    }
                     <ul class="devices">
                         {move || {
                             let mine: Vec<Device> = devices.get().into_iter().filter(|d| d.member == m.id && !d.revoked).collect();
@@ -179,6 +186,85 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
         <Show when=manages>
             <AddMember store role/>
         </Show>
+    }
+}
+
+/// The one fixed contact person the guideline asks for, shown on everyone's home with a call
+/// button. The worker chooses again when people change.
+#[component]
+fn ContactPersonChoice(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView {
+    let i18n = use_i18n();
+    let plan = store.shown();
+    let choose = move |ev: leptos::ev::Event| {
+        let (Ok(id), Some(by)) = (event_target_value(&ev).parse::<Uuid>(), role.get_untracked()) else {
+            return;
+        };
+        let edits = vec![Edit::new(Entity::Plan, Field::ContactPerson, Some(MemberId(id)))];
+        leptos::task::spawn_local(async move {
+            save(store, i18n, by, edits, t_string!(i18n, contact_person_saved)).await;
+        });
+    };
+    view! {
+        <label class="card field" data-testid="contact-person-choice">
+            <span>{t_string!(i18n, contact_person)}</span>
+            <select on:change=choose>
+                {move || plan.with(|p| {
+                    let current = p.contact_person().map(|m| m.id);
+                    let none = current.is_none().then(|| view! {
+                        <option value="" selected=true>{t_string!(i18n, contact_person_none)}</option>
+                    });
+                    let members = p.members.iter().map(|m| view! {
+                        <option value=m.id.0.to_string() selected=current == Some(m.id)>
+                            {format!("{} · {}", m.name, format::role(i18n, m.role))}
+                        </option>
+                    }).collect_view();
+                    (none, members)
+                })}
+            </select>
+        </label>
+    }
+}
+
+/// A member's name and phone number, as the worker keeps them up to date.
+#[component]
+fn EditMember(
+    store: PlanStore,
+    role: RwSignal<Option<Role>>,
+    id: MemberId,
+    name: String,
+    phone: Option<String>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let name = RwSignal::new(name);
+    let phone = RwSignal::new(phone.unwrap_or_default());
+    let form_error = RwSignal::new(None::<&'static str>);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let who = name.get_untracked().trim().to_string();
+        let (false, Some(by)) = (who.is_empty(), role.get_untracked()) else {
+            form_error.set(Some(t_string!(i18n, error_name)));
+            return;
+        };
+        form_error.set(None);
+        let e = Entity::Member(id);
+        let edits = vec![
+            Edit::new(e, Field::Name, who),
+            Edit::new(e, Field::Phone, optional_text(phone)),
+        ];
+        leptos::task::spawn_local(async move {
+            save(store, i18n, by, edits, t_string!(i18n, member_saved)).await;
+        });
+    };
+    view! {
+        <details data-testid="edit-member">
+            <summary>{t_string!(i18n, edit)}</summary>
+            <form class="form" novalidate on:submit=submit>
+                <label class="field"><span>{t_string!(i18n, name)}</span><input type="text" maxlength="4000" bind:value=name/></label>
+                <label class="field"><span>{t_string!(i18n, phone)}</span><input type="tel" maxlength="40" bind:value=phone/></label>
+                {move || form_error.get().map(|e| view! { <p class="alert" role="alert">{e}</p> })}
+                <button type="submit" class="button primary wide">{t_string!(i18n, save)}</button>
+            </form>
+        </details>
     }
 }
 

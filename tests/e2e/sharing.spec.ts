@@ -94,3 +94,33 @@ test("a new foster family joins later; a parent taken out of the plan loses it o
   await expect(page.getByTestId("phases").locator('[data-phase="0"]')).toContainText("Lotte de Vries");
   await expect(page.getByTestId("phases").locator('[data-phase="0"]')).not.toContainText("Mirjam");
 });
+
+test("the worker keeps names, phone numbers and the fixed contact person up to date; home shows who to call", async ({ page }) => {
+  await startPlanForDaan(page);
+  const member = (name: string) => page.getByTestId("members").locator("li.member", { hasText: name });
+  // A new guardian joins, with her number.
+  await page.getByTestId("add-member").locator("summary").click();
+  await page.getByTestId("add-member").getByLabel("Naam", { exact: true }).fill("Sanne Jansen");
+  await page.getByTestId("add-member").getByLabel("Rol").selectOption({ label: "Gezinsvoogd" });
+  await page.getByTestId("add-member").getByLabel("Telefoon").fill("06 1234 5678");
+  await page.getByTestId("add-member").getByRole("button", { name: "Iemand toevoegen" }).click();
+  await expect(member("Sanne Jansen")).toContainText("Gezinsvoogd");
+
+  // Mirjam's name was misspelt.
+  await member("Mirjam").getByTestId("edit-member").locator("summary").click();
+  await member("Mirjam").getByTestId("edit-member").getByLabel("Naam", { exact: true }).fill("Miriam");
+  await member("Mirjam").getByTestId("edit-member").getByRole("button", { name: "Opslaan" }).click();
+  await expect(page.getByText("De gegevens zijn bewaard.")).toBeVisible();
+  await expect(member("Miriam")).toHaveCount(1);
+
+  const choice = page.getByTestId("contact-person-choice").getByLabel("Vaste contactpersoon");
+  await expect(choice.locator("option:checked")).toHaveText("Lotte de Vries · Pleegzorgbegeleider");
+  await choice.selectOption({ label: "Sanne Jansen · Gezinsvoogd" });
+  await expect(page.getByText("De vaste contactpersoon is bewaard.")).toBeVisible();
+  await expectAccessible(page);
+
+  await page.goto("/");
+  const card = page.getByRole("region", { name: "Vaste contactpersoon" });
+  await expect(card).toContainText("Sanne Jansen (Gezinsvoogd)");
+  await expect(card.getByRole("link", { name: "Bel 06 1234 5678" })).toHaveAttribute("href", "tel:0612345678");
+});
