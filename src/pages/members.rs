@@ -2,6 +2,7 @@ use koers_core::{allowed, Action, Edit, Entity, Field, MemberId, Role};
 use leptos::prelude::*;
 use uuid::Uuid;
 
+use crate::components::history::HistoryToggle;
 use crate::components::notice::{save, NoticeBar};
 use crate::format;
 use crate::forms::optional_text;
@@ -160,6 +161,7 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
                         let (id, name) = (m.id, m.name.clone());
                         move || (manages() && me() != Some(id)).then(|| view! { <TakeOut store role id name=name.clone()/> })
                     }
+                    <HistoryToggle store entity=Entity::Member(m.id)/>
                     {move || invite.get().filter(|(who, _)| *who == m.id).map(|(_, i)| view! {
                         <div class="invite" data-testid="invite-card">
                             <p>{t_string!(i18n, invite_explained, date = format::instant(i18n.get_locale_untracked(), &i.expires_at)).to_string()}</p>
@@ -178,7 +180,12 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
                 <section class="card" data-testid="former-members">
                     <h2>{t_string!(i18n, former_members)}</h2>
                     <ul>
-                        {former.into_iter().map(|m| view! { <li>{m.name}" · "{format::role(i18n, m.role)}</li> }).collect_view()}
+                        {former.into_iter().map(|m| view! {
+                            <li>
+                                {m.name}" · "{format::role(i18n, m.role)}
+                                <HistoryToggle store entity=Entity::Member(m.id)/>
+                            </li>
+                        }).collect_view()}
                     </ul>
                 </section>
             })
