@@ -99,7 +99,9 @@ fn day_and_time(locale: Locale, d: js_sys::Date) -> String {
 /// What the server's refusal (its error `code`) means for the user, and what to do.
 pub fn refusal(i18n: I18nContext<Locale>, code: &str) -> String {
     match code {
-        "not_allowed" | "not_a_member" | "not_your_member" => t_string!(i18n, refused_not_allowed).to_string(),
+        "not_allowed" | "not_a_member" | "not_your_member" => {
+            t_string!(i18n, refused_not_allowed).to_string()
+        }
         "clock_ahead" => t_string!(i18n, refused_clock_ahead).to_string(),
         "plan_unknown" | "member_unknown" => t_string!(i18n, refused_plan_unknown).to_string(),
         "server_error" => t_string!(i18n, refused_server_error).to_string(),

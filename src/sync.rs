@@ -23,7 +23,10 @@ pub enum SyncError {
     /// No answer: offline, or the server is down. Try again later.
     Offline,
     /// The server answered with an error (`code` as in the API; `format::refusal` words it).
-    Rejected { status: u16, code: String },
+    Rejected {
+        status: u16,
+        code: String,
+    },
     /// The answer could not be read.
     Malformed,
     Storage(StoreError),
@@ -188,8 +191,10 @@ pub async fn sync_once(log: &OpLog, session: &Session) -> Result<Round, SyncErro
         log.mark_acknowledged(&accepted).await?;
         // A change dated in the future is not wrong, the phone's clock is: it stays and is sent
         // again. Anything else refused was never allowed and is rolled back.
-        let (early, refused): (Vec<Refused>, Vec<Refused>) =
-            answer.refused.into_iter().partition(|r| r.reason == "clock_ahead");
+        let (early, refused): (Vec<Refused>, Vec<Refused>) = answer
+            .refused
+            .into_iter()
+            .partition(|r| r.reason == "clock_ahead");
         let refused: Vec<OpId> = refused.into_iter().map(|r| r.op).collect();
         log.remove_ops(&refused).await?;
         round.clock_ahead |= !early.is_empty();

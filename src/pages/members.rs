@@ -203,12 +203,26 @@ fn ContactPersonChoice(store: PlanStore, role: RwSignal<Option<Role>>) -> impl I
     let i18n = use_i18n();
     let plan = store.shown();
     let choose = move |ev: leptos::ev::Event| {
-        let (Ok(id), Some(by)) = (event_target_value(&ev).parse::<Uuid>(), role.get_untracked()) else {
+        let (Ok(id), Some(by)) = (
+            event_target_value(&ev).parse::<Uuid>(),
+            role.get_untracked(),
+        ) else {
             return;
         };
-        let edits = vec![Edit::new(Entity::Plan, Field::ContactPerson, Some(MemberId(id)))];
+        let edits = vec![Edit::new(
+            Entity::Plan,
+            Field::ContactPerson,
+            Some(MemberId(id)),
+        )];
         leptos::task::spawn_local(async move {
-            save(store, i18n, by, edits, t_string!(i18n, contact_person_saved)).await;
+            save(
+                store,
+                i18n,
+                by,
+                edits,
+                t_string!(i18n, contact_person_saved),
+            )
+            .await;
         });
     };
     view! {
@@ -329,7 +343,12 @@ fn AddMember(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView {
 
 /// Takes someone out of the plan, after saying what that means. Their words stay in the plan.
 #[component]
-fn TakeOut(store: PlanStore, role: RwSignal<Option<Role>>, id: MemberId, name: String) -> impl IntoView {
+fn TakeOut(
+    store: PlanStore,
+    role: RwSignal<Option<Role>>,
+    id: MemberId,
+    name: String,
+) -> impl IntoView {
     let i18n = use_i18n();
     let asking = RwSignal::new(false);
     let confirm = move |_| {

@@ -427,10 +427,15 @@ fn a_member_taken_out_of_the_plan_can_no_longer_write_but_keeps_their_name_on_wh
     for (n, edit) in [
         (2, Edit::new(e, Field::Name, "Fam. Yilmaz")),
         (3, Edit::new(e, Field::Role, Role::FosterParent)),
-        (4, Edit::new(Entity::Member(demo::FOSTER_PARENT), Field::Deleted, true)),
+        (
+            4,
+            Edit::new(Entity::Member(demo::FOSTER_PARENT), Field::Deleted, true),
+        ),
     ] {
         let p = Plan::from_replica(&r);
-        let op = worker.change(&r, &p, op_id(n), NOW + n as u64, edit).unwrap();
+        let op = worker
+            .change(&r, &p, op_id(n), NOW + n as u64, edit)
+            .unwrap();
         r.apply(&op).unwrap();
     }
     let p = Plan::from_replica(&r);
@@ -439,12 +444,21 @@ fn a_member_taken_out_of_the_plan_can_no_longer_write_but_keeps_their_name_on_wh
     assert_eq!(p.former_members.len(), 1);
     // What the former foster parents wrote still says who wrote it.
     let former = p.member_or_former(demo::FOSTER_PARENT).unwrap();
-    assert_eq!((former.name.as_str(), former.role), (p.former_members[0].name.as_str(), Role::FosterParent));
+    assert_eq!(
+        (former.name.as_str(), former.role),
+        (p.former_members[0].name.as_str(), Role::FosterParent)
+    );
     // And nothing they send any more is accepted.
     let visit = Entity::ContactMoment(ContactMomentId(Uuid::from_u128(9)));
     assert_eq!(
         foster
-            .change(&r, &p, op_id(5), NOW + 10, Edit::new(visit, Field::Note, Some("x")))
+            .change(
+                &r,
+                &p,
+                op_id(5),
+                NOW + 10,
+                Edit::new(visit, Field::Note, Some("x"))
+            )
             .unwrap_err(),
         Refusal::NotAMember
     );

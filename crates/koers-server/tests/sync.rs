@@ -832,17 +832,37 @@ async fn a_member_taken_out_of_the_plan_loses_their_phones_and_open_invites() {
 
     // Taking oneself out is refused; taking the parent out is not.
     let me = world.worker.member;
-    let own = world.worker.op(Entity::Member(me), Field::Deleted, json!(true));
+    let own = world
+        .worker
+        .op(Entity::Member(me), Field::Deleted, json!(true));
     let reply = push(&app, &world.worker, &[own]).await;
-    assert_eq!(reply.json["refused"].as_array().unwrap().len(), 1, "{}", reply.json);
+    assert_eq!(
+        reply.json["refused"].as_array().unwrap().len(),
+        1,
+        "{}",
+        reply.json
+    );
     let out = world
         .worker
         .op(Entity::Member(parent.member), Field::Deleted, json!(true));
     let reply = push(&app, &world.worker, &[out]).await;
-    assert_eq!(reply.json["accepted"].as_array().unwrap().len(), 1, "{}", reply.json);
+    assert_eq!(
+        reply.json["accepted"].as_array().unwrap().len(),
+        1,
+        "{}",
+        reply.json
+    );
 
-    assert_error(&pull(&app, &parent, 0, 10).await, StatusCode::UNAUTHORIZED, "token_revoked");
-    assert_error(&accept(&app, &second_code).await, StatusCode::GONE, "invite_revoked");
+    assert_error(
+        &pull(&app, &parent, 0, 10).await,
+        StatusCode::UNAUTHORIZED,
+        "token_revoked",
+    );
+    assert_error(
+        &accept(&app, &second_code).await,
+        StatusCode::GONE,
+        "invite_revoked",
+    );
     // Everyone else carries on.
     assert_eq!(pull(&app, &foster, 0, 10).await.status, StatusCode::OK);
 }
