@@ -1,4 +1,4 @@
-use koers_core::Entity;
+use koers_core::{Entity, Field};
 use leptos::prelude::*;
 
 use crate::format;
@@ -20,11 +20,17 @@ pub fn History(store: PlanStore, entity: Entity) -> impl IntoView {
                         format!("{} ({})", m.name, format::role(i18n, m.role))
                     });
                     let when = format::at_millis(i18n.get_locale_untracked(), c.hlc.millis as f64);
-                    let what = format!(
-                        "{}: {}",
-                        format::field(i18n, c.field),
-                        format::value(i18n, p, c.field, &c.value)
-                    );
+                    let what = match (entity, c.field, c.value.as_bool()) {
+                        // A member "deleted" is someone taken out of the plan: say so.
+                        (Entity::Member(_), Field::Deleted, Some(true)) => {
+                            t_string!(i18n, history_taken_out).to_string()
+                        }
+                        _ => format!(
+                            "{}: {}",
+                            format::field(i18n, c.field),
+                            format::value(i18n, p, c.field, &c.value)
+                        ),
+                    };
                     (c.hlc, who, when, what, c.current)
                 })
                 .collect::<Vec<_>>()

@@ -32,7 +32,11 @@ pub fn Evaluations(store: PlanStore, role: Role) -> impl IntoView {
     let list = move || plan.with(|p| p.evaluations.iter().rev().cloned().collect::<Vec<_>>());
     view! {
         <h1>{t_string!(i18n, evaluations_title)}</h1>
-        <p class="muted">{t_string!(i18n, evaluations_intro)}</p>
+        <p class="muted" data-testid="evaluations-intro">{if role == Role::Youth {
+            t_string!(i18n, evaluations_intro_youth)
+        } else {
+            t_string!(i18n, evaluations_intro)
+        }}</p>
         <NoticeBar notice=store.notice/>
         {move || due().0.map(|date| {
             let overdue = due().1;

@@ -48,9 +48,10 @@ test("a foster parent plans a visit, sees it coming up at home, and records how 
   await tab(page, "Contact");
   await visit.getByText("Hoe ging het? Vastleggen").click();
   await visit.getByRole("button", { name: "Geweest" }).click();
-  await expect(visit).toContainText("Geweest");
+  // The status line, not the button of the same name.
+  await expect(visit.locator(".contact-status")).toContainText("Geweest");
   await page.reload();
-  await expect(visit).toContainText("Geweest");
+  await expect(visit.locator(".contact-status")).toContainText("Geweest");
   // Who changed what, and when, for this one visit.
   await visit.getByText("Geschiedenis").click();
   const history = visit.getByTestId("history").locator("li");
@@ -204,6 +205,8 @@ test("the child reads the plan in words meant for them; the parent in their own"
   const phases = page.getByTestId("phases");
   await expect(phases.locator('[data-phase="0"]')).toContainText("De grote mensen om jou heen zeggen ja tegen het plan.");
   await expect(phases.locator('[data-phase="3"]')).toContainText("Je woont weer thuis.");
+  await tab(page, "Evaluaties");
+  await expect(page.getByTestId("evaluations-intro")).toContainText("hoe het met je gaat: ben je veilig");
 
   await page.getByTestId("current-role").click();
   await page.getByRole("button", { name: "Ouder", exact: true }).click();

@@ -85,7 +85,7 @@ test("a new foster family joins later; a parent taken out of the plan loses it o
   await expect(page.getByTestId("former-members")).toContainText("Mirjam · Ouder");
   // Everyone can see who took her out, and when.
   await page.getByTestId("former-members").getByText("Geschiedenis").click();
-  await expect(page.getByTestId("former-members")).toContainText("Verwijderd: ja");
+  await expect(page.getByTestId("former-members")).toContainText("Uit het plan gehaald");
   await expect(page.getByTestId("former-members")).toContainText("Lotte de Vries (Pleegzorgbegeleider)");
   await expect(page.getByTestId("sync-pending")).toHaveText("alles verstuurd");
 
