@@ -97,9 +97,8 @@ fn PersonForm(store: PlanStore, role: Role, person: Option<NetworkPerson>) -> im
     let helps = RwSignal::new(p.and_then(|p| p.helps_with.clone()).unwrap_or_default());
     let phone = RwSignal::new(p.and_then(|p| p.phone.clone()).unwrap_or_default());
     let form_error = RwSignal::new(None::<&'static str>);
-    let id = p.map_or_else(|| NetworkPersonId(Uuid::new_v4()), |p| p.id);
-    let is_new = person.is_none();
-    let e = Entity::NetworkPerson(id);
+    let existing = p.map(|p| p.id);
+    let is_new = existing.is_none();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let who = name.get_untracked().trim().to_string();
@@ -108,6 +107,8 @@ fn PersonForm(store: PlanStore, role: Role, person: Option<NetworkPerson>) -> im
             return;
         }
         form_error.set(None);
+        // A new person gets a new id on every add: the form stays open for the next one.
+        let e = Entity::NetworkPerson(existing.unwrap_or_else(|| NetworkPersonId(Uuid::new_v4())));
         let edits = vec![
             Edit::new(e, Field::Name, who),
             Edit::new(e, Field::Relation, optional_text(relation)),
@@ -123,6 +124,10 @@ fn PersonForm(store: PlanStore, role: Role, person: Option<NetworkPerson>) -> im
         });
     };
     let remove = move |_| {
+        let Some(id) = existing else {
+            return;
+        };
+        let e = Entity::NetworkPerson(id);
         leptos::task::spawn_local(async move {
             save(
                 store,
@@ -197,8 +202,8 @@ fn InterventionForm(
     );
     let note = RwSignal::new(it.and_then(|i| i.note.clone()).unwrap_or_default());
     let form_error = RwSignal::new(None::<&'static str>);
-    let is_new = intervention.is_none();
-    let e = Entity::Intervention(it.map_or_else(|| InterventionId(Uuid::new_v4()), |i| i.id));
+    let existing = it.map(|i| i.id);
+    let is_new = existing.is_none();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let text_hours = hours.get_untracked().trim().replace(',', ".");
@@ -212,6 +217,8 @@ fn InterventionForm(
             return;
         };
         form_error.set(None);
+        // A new intervention gets a new id on every add: the form stays open for the next one.
+        let e = Entity::Intervention(existing.unwrap_or_else(|| InterventionId(Uuid::new_v4())));
         let edits = vec![
             Edit::new(e, Field::Kind, kind.get_untracked()),
             Edit::new(e, Field::Name, optional_text(name)),

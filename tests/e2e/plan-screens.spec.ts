@@ -226,6 +226,11 @@ test("network and help: a parent adds someone who helps; the worker records an i
   await expect(els).toContainText("zus van Mirjam · Haalt Noa op van school op vrijdag");
   await expect(els.getByRole("link", { name: "06 98 76 54 32" })).toHaveAttribute("href", "tel:0698765432");
   await expectAccessible(page);
+  // The form stays open for the next person, who is added beside Tante Els, not over her.
+  await form.getByLabel("Naam").fill("Buurvrouw Ans");
+  await form.getByRole("button", { name: "Opslaan" }).click();
+  await expect(people).toContainText("Buurvrouw Ans");
+  await expect(els).toContainText("zus van Mirjam");
 
   await page.getByTestId("current-role").click();
   await page.getByRole("button", { name: "Pleegouder", exact: true }).click();
@@ -246,6 +251,9 @@ test("network and help: a parent adds someone who helps; the worker records an i
   await help.getByLabel("Uren per week").fill("1,5");
   await help.getByRole("button", { name: "Opslaan" }).click();
   await expect(page.getByTestId("interventions").locator("li", { has: page.locator("strong", { hasText: "PMTO" }) })).toContainText("Loopt · 1,5 uur per week");
+  await help.getByLabel("Soort").selectOption({ label: "VIB" });
+  await help.getByRole("button", { name: "Opslaan" }).click();
+  await expect(page.getByTestId("interventions").locator("li", { has: page.locator("strong", { hasText: "VIB" }) })).toHaveCount(1);
   await page.reload();
   await expect(page.getByTestId("interventions").locator("li", { has: page.locator("strong", { hasText: "PMTO" }) })).toContainText("Loopt · 1,5 uur per week");
 });
