@@ -1,3 +1,4 @@
+use koers_core::plan::Member;
 use koers_core::{allowed, Action, Edit, Entity, Field, MemberId, Role};
 use leptos::prelude::*;
 use uuid::Uuid;
@@ -110,8 +111,13 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
                 <li class="card member" data-role=m.role.key()>
                     <p><strong>{m.name.clone()}</strong>" · "{format::role(i18n, m.role)}</p>
                     {
-                        let (id, name, phone) = (m.id, m.name.clone(), m.phone.clone());
-                        move || manages().then(|| view! { <EditMember store role id name=name.clone() phone=phone.clone()/> })
+                        let member = m.clone();
+                        move || manages().then(|| view! {
+                            <details data-testid="edit-member">
+                                <summary>{t_string!(i18n, edit)}</summary>
+                                <MemberForm store role member=Some(member.clone())/>
+                            </details>
+                        })
                     }
                     <ul class="devices">
                         {move || {
@@ -191,7 +197,10 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
             })
         }}
         <Show when=manages>
-            <AddMember store role/>
+            <details class="card" data-testid="add-member">
+                <summary>{t_string!(i18n, add_member)}</summary>
+                <MemberForm store role member=None/>
+            </details>
         </Show>
     }
 }
@@ -246,57 +255,23 @@ fn ContactPersonChoice(store: PlanStore, role: RwSignal<Option<Role>>) -> impl I
     }
 }
 
-/// A member's name and phone number, as the worker keeps them up to date.
+/// Someone who joins the plan later (a new foster family, another guardian, a care worker), or a
+/// member's name and phone number as the worker keeps them up to date. Only a new member gets a
+/// role here: a member's role decides what they may do, so it is not changed afterwards.
 #[component]
-fn EditMember(
+fn MemberForm(
     store: PlanStore,
     role: RwSignal<Option<Role>>,
-    id: MemberId,
-    name: String,
-    phone: Option<String>,
+    member: Option<Member>,
 ) -> impl IntoView {
     let i18n = use_i18n();
-    let name = RwSignal::new(name);
-    let phone = RwSignal::new(phone.unwrap_or_default());
-    let form_error = RwSignal::new(None::<&'static str>);
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let who = name.get_untracked().trim().to_string();
-        let (false, Some(by)) = (who.is_empty(), role.get_untracked()) else {
-            form_error.set(Some(t_string!(i18n, error_name)));
-            return;
-        };
-        form_error.set(None);
-        let e = Entity::Member(id);
-        let edits = vec![
-            Edit::new(e, Field::Name, who),
-            Edit::new(e, Field::Phone, optional_text(phone)),
-        ];
-        leptos::task::spawn_local(async move {
-            save(store, i18n, by, edits, t_string!(i18n, member_saved)).await;
-        });
-    };
-    view! {
-        <details data-testid="edit-member">
-            <summary>{t_string!(i18n, edit)}</summary>
-            <form class="form" novalidate on:submit=submit>
-                <label class="field"><span>{t_string!(i18n, name)}</span><input type="text" maxlength="4000" bind:value=name/></label>
-                <label class="field"><span>{t_string!(i18n, phone)}</span><input type="tel" maxlength="40" bind:value=phone/></label>
-                {move || form_error.get().map(|e| view! { <p class="alert" role="alert">{e}</p> })}
-                <button type="submit" class="button primary wide">{t_string!(i18n, save)}</button>
-            </form>
-        </details>
-    }
-}
-
-/// Someone who joins the plan later: a new foster family, another guardian, a care worker.
-#[component]
-fn AddMember(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView {
-    let i18n = use_i18n();
-    let name = RwSignal::new(String::new());
+    let m = member.as_ref();
+    let name = RwSignal::new(m.map(|m| m.name.clone()).unwrap_or_default());
+    let phone = RwSignal::new(m.and_then(|m| m.phone.clone()).unwrap_or_default());
     let new_role = RwSignal::new(Role::FosterParent);
-    let phone = RwSignal::new(String::new());
     let form_error = RwSignal::new(None::<&'static str>);
+    let existing = m.map(|m| m.id);
+    let is_new = existing.is_none();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let who = name.get_untracked().trim().to_string();
@@ -305,24 +280,31 @@ fn AddMember(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView {
             return;
         };
         form_error.set(None);
-        let e = Entity::Member(MemberId(Uuid::new_v4()));
-        let edits = vec![
+        // A new member gets a new id on every add: the form stays open for the next one.
+        let e = Entity::Member(existing.unwrap_or_else(|| MemberId(Uuid::new_v4())));
+        let mut edits = vec![
             Edit::new(e, Field::Name, who),
-            Edit::new(e, Field::Role, new_role.get_untracked()),
             Edit::new(e, Field::Phone, optional_text(phone)),
         ];
+        if is_new {
+            edits.insert(1, Edit::new(e, Field::Role, new_role.get_untracked()));
+        }
+        let confirmation = if is_new {
+            t_string!(i18n, member_added)
+        } else {
+            t_string!(i18n, member_saved)
+        };
         leptos::task::spawn_local(async move {
-            if save(store, i18n, by, edits, t_string!(i18n, member_added)).await {
+            if save(store, i18n, by, edits, confirmation).await && is_new {
                 name.set(String::new());
                 phone.set(String::new());
             }
         });
     };
     view! {
-        <details class="card" data-testid="add-member">
-            <summary>{t_string!(i18n, add_member)}</summary>
-            <form class="form" novalidate on:submit=submit>
-                <label class="field"><span>{t_string!(i18n, name)}</span><input type="text" maxlength="4000" bind:value=name/></label>
+        <form class="form" novalidate on:submit=submit>
+            <label class="field"><span>{t_string!(i18n, name)}</span><input type="text" maxlength="4000" bind:value=name/></label>
+            {is_new.then(|| view! {
                 <label class="field">
                     <span>{t_string!(i18n, role)}</span>
                     <select on:change=move |ev| {
@@ -333,11 +315,13 @@ fn AddMember(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView {
                         }).collect_view()}
                     </select>
                 </label>
-                <label class="field"><span>{t_string!(i18n, phone)}</span><input type="tel" maxlength="40" bind:value=phone/></label>
-                {move || form_error.get().map(|e| view! { <p class="alert" role="alert">{e}</p> })}
-                <button type="submit" class="button primary wide">{t_string!(i18n, add_member)}</button>
-            </form>
-        </details>
+            })}
+            <label class="field"><span>{t_string!(i18n, phone)}</span><input type="tel" maxlength="40" bind:value=phone/></label>
+            {move || form_error.get().map(|e| view! { <p class="alert" role="alert">{e}</p> })}
+            <button type="submit" class="button primary wide">
+                {if is_new { t_string!(i18n, add_member) } else { t_string!(i18n, save) }}
+            </button>
+        </form>
     }
 }
 
