@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what Koers needs, skipping whatever is already installed (safe to run again and again).
-#   scripts/setup.sh          build tools: wasm32 target, Trunk 0.21, wasm-bindgen-cli, wasm-split-cli,
+#   scripts/setup.sh          build tools: wasm32 target, rust-src, Trunk 0.21, wasm-bindgen-cli, wasm-split-cli,
 #                             npm dev tools
 #   scripts/setup.sh --test   also the test tools: Debian's Chromium and ChromeDriver, and
 #                             Schemathesis (PyPI) in the project's own virtualenv .venv-test
@@ -14,6 +14,12 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   step "Adding the wasm32 target"
   rustup target add wasm32-unknown-unknown
+fi
+
+# The app's wasm is built with its own standard library, sized for the phone (scripts/build-wasm.mjs).
+if ! rustup component list --installed | grep -qx rust-src; then
+  step "Adding the Rust standard library's source"
+  rustup component add rust-src
 fi
 
 # Trunk 0.22 needs a newer rustc than Debian's machines have; 0.21 works.

@@ -1,7 +1,7 @@
 //! Every screen but the first one (home, or choosing a role) lives in one lazily loaded wasm
 //! chunk, so a phone downloads and compiles only what it needs to show the plan.
 //!
-//! `wasm-split-cli` (scripts/build-wasm.sh) cuts the module at `other_screen`. One chunk rather
+//! `wasm-split-cli` (scripts/build-wasm.mjs) cuts the module at `other_screen`. One chunk rather
 //! than one per screen: per-screen chunks share so much Leptos code that they fragmented into
 //! a hundred files and a slower second screen. The service worker precaches the chunk, so after
 //! the first visit every screen opens offline.

@@ -308,7 +308,7 @@ impl PlanStore {
         }
         leptos::task::spawn_local(async move {
             loop {
-                let result = sync::sync_once(&log, &session).await;
+                let result = sync::round(log.clone(), session.clone()).await;
                 self.finish_round(&log, &session, result).await;
                 let again = self.round.try_update_value(|(running, again)| {
                     let go = std::mem::take(again);
@@ -417,7 +417,6 @@ impl PlanStore {
         Ok(role)
     }
 
-    /// Makes `session`'s plan this device's plan: stored, pulled, shown and followed.
     /// The whole plan on this phone as an export file (see `koers_core::export`).
     pub async fn export(self) -> Result<String, StoreError> {
         let not_loaded = || StoreError::Failed("the plan is not loaded yet".into());
@@ -464,9 +463,10 @@ impl PlanStore {
             .with_value(|d| d.as_ref().map(|d| d.log.clone()))
     }
 
-    async fn switch_to(self, log: &OpLog, session: Session) -> Result<(), SyncError> {
+    /// Makes `session`'s plan this device's plan: stored, pulled, shown and followed.
+    async fn switch_to(self, log: &Rc<OpLog>, session: Session) -> Result<(), SyncError> {
         log.set_meta(SESSION, &session).await?;
-        let round = sync::sync_once(log, &session).await;
+        let round = sync::round(log.clone(), session.clone()).await;
         let loaded = log.load(session.plan).await?;
         self.show(Replica::from_ops(session.plan, &loaded.ops));
         self.session.set(Some(session.clone()));

@@ -3,11 +3,17 @@
 //! off anywhere (closed tab, dead network) and simply runs again: pushes are idempotent by
 //! operation id and pulls resume from the last stored sequence number.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+
 use koers_core::{Entity, MemberId, Op, OpId, PlanId, Role};
 use koers_store::{OpLog, StoreError};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
+
+use crate::lazy_screens::ChunkUnavailable;
 
 /// This device's membership of one plan.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -171,8 +177,25 @@ fn cursor_key(plan: PlanId) -> String {
     format!("cursor:{plan}")
 }
 
-/// One round: push what is pending, then pull what is new.
-pub async fn sync_once(log: &OpLog, session: &Session) -> Result<Round, SyncError> {
+/// One round: push what is pending, then pull what is new. The code for it comes in its own
+/// chunk, fetched at the first round: a phone that only shows the example plan never needs it.
+/// A chunk that cannot be fetched counts as offline; the next round tries again.
+pub async fn round(log: Rc<OpLog>, session: Session) -> Result<Round, SyncError> {
+    match round_in_chunk(log, session).await {
+        Ok(round) => round.await,
+        Err(ChunkUnavailable) => Err(SyncError::Offline),
+    }
+}
+
+type RoundFuture = Pin<Box<dyn Future<Output = Result<Round, SyncError>>>>;
+
+// Split functions cannot be async: this one hands back the round as a boxed future.
+#[leptos::wasm_split::wasm_split(koers_sync, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn round_in_chunk(log: Rc<OpLog>, session: Session) -> Result<RoundFuture, ChunkUnavailable> {
+    Ok(Box::pin(async move { sync_once(&log, &session).await }))
+}
+
+async fn sync_once(log: &OpLog, session: &Session) -> Result<Round, SyncError> {
     let mut round = Round::default();
     let loaded = log.load(session.plan).await?;
     let mut pending: Vec<Op> = loaded

@@ -45,8 +45,10 @@ test("the service worker precaches every built file", async ({ page }) => {
   for (const file of ["/index.html", "/manifest.webmanifest", "/icons/icon-192.png", wasm!]) {
     expect(cached.urls).toContain(file);
   }
-  // The screens home did not need are cached too, so they open offline later.
-  expect(cached.urls.filter((url) => /^\/split_koers_other_screens-[0-9a-f]{16}\.wasm$/.test(url))).toHaveLength(1);
+  // The screens home did not need, and the sync code, are cached too, so they work offline later.
+  for (const chunk of [/^\/split_koers_other_screens-[0-9a-f]{16}\.wasm$/, /^\/split_koers_sync-[0-9a-f]{16}\.wasm$/]) {
+    expect(cached.urls.filter((url) => chunk.test(url))).toHaveLength(1);
+  }
 });
 
 test.describe("without the service worker's copy", () => {
@@ -58,7 +60,10 @@ test.describe("without the service worker's copy", () => {
     page.on("request", (r) => fetched.push(new URL(r.url()).pathname));
     await openAs(page, "Ouder");
     await expect(page.getByTestId("my-goals").getByRole("checkbox").first()).toBeVisible();
-    expect(fetched.filter((p) => chunk.test(p))).toEqual([]);
+    // Nor the sync code: the example plan is not shared, so it never syncs.
+    await page.getByTestId("my-goals").getByRole("checkbox").first().check();
+    await expect(page.getByTestId("my-goals").getByRole("checkbox").first()).toBeChecked();
+    expect(fetched.filter((p) => p.endsWith(".wasm"))).toEqual([expect.stringMatching(/^\/koers-app-[0-9a-f]{16}_bg\.wasm$/)]);
 
     // As if the connection dropped before the app was fully on the phone.
     await page.route(chunk, (route) => route.abort("internetdisconnected"));

@@ -40,8 +40,8 @@ async function workerPlan(request: APIRequestContext) {
   };
 }
 
-async function phone(browser: Browser, baseURL: string | undefined, code: string) {
-  const context = await browser.newContext({ baseURL, locale: "nl-NL", viewport: { width: 390, height: 844 }, isMobile: true });
+async function phone(browser: Browser, baseURL: string | undefined, code: string, serviceWorkers: "allow" | "block" = "allow") {
+  const context = await browser.newContext({ baseURL, locale: "nl-NL", viewport: { width: 390, height: 844 }, isMobile: true, serviceWorkers });
   const page = await context.newPage();
   await page.goto(`/uitnodiging#${code}`);
   await expect(page.getByTestId("child-name")).toHaveText("Plan van Sam");
@@ -237,5 +237,33 @@ test("a phone whose clock runs a day ahead is told so, and keeps its visit until
   await expect(page.getByTestId("sync-pending")).toHaveText("1 wijziging wacht");
   const pulled = await (await request.get(`/api/plans/${w.plan}/ops?after=0`, { headers: w.auth })).json();
   expect(pulled.ops.filter((o: any) => o.op.value === "Bezoek met een klok die voorloopt")).toEqual([]);
+  await context.close();
+});
+
+test("the sync code comes with the first round; while it cannot be fetched, a tick waits and goes out later", async ({ browser, request, baseURL }) => {
+  const w = await workerPlan(request);
+  // No service worker copy, so the reload below must fetch the sync code from the network.
+  const { context, page } = await phone(browser, baseURL, w.parentCode, "block");
+  const syncCode = /\/(split_koers_sync|chunk_\d+)-[0-9a-f]{16}\.wasm$/;
+  const fetched: string[] = [];
+  page.on("request", (r) => fetched.push(new URL(r.url()).pathname));
+  await context.route(syncCode, (route) => route.abort("internetdisconnected"));
+  await page.reload();
+
+  // The plan opens from the phone; rounds fail as if offline, and the tick waits.
+  await expect(page.getByTestId("child-name")).toHaveText("Plan van Sam");
+  expect(fetched.some((p) => syncCode.test(p))).toBe(true);
+  await expect(page.getByTestId("sync-status")).toContainText("Offline");
+  await page.getByRole("checkbox", { name: /Samen ontbijten/ }).check();
+  await expect(page.getByTestId("sync-pending")).toHaveText("1 wijziging wacht");
+
+  // Once it can be fetched, the next round (here: the worker's change arriving) sends the tick.
+  await context.unroute(syncCode);
+  expect((await w.push("plan", "child_name", "Sam Jansen")).status()).toBe(200);
+  await expect(page.getByTestId("sync-pending")).toHaveText("alles verstuurd", { timeout: 20_000 });
+  await expect(page.getByTestId("child-name")).toHaveText("Plan van Sam Jansen");
+  const pulled = await (await request.get(`/api/plans/${w.plan}/ops?after=0`, { headers: w.auth })).json();
+  const statuses = pulled.ops.filter((o: any) => o.op.entity === `goal:${w.goal.breakfast}` && o.op.field === "status").map((o: any) => o.op.value);
+  expect(statuses.sort()).toEqual(["done", "open"]);
   await context.close();
 });
