@@ -1,6 +1,8 @@
 //! The current state of each plan, kept in memory for authorization: its merged [`Replica`], the
 //! [`Plan`] projected from it and its newest sequence number. Loaded from the store on first use,
-//! updated as operations are accepted. One lock per plan serialises its writers.
+//! updated as operations are accepted. One lock per plan serialises its writers. At most
+//! [`LOADED_PLANS`] stay loaded: beyond that the least recently used idle plan is unloaded (the
+//! store has all of it; it is read again on its next use).
 //!
 //! Also the per-plan broadcast channels that tell event-stream subscribers about new operations
 //! and revoked devices.
@@ -13,6 +15,9 @@ use tokio::sync::{broadcast, OwnedMutexGuard};
 
 use crate::store::{Store, StoreError};
 
+/// Plans kept in memory. A year's plan (about 5,000 operations) is a few MB, so this bounds the
+/// server's memory while every active family's plan stays loaded.
+pub const LOADED_PLANS: usize = 200;
 /// Operations read per query while loading a plan.
 const LOAD_PAGE: u32 = 1000;
 /// Notifications a slow event subscriber may fall behind before it skips (harmless: each one
@@ -63,11 +68,23 @@ pub fn affects_authorization(op: &Op) -> bool {
 
 type Slot = Arc<tokio::sync::Mutex<Option<PlanState>>>;
 
-/// All plans the server has touched since it started.
-#[derive(Default)]
+/// The plans in memory, and when each was last used.
 pub struct Plans {
-    slots: Mutex<HashMap<PlanId, Slot>>,
+    capacity: usize,
+    slots: Mutex<Slots>,
     events: Mutex<HashMap<PlanId, broadcast::Sender<PlanEvent>>>,
+}
+
+#[derive(Default)]
+struct Slots {
+    by_plan: HashMap<PlanId, (Slot, u64)>,
+    uses: u64,
+}
+
+impl Default for Plans {
+    fn default() -> Self {
+        Plans::with_capacity(LOADED_PLANS)
+    }
 }
 
 impl std::fmt::Debug for Plans {
@@ -91,9 +108,44 @@ impl LockedPlan {
 }
 
 impl Plans {
+    /// Keeps at most `capacity` plans loaded (more while more are in use at once).
+    pub fn with_capacity(capacity: usize) -> Self {
+        Plans {
+            capacity,
+            slots: Mutex::default(),
+            events: Mutex::default(),
+        }
+    }
+
     fn slot(&self, id: PlanId) -> Slot {
         let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-        Arc::clone(slots.entry(id).or_default())
+        slots.uses += 1;
+        let used = slots.uses;
+        let (slot, last_used) = slots.by_plan.entry(id).or_default();
+        *last_used = used;
+        Arc::clone(slot)
+    }
+
+    /// Unloads the least recently used plans beyond the capacity. A plan someone holds or waits
+    /// for (its slot shared) stays, so no lock ever guards a state that was dropped.
+    fn evict(&self) {
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        while slots.by_plan.len() > self.capacity {
+            let idle = slots
+                .by_plan
+                .iter()
+                .filter(|(_, (slot, _))| Arc::strong_count(slot) == 1)
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(id, _)| *id);
+            let Some(id) = idle else { break };
+            slots.by_plan.remove(&id);
+        }
+    }
+
+    /// How many plans are in memory.
+    pub fn loaded(&self) -> usize {
+        let slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        slots.by_plan.len()
     }
 
     /// Locks a plan, loading it from the store if it is not in memory.
@@ -101,6 +153,7 @@ impl Plans {
         let mut guard = self.slot(id).lock_owned().await;
         if guard.is_none() {
             *guard = Some(load(store, id).await?);
+            self.evict();
         }
         Ok(LockedPlan(guard))
     }
@@ -112,27 +165,30 @@ impl Plans {
         if guard.is_none() {
             *guard = Some(state);
         }
-    }
-
-    fn sender(&self, id: PlanId) -> broadcast::Sender<PlanEvent> {
-        let mut events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
-        events
-            .entry(id)
-            .or_insert_with(|| broadcast::channel(EVENT_BUFFER).0)
-            .clone()
+        drop(guard);
+        drop(slot);
+        self.evict();
     }
 
     /// Listens for a plan's events.
     pub fn subscribe(&self, id: PlanId) -> broadcast::Receiver<PlanEvent> {
-        self.sender(id).subscribe()
+        // Under the lock, so `notify` cannot drop the channel between finding and joining it.
+        let mut events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
+        events
+            .entry(id)
+            .or_insert_with(|| broadcast::channel(EVENT_BUFFER).0)
+            .subscribe()
     }
 
     /// Tells the plan's subscribers something.
     pub fn notify(&self, id: PlanId, event: PlanEvent) {
-        let events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(sender) = events.get(&id) {
-            // No receivers is fine.
-            let _ = sender.send(event);
+        let mut events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
+        let unheard = events
+            .get(&id)
+            .is_some_and(|sender| sender.send(event).is_err());
+        if unheard {
+            // Nobody listens any more: the channel goes, a new subscriber makes a new one.
+            events.remove(&id);
         }
     }
 }
@@ -158,4 +214,90 @@ async fn load(store: &dyn Store, id: PlanId) -> Result<PlanState, StoreError> {
         }
     }
     Ok(PlanState::new(replica, last_seq))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::sqlite::SqliteStore;
+    use koers_core::founding::{plan_ops, NewPlan};
+    use koers_core::{Clock, NodeId, Role};
+
+    /// Stores a new plan for a child named `child` and returns its id.
+    async fn stored_plan(store: &SqliteStore, child: &str) -> PlanId {
+        let new = NewPlan {
+            child_name: child.into(),
+            start_date: chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
+            founder_name: "Lotte".into(),
+            members: vec![("Mirjam".into(), Role::Parent)],
+        };
+        let (plan, _, ops) = plan_ops(
+            &new,
+            &mut Clock::new(NodeId(7)),
+            1_767_600_000_000,
+            uuid::Uuid::new_v4,
+        );
+        let rows: Vec<_> = ops
+            .iter()
+            .map(|op| (op.id.0.to_string(), serde_json::to_string(op).unwrap()))
+            .collect();
+        store.append_ops(&plan.to_string(), &rows).await.unwrap();
+        plan
+    }
+
+    #[tokio::test]
+    async fn beyond_its_capacity_the_least_recently_used_plan_is_unloaded_and_comes_back_whole() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let plans = Plans::with_capacity(2);
+        let (noa, sam, ella) = (
+            stored_plan(&store, "Noa").await,
+            stored_plan(&store, "Sam").await,
+            stored_plan(&store, "Ella").await,
+        );
+        for id in [noa, sam, noa, ella] {
+            drop(plans.lock(&store, id).await.unwrap());
+        }
+        // Sam was used least recently: unloaded. Noa and Ella stay.
+        assert_eq!(plans.loaded(), 2);
+        assert!(!plans.slots.lock().unwrap().by_plan.contains_key(&sam));
+        let mut again = plans.lock(&store, sam).await.unwrap();
+        assert_eq!(again.state().plan.child_name, "Sam");
+        assert_eq!(again.state().plan.members.len(), 2);
+        assert_eq!(
+            again.state().last_seq,
+            store.last_seq(&sam.to_string()).await.unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_plan_in_use_is_never_unloaded() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let plans = Plans::with_capacity(1);
+        let (noa, sam) = (
+            stored_plan(&store, "Noa").await,
+            stored_plan(&store, "Sam").await,
+        );
+        let mut held = plans.lock(&store, noa).await.unwrap();
+        drop(plans.lock(&store, sam).await.unwrap());
+        // Noa is held, so Sam went instead; what the holder changes is not lost to a reload.
+        held.state().last_seq = 999;
+        drop(held);
+        assert_eq!(plans.lock(&store, noa).await.unwrap().state().last_seq, 999);
+    }
+
+    #[tokio::test]
+    async fn a_plan_nobody_follows_keeps_no_event_channel() {
+        let plans = Plans::default();
+        let plan = PlanId(uuid::Uuid::new_v4());
+        let mut listener = plans.subscribe(plan);
+        plans.notify(plan, PlanEvent::Ops(1));
+        assert_eq!(listener.try_recv().unwrap(), PlanEvent::Ops(1));
+        drop(listener);
+        plans.notify(plan, PlanEvent::Ops(2));
+        assert!(plans.events.lock().unwrap().is_empty());
+        // A new listener gets a new channel and hears what comes next.
+        let mut next = plans.subscribe(plan);
+        plans.notify(plan, PlanEvent::Ops(3));
+        assert_eq!(next.try_recv().unwrap(), PlanEvent::Ops(3));
+    }
 }
