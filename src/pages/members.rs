@@ -234,24 +234,27 @@ fn ContactPersonChoice(store: PlanStore, role: RwSignal<Option<Role>>) -> impl I
             .await;
         });
     };
+    // Radio buttons rather than a select: a closed select cuts "name · role" off on a phone.
     view! {
-        <label class="card field" data-testid="contact-person-choice">
-            <span>{t_string!(i18n, contact_person)}</span>
-            <select on:change=choose>
+        <section class="card form" data-testid="contact-person-choice">
+            <fieldset>
+                <legend>{t_string!(i18n, contact_person)}</legend>
                 {move || plan.with(|p| {
                     let current = p.contact_person().map(|m| m.id);
                     let none = current.is_none().then(|| view! {
-                        <option value="" selected=true>{t_string!(i18n, contact_person_none)}</option>
+                        <p class="muted">{t_string!(i18n, contact_person_none)}</p>
                     });
                     let members = p.members.iter().map(|m| view! {
-                        <option value=m.id.0.to_string() selected=current == Some(m.id)>
-                            {format!("{} · {}", m.name, format::role(i18n, m.role))}
-                        </option>
+                        <label class="choice">
+                            <input type="radio" name="contact-person" value=m.id.0.to_string()
+                                prop:checked=current == Some(m.id) on:change=choose/>
+                            <span>{format!("{} · {}", m.name, format::role(i18n, m.role))}</span>
+                        </label>
                     }).collect_view();
-                    (none, members)
+                    (none, view! { <div class="choice-list">{members}</div> })
                 })}
-            </select>
-        </label>
+            </fieldset>
+        </section>
     }
 }
 

@@ -117,10 +117,12 @@ test("the worker keeps names, phone numbers and the fixed contact person up to d
   await expect(page.getByText("De gegevens zijn bewaard.")).toBeVisible();
   await expect(member("Miriam")).toHaveCount(1);
 
-  const choice = page.getByTestId("contact-person-choice").getByLabel("Vaste contactpersoon");
-  await expect(choice.locator("option:checked")).toHaveText("Lotte de Vries · Pleegzorgbegeleider");
-  await choice.selectOption({ label: "Sanne Jansen · Gezinsvoogd" });
+  const choice = page.getByRole("group", { name: "Vaste contactpersoon" });
+  await expect(choice.getByRole("radio", { name: "Lotte de Vries · Pleegzorgbegeleider" })).toBeChecked();
+  await choice.getByRole("radio", { name: "Sanne Jansen · Gezinsvoogd" }).check();
   await expect(page.getByText("De vaste contactpersoon is bewaard.")).toBeVisible();
+  await expect(choice.getByRole("radio", { name: "Sanne Jansen · Gezinsvoogd" })).toBeChecked();
+  await expect(choice.getByRole("radio", { checked: true })).toHaveCount(1);
   await expectAccessible(page);
 
   await page.goto("/");
