@@ -1,8 +1,8 @@
-// Trunk `build` hook (see Trunk.toml): builds the app's wasm into the staging folder, split in two.
+// Trunk `build` hook (see Trunk.toml): builds the app's wasm into the staging folder, split into chunks.
 //   cargo (release, std rebuilt for size, --emit-relocs) → wasm-split-cli → wasm-bindgen
 //   → binaryen's wasm-opt -Oz per module → one content hash in every file name.
 // Trunk's own rust pipeline runs wasm-bindgen right after cargo, leaving no place for the
-// split, hence this hook. What comes out (the main module loads the chunk on first use):
+// split, hence this hook. What comes out (the main module loads a chunk on first use):
 //   koers-app-<hash>.js, koers-app-<hash>_bg.wasm            first load: the shell and home
 //   __wasm_split-<hash>.js, split_koers_other_screens-<hash>.wasm   every other screen
 //   split_koers_sync-<hash>.wasm                              syncing, fetched at the first round
@@ -22,9 +22,9 @@ const run = (cmd, args) => execFileSync(cmd, args, { stdio: "inherit" });
 rmSync(work, { recursive: true, force: true });
 for (const d of ["split", "bindgen", "out"]) mkdirSync(join(work, d), { recursive: true });
 
-// The standard library is rebuilt from source (rustup's rust-src, the same rustc) with its
-// small-code variants and panics that trap at once instead of formatting a message nobody sees
-// (the app installs no panic hook): 25 KB gzip less in the first download. Both options are
+// The standard library is rebuilt from source (rustup's rust-src, the same rustc) with panics
+// that trap at once instead of formatting a message nobody sees (the app installs no panic
+// hook): 21 KB gzip less in the first download. -Zbuild-std and -Cpanic=immediate-abort are
 // unstable, hence RUSTC_BOOTSTRAP for this one build only. wasm-split needs the relocations.
 execFileSync("cargo", ["build", "--release", "--target", "wasm32-unknown-unknown", "-p", "koers-app", "--bin", "koers-app",
   "-Zbuild-std=std,panic_abort"], {
