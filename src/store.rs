@@ -330,19 +330,27 @@ impl PlanStore {
     ) {
         match result {
             Ok(round) => {
-                if round.refused.is_empty() {
+                if round.refused.is_empty() && !round.restamped {
                     self.apply(&round.pulled);
-                } else {
-                    // Refused changes were removed from the log: rebuild from what is left.
-                    if let Ok(loaded) = log.load(session.plan).await {
-                        self.show(Replica::from_ops(session.plan, &loaded.ops));
-                    }
+                } else if let Ok(loaded) = log.load(session.plan).await {
+                    // Refused changes were removed from the log, or changes got new timestamps:
+                    // rebuild from what it holds now.
+                    self.show(Replica::from_ops(session.plan, &loaded.ops));
+                }
+                if !round.refused.is_empty() {
                     let text =
                         t_string!(self.i18n, sync_refused, count = round.refused.len()).to_string();
                     self.notice.set(Some(Notice {
                         text,
                         is_error: true,
                     }));
+                }
+                if round.restamped {
+                    self.notice.set(Some(Notice {
+                        text: t_string!(self.i18n, clock_right_again).to_string(),
+                        is_error: false,
+                    }));
+                    self.sync_now();
                 }
                 if round.clock_ahead {
                     self.notice.set(Some(Notice {

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 
-use koers_core::{Entity, MemberId, Op, OpId, PlanId, Role};
+use koers_core::{Entity, MemberId, NodeId, Op, OpId, PlanId, Role};
 use koers_store::{OpLog, StoreError};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
@@ -53,6 +53,9 @@ pub struct Round {
     pub refused: Vec<OpId>,
     /// Some changes were refused only because this phone's clock runs ahead: they stay pending.
     pub clock_ahead: bool,
+    /// Changes refused as made while the clock ran ahead, which it no longer does, got new
+    /// timestamps (`koers_core::restamp`): the next round sends them.
+    pub restamped: bool,
     /// The items (a goal, a visit, …) with changes still waiting for the server after this round.
     pub still_pending: Vec<Entity>,
 }
@@ -200,12 +203,14 @@ async fn sync_once(log: &OpLog, session: &Session) -> Result<Round, SyncError> {
     let loaded = log.load(session.plan).await?;
     let mut pending: Vec<Op> = loaded
         .ops
-        .into_iter()
+        .iter()
         .filter(|o| loaded.pending.contains(&o.id))
+        .cloned()
         .collect();
     pending.sort_by_key(|o| (o.hlc, o.id));
     let push_url = format!("/api/plans/{}/ops", session.plan);
     let mut settled: Vec<OpId> = Vec::new();
+    let mut early: Vec<OpId> = Vec::new();
     for batch in pending.chunks(PUSH_BATCH) {
         let body = serde_json::json!({ "ops": batch }).to_string();
         let answer: PushResponse =
@@ -214,15 +219,29 @@ async fn sync_once(log: &OpLog, session: &Session) -> Result<Round, SyncError> {
         log.mark_acknowledged(&accepted).await?;
         // A change dated in the future is not wrong, the phone's clock is: it stays and is sent
         // again. Anything else refused was never allowed and is rolled back.
-        let (early, refused): (Vec<Refused>, Vec<Refused>) = answer
+        let (ahead, refused): (Vec<Refused>, Vec<Refused>) = answer
             .refused
             .into_iter()
             .partition(|r| r.reason == "clock_ahead");
         let refused: Vec<OpId> = refused.into_iter().map(|r| r.op).collect();
         log.remove_ops(&refused).await?;
-        round.clock_ahead |= !early.is_empty();
+        early.extend(ahead.into_iter().map(|r| r.op));
         settled.extend(accepted.into_iter().chain(refused.iter().copied()));
         round.refused.extend(refused);
+    }
+    if !early.is_empty() {
+        let node = NodeId(log.meta("node").await?.unwrap_or_default());
+        let restamped = koers_core::restamp(
+            &loaded.ops,
+            &loaded.pending,
+            &early,
+            node,
+            js_sys::Date::now() as u64,
+        );
+        // Same ids: the new versions replace the old in one transaction.
+        log.append_local(&restamped).await?;
+        round.restamped = !restamped.is_empty();
+        round.clock_ahead = restamped.len() < early.len();
     }
     round.still_pending = pending_items(pending.iter().filter(|o| !settled.contains(&o.id)));
     let mut cursor: i64 = log.meta(&cursor_key(session.plan)).await?.unwrap_or(0);

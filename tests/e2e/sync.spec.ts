@@ -1,5 +1,6 @@
 import { test, expect, type APIRequestContext, type Browser } from "@playwright/test";
 import { randomUUID } from "node:crypto";
+import { tab } from "./helpers";
 
 // The foster-care worker's plan, made through the API (the worker's own screens for this come later).
 const WORKER_NODE = "00000000000000aa";
@@ -214,7 +215,7 @@ test("a tab closed in the middle of a sync loses nothing; the next visit finishe
   expect(notes).toEqual(["Bezoek dat de sync niet afmaakte."]);
 });
 
-test("a phone whose clock runs a day ahead is told so, and keeps its visit until the server can take it", async ({ browser, request, baseURL }) => {
+test("a phone whose clock runs a day ahead is told so, keeps its visit, and sends it as soon as the clock is right", async ({ browser, request, baseURL }) => {
   const w = await workerPlan(request);
   const context = await browser.newContext({ baseURL, locale: "nl-NL", viewport: { width: 390, height: 844 }, isMobile: true });
   const page = await context.newPage();
@@ -237,6 +238,22 @@ test("a phone whose clock runs a day ahead is told so, and keeps its visit until
   await expect(page.getByTestId("sync-pending")).toHaveText("1 wijziging wacht");
   const pulled = await (await request.get(`/api/plans/${w.plan}/ops?after=0`, { headers: w.auth })).json();
   expect(pulled.ops.filter((o: any) => o.op.value === "Bezoek met een klok die voorloopt")).toEqual([]);
+
+  // The clock is set right: the visit gets a timestamp from now and goes out at the next round
+  // (here: on reconnecting), instead of a day later.
+  await page.clock.setSystemTime(Date.now());
+  await tab(page, "Start");
+  await context.setOffline(true);
+  await context.setOffline(false);
+  await expect(page.getByText("De datum en tijd van je telefoon kloppen weer")).toBeVisible({ timeout: 10_000 });
+  await expect(page.getByTestId("sync-pending")).toHaveText("alles verstuurd", { timeout: 10_000 });
+  const sent = await (await request.get(`/api/plans/${w.plan}/ops?after=0`, { headers: w.auth })).json();
+  const note = sent.ops.filter((o: any) => o.op.value === "Bezoek met een klok die voorloopt");
+  expect(note).toHaveLength(1);
+  expect(Math.abs(Number(note[0].op.hlc.slice(0, 18)) - Date.now())).toBeLessThan(5 * 60_000);
+  // And what the phone changes next goes out at once, not after the visit's old timestamp.
+  await page.getByRole("checkbox", { name: /Bezoeken voorbereiden/ }).check();
+  await expect(page.getByTestId("sync-pending")).toHaveText("alles verstuurd", { timeout: 10_000 });
   await context.close();
 });
 

@@ -80,3 +80,42 @@ impl Author {
         Ok(op)
     }
 }
+
+/// New timestamps for this device's operations that the server refused as stamped too far
+/// ahead (`refused`). If they are still ahead of the clock as it reads now (`now_millis`), the
+/// clock has since been set right: each gets a new timestamp, after everything the device has
+/// seen and in the order they were made, so it can be sent now instead of once real time
+/// catches up. The server stored none of them, so nothing anyone saw changes; ids, authors and
+/// values stay. Other unsent operations stamped ahead (`unsent`) are left for their own refusal
+/// and do not count as seen. Empty if the clock still runs ahead.
+pub fn restamp(
+    ops: &[Op],
+    unsent: &[OpId],
+    refused: &[OpId],
+    node: NodeId,
+    now_millis: u64,
+) -> Vec<Op> {
+    let ahead = |op: &Op| op.hlc.check_drift(now_millis).is_err();
+    let mut restamped: Vec<Op> = ops
+        .iter()
+        .filter(|op| refused.contains(&op.id) && ahead(op))
+        .cloned()
+        .collect();
+    if restamped.is_empty() {
+        return restamped;
+    }
+    restamped.sort_by_key(|op| op.hlc);
+    let seen = ops
+        .iter()
+        .filter(|op| !(unsent.contains(&op.id) && ahead(op)))
+        .map(|op| op.hlc)
+        .max();
+    let mut clock = Clock::new(node);
+    if let Some(latest) = seen {
+        let _ = clock.observe(latest, latest.millis);
+    }
+    for op in &mut restamped {
+        op.hlc = clock.tick(now_millis);
+    }
+    restamped
+}

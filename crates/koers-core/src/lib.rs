@@ -29,7 +29,7 @@ pub mod rules;
 /// A generated one-year plan for benchmarks and load tests.
 pub mod year;
 
-pub use author::{Author, Edit};
+pub use author::{restamp, Author, Edit};
 pub use export::{ImportError, Imported};
 pub use history::Change;
 pub use hlc::{Clock, Hlc, NodeId};
