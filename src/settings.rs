@@ -32,3 +32,8 @@ pub fn stored_locale() -> Locale {
 pub fn store_locale(locale: Locale) {
     let _ = LocalStorage::set(LOCALE, if locale == Locale::en { "en" } else { "nl" });
 }
+
+/// Forgets everything Koers keeps in localStorage on this device (when Koers is wiped).
+pub fn clear() {
+    LocalStorage::clear();
+}

@@ -466,6 +466,31 @@ impl PlanStore {
         Ok(())
     }
 
+    /// Removes Koers's data from this phone: signs the device out of its shared plan (if the
+    /// server can be reached; the token leaves the phone either way), then clears the plan, the
+    /// device's facts and its settings. The caller starts the app afresh.
+    pub async fn wipe(self) -> Result<(), StoreError> {
+        let log = self
+            .log()
+            .ok_or_else(|| StoreError::Failed("the plan is not loaded yet".into()))?;
+        if let Some(session) = self.session.get_untracked() {
+            // No new rounds and no event stream; a running round may still write, so it may
+            // finish first (a hung one is not waited for beyond five seconds).
+            self.session.set(None);
+            self.listen();
+            for _ in 0..100 {
+                if !self.round.with_value(|(running, _)| *running) {
+                    break;
+                }
+                pause(50).await;
+            }
+            let _ = sync::sign_out(&session).await;
+        }
+        log.clear().await?;
+        crate::settings::clear();
+        Ok(())
+    }
+
     fn log(self) -> Option<Rc<OpLog>> {
         self.device
             .with_value(|d| d.as_ref().map(|d| d.log.clone()))
@@ -538,6 +563,13 @@ async fn load() -> Result<(Device, Option<Session>, usize, Vec<Entity>), StoreEr
 /// A device fact read by `OpLog::meta_texts`; unreadable counts as absent, as in `OpLog::meta`.
 fn read<T: serde::de::DeserializeOwned>(text: Option<String>) -> Option<T> {
     text.and_then(|t| serde_json::from_str(&t).ok())
+}
+
+async fn pause(millis: i32) {
+    let wait = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, millis);
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(wait).await;
 }
 
 /// A User Timing mark, read by the benchmarks (bench/) to time loading and saving.

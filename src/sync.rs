@@ -280,6 +280,13 @@ pub fn add_items<'a>(items: &mut Vec<Entity>, ops: impl IntoIterator<Item = &'a 
     }
 }
 
+/// Signs this device out of its plan on the server: its token stops working.
+pub async fn sign_out(session: &Session) -> Result<(), SyncError> {
+    let url = format!("/api/plans/{}/devices/me", session.plan);
+    call("DELETE", &url, Some(&session.token), None).await?;
+    Ok(())
+}
+
 #[derive(Deserialize)]
 struct Created {
     plan: PlanId,

@@ -21,6 +21,14 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
     let open_invites = RwSignal::new(Vec::<InviteInfo>::new());
     let invite = RwSignal::new(None::<(MemberId, Invite)>);
     let problem = RwSignal::new(None::<String>);
+    // Redrawn only when someone leaves, not on every change: an open history stays open.
+    let former = Memo::new(move |_| {
+        store.plan.with(|p| {
+            p.as_ref()
+                .map(|p| p.former_members.clone())
+                .unwrap_or_default()
+        })
+    });
     let manages = move || {
         role.get()
             .is_some_and(|r| allowed(r, Action::ManageMembers))
@@ -181,7 +189,7 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
         </ul>
         // Everyone sees who left, as they see who takes part.
         {move || {
-            let former = store.plan.with(|p| p.as_ref().map(|p| p.former_members.clone()).unwrap_or_default());
+            let former = former.get();
             (!former.is_empty()).then(|| view! {
                 <section class="card" data-testid="former-members">
                     <h2>{t_string!(i18n, former_members)}</h2>

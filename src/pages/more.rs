@@ -1,5 +1,6 @@
 //! Taking the plan elsewhere: an export file to keep or move to another phone, the planned
 //! visits for the phone's calendar, a printout for a meeting, and reminders as notifications.
+//! And taking Koers off this phone.
 
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -107,6 +108,60 @@ pub fn More(store: PlanStore, nav: Nav) -> impl IntoView {
             <Link nav to=Screen::Summary class="button wide" testid="summary-link">{t_string!(i18n, summary_open)}</Link>
         </section>
         <reminders::NotificationSwitch/>
+        <WipePhone store/>
+    }
+}
+
+/// Wipes Koers's data from this phone (a phone given away, or no longer used), after saying
+/// what stays and what is lost.
+#[component]
+fn WipePhone(store: PlanStore) -> impl IntoView {
+    let i18n = use_i18n();
+    let asking = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let shared = move || store.session.with(Option::is_some);
+    let unsent = move || store.sync.with(|s| s.pending.len());
+    let wipe = move |_| {
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            match store.wipe().await {
+                // A fresh start: the role choice and the example plan, as on a new phone.
+                Ok(()) => drop(window().location().replace("/")),
+                Err(_) => {
+                    busy.set(false);
+                    store.notice.set(Some(Notice {
+                        text: t_string!(i18n, error_storage).to_string(),
+                        is_error: true,
+                    }));
+                }
+            }
+        });
+    };
+    view! {
+        <section class="card" aria-labelledby="wipe-title" data-testid="wipe">
+            <h2 id="wipe-title">{t_string!(i18n, wipe_title)}</h2>
+            <p>{t_string!(i18n, wipe_intro)}</p>
+            <Show when=move || asking.get() fallback=move || view! {
+                <button type="button" class="button wide" on:click=move |_| asking.set(true)>
+                    {t_string!(i18n, wipe_button)}
+                </button>
+            }>
+                <div class="alert" role="alert" data-testid="wipe-confirm">
+                    <p>{move || if shared() { t_string!(i18n, wipe_shared) } else { t_string!(i18n, wipe_local) }}</p>
+                    {move || match unsent() {
+                        0 => None,
+                        1 => Some(t_string!(i18n, wipe_unsent_one).to_string()),
+                        n => Some(t_string!(i18n, wipe_unsent, count = n).to_string()),
+                    }.map(|text| view! { <p><strong>{text}</strong></p> })}
+                    <button type="button" class="button wide danger" on:click=wipe disabled=busy>
+                        {t_string!(i18n, wipe_confirm)}
+                    </button>
+                    <button type="button" class="button wide" on:click=move |_| asking.set(false)>
+                        {t_string!(i18n, cancel)}
+                    </button>
+                </div>
+            </Show>
+        </section>
     }
 }
 

@@ -251,9 +251,12 @@ test("network and help: a parent adds someone who helps; the worker records an i
   await help.getByLabel("Uren per week").fill("1,5");
   await help.getByRole("button", { name: "Opslaan" }).click();
   await expect(page.getByTestId("interventions").locator("li", { has: page.locator("strong", { hasText: "PMTO" }) })).toContainText("Loopt · 1,5 uur per week");
+  // A second one from the open form is added beside PMTO (the example's "Video-hometraining (VIB)" stays too).
   await help.getByLabel("Soort").selectOption({ label: "VIB" });
   await help.getByRole("button", { name: "Opslaan" }).click();
-  await expect(page.getByTestId("interventions").locator("li", { has: page.locator("strong", { hasText: "VIB" }) })).toHaveCount(1);
+  const interventions = page.getByTestId("interventions").locator(":scope > li");
+  await expect(interventions.filter({ has: page.locator("strong", { hasText: /^VIB$/ }) })).toContainText("VIB · Loopt · 0 uur per week");
+  await expect(interventions).toHaveCount(3);
   await page.reload();
   await expect(page.getByTestId("interventions").locator("li", { has: page.locator("strong", { hasText: "PMTO" }) })).toContainText("Loopt · 1,5 uur per week");
 });

@@ -1,6 +1,6 @@
 import { test, expect, type APIRequestContext, type Browser } from "@playwright/test";
 import { randomUUID } from "node:crypto";
-import { tab } from "./helpers";
+import { expectAccessible, openAs, tab } from "./helpers";
 
 // The foster-care worker's plan, made through the API (the worker's own screens for this come later).
 const WORKER_NODE = "00000000000000aa";
@@ -283,4 +283,55 @@ test("the sync code comes with the first round; while it cannot be fetched, a ti
   const statuses = pulled.ops.filter((o: any) => o.op.entity === `goal:${w.goal.breakfast}` && o.op.field === "status").map((o: any) => o.op.value);
   expect(statuses.sort()).toEqual(["done", "open"]);
   await context.close();
+});
+
+test("a phone given away is wiped: signed out of the shared plan, told what is lost, and starts afresh", async ({ browser, request, baseURL }) => {
+  const w = await workerPlan(request);
+  const { context, page } = await phone(browser, baseURL, w.parentCode);
+
+  // Asked while a change waits: the phone says it would be lost, and nothing happens on cancel.
+  await context.setOffline(true);
+  await page.getByRole("checkbox", { name: /Samen ontbijten/ }).check();
+  await tab(page, "Meer");
+  await page.getByTestId("wipe").getByRole("button", { name: "Alles van deze telefoon wissen" }).click();
+  const confirm = page.getByTestId("wipe-confirm");
+  await expect(confirm).toContainText("Het plan blijft bestaan voor de anderen");
+  await expect(confirm).toContainText("1 wijziging is nog niet verstuurd en gaat verloren.");
+  await expectAccessible(page);
+  await confirm.getByRole("button", { name: "Annuleren" }).click();
+  await context.setOffline(false);
+  await expect(page.getByTestId("sync-pending")).toHaveText("alles verstuurd", { timeout: 10_000 });
+
+  await page.getByTestId("wipe").getByRole("button", { name: "Alles van deze telefoon wissen" }).click();
+  await expect(confirm).not.toContainText("verloren");
+  await confirm.getByRole("button", { name: "Ja, alles wissen" }).click();
+
+  // A fresh start, as on a new phone: no role, no shared plan, no settings.
+  await expect(page.getByRole("heading", { name: "Wie ben jij in dit plan?" })).toBeVisible();
+  // (The language is written again at every start.)
+  expect(await page.evaluate(() => Object.keys(localStorage))).toEqual(["koers.locale"]);
+  await page.getByRole("button", { name: "Ouder", exact: true }).click();
+  await expect(page.getByTestId("child-name")).toHaveText("Plan van Noa");
+  await expect(page.getByTestId("example-badge")).toBeVisible();
+  // Signed out on the server: the worker sees this phone revoked; the tick it sent stays.
+  const devices = await (await request.get(`/api/plans/${w.plan}/devices`, { headers: w.auth })).json();
+  expect(devices.devices.filter((d: any) => d.revoked).map((d: any) => d.role)).toEqual(["parent"]);
+  const pulled = await (await request.get(`/api/plans/${w.plan}/ops?after=0`, { headers: w.auth })).json();
+  expect(pulled.ops.some((o: any) => o.op.entity === `goal:${w.goal.breakfast}` && o.op.value === "done")).toBe(true);
+  await context.close();
+});
+
+test("wiping the example plan says it is only on this phone, and undoes what was done in it", async ({ page }) => {
+  await openAs(page, "Ouder");
+  const first = page.getByTestId("my-goals").getByRole("checkbox").first();
+  await first.check();
+  await tab(page, "Meer");
+  await page.getByTestId("wipe").getByRole("button", { name: "Alles van deze telefoon wissen" }).click();
+  const confirm = page.getByTestId("wipe-confirm");
+  await expect(confirm).toContainText("Dit plan staat alleen op deze telefoon");
+  await confirm.getByRole("button", { name: "Ja, alles wissen" }).click();
+  await expect(page.getByRole("heading", { name: "Wie ben jij in dit plan?" })).toBeVisible();
+  await page.getByRole("button", { name: "Ouder", exact: true }).click();
+  await expect(page.getByTestId("child-name")).toHaveText("Plan van Noa");
+  await expect(page.getByTestId("my-goals").getByRole("checkbox").first()).not.toBeChecked();
 });

@@ -804,12 +804,13 @@ pub async fn list_devices(
     }))
 }
 
-/// `DELETE /api/plans/{plan}/devices/{device}`: the device's token stops working.
+/// `DELETE /api/plans/{plan}/devices/{device}`: the device's token stops working. The worker
+/// revokes any device; any device signs itself out with `me` (a phone wiping Koers).
 #[utoipa::path(
     delete,
     path = "/api/plans/{plan}/devices/{device}",
     tag = "devices",
-    params(("plan" = String, Path, description = "Plan id"), ("device" = String, Path, description = "Device id")),
+    params(("plan" = String, Path, description = "Plan id"), ("device" = String, Path, description = "Device id, or `me` for the calling device")),
     security(("device_token" = [])),
     responses(
         (status = 204, description = "Revoked"),
@@ -825,8 +826,13 @@ pub async fn revoke_device(
     Path(params): Path<HashMap<String, String>>,
 ) -> Result<StatusCode, ApiError> {
     device.require_plan(plan_id)?;
-    require_manager(&state, &device).await?;
-    let target = path_param(&params, "device");
+    let target = match path_param(&params, "device") {
+        me if me == "me" => device.record.device_id.clone(),
+        other => other,
+    };
+    if target != device.record.device_id {
+        require_manager(&state, &device).await?;
+    }
     if state
         .store
         .revoke_device(&plan_id.to_string(), &target, &now_text())

@@ -822,6 +822,50 @@ async fn revoked_and_unknown_tokens_get_401() {
 }
 
 #[tokio::test]
+async fn any_phone_signs_itself_out_but_only_the_worker_signs_out_others() {
+    let app = test_app();
+    let world = create_world(&app).await;
+    let parent = join(&app, &world, Role::Parent).await;
+    let foster = join(&app, &world, Role::FosterParent).await;
+    let devices_path = format!("/api/plans/{}/devices", world.plan);
+
+    let reply = call(
+        &app.router,
+        "DELETE",
+        &format!("{devices_path}/me"),
+        Some(&parent.token),
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.json);
+    assert_error(
+        &pull(&app, &parent, 0, 10).await,
+        StatusCode::UNAUTHORIZED,
+        "token_revoked",
+    );
+    // The foster parent's phone is untouched, and cannot sign out the worker's.
+    assert_eq!(pull(&app, &foster, 0, 10).await.status, StatusCode::OK);
+    let reply = call(&app.router, "GET", &devices_path, Some(&foster.token), None).await;
+    let list = reply.json["devices"].as_array().unwrap().clone();
+    let worker_device = list
+        .iter()
+        .find(|d| d["member"] == json!(world.worker.member))
+        .unwrap();
+    let path = format!(
+        "{devices_path}/{}",
+        worker_device["device"].as_str().unwrap()
+    );
+    let reply = call(&app.router, "DELETE", &path, Some(&foster.token), None).await;
+    assert_error(&reply, StatusCode::FORBIDDEN, "not_allowed");
+    let revoked: Vec<_> = list
+        .iter()
+        .filter(|d| d["revoked"] == true)
+        .map(|d| d["member"].clone())
+        .collect();
+    assert_eq!(revoked, [json!(parent.member)]);
+}
+
+#[tokio::test]
 async fn a_member_taken_out_of_the_plan_loses_their_phones_and_open_invites() {
     let app = test_app();
     let mut world = create_world(&app).await;

@@ -266,6 +266,18 @@ impl OpLog {
         Ok(())
     }
 
+    /// Removes everything this device stored, every plan's operations and every device fact
+    /// (node id, session, sync cursors), in one transaction: all of it goes, or nothing.
+    pub async fn clear(&self) -> Result<(), StoreError> {
+        let tx = self
+            .db
+            .transaction(&[OPS, META], TransactionMode::ReadWrite)?;
+        tx.store(OPS)?.clear().await?;
+        tx.store(META)?.clear().await?;
+        tx.done().await?;
+        Ok(())
+    }
+
     /// A small device fact (JSON), such as this device's node id or a sync cursor.
     pub async fn meta<T: for<'de> Deserialize<'de>>(
         &self,

@@ -72,6 +72,21 @@ async fn plans_are_kept_apart_and_one_can_be_removed() {
 }
 
 #[wasm_bindgen_test]
+async fn clearing_removes_every_plan_and_device_fact() {
+    let log = fresh("t-clear").await;
+    let ops = demo::plan_ops(today());
+    log.append_local(&ops).await.unwrap();
+    log.set_meta("session", &"a device token").await.unwrap();
+    log.clear().await.unwrap();
+    drop(log);
+
+    let log = OpLog::open("t-clear").await.unwrap();
+    assert_eq!(log.record_count().await.unwrap(), 0);
+    assert!(log.load(demo::PLAN).await.unwrap().ops.is_empty());
+    assert_eq!(log.meta::<String>("session").await.unwrap(), None);
+}
+
+#[wasm_bindgen_test]
 async fn a_damaged_record_is_reported_and_kept_not_fatal() {
     let log = fresh("t-damaged").await;
     let ops = demo::plan_ops(today());
