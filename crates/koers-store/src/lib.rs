@@ -99,7 +99,7 @@ impl OpLog {
         Ok(OpLog { db })
     }
 
-    /// Deletes the database called `name` (for tests and "remove this plan from my phone").
+    /// Deletes the database called `name` (for tests; the app wipes a phone with `clear`).
     pub async fn delete(name: &str) -> Result<(), StoreError> {
         Ok(Rexie::delete(name).await?)
     }
