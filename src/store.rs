@@ -44,6 +44,14 @@ pub enum ImportFailure {
     Storage(StoreError),
 }
 
+/// Why wiping the phone did not go through.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WipeError {
+    /// The server could not be reached to sign this phone out of its shared plan.
+    NotSignedOut,
+    Storage(StoreError),
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum LoadState {
     Loading,
@@ -466,27 +474,36 @@ impl PlanStore {
         Ok(())
     }
 
-    /// Removes Koers's data from this phone: signs the device out of its shared plan (if the
-    /// server can be reached; the token leaves the phone either way), then clears the plan, the
-    /// device's facts and its settings. The caller starts the app afresh.
-    pub async fn wipe(self) -> Result<(), StoreError> {
-        let log = self
-            .log()
-            .ok_or_else(|| StoreError::Failed("the plan is not loaded yet".into()))?;
+    /// Removes Koers's data from this phone: signs the device out of its shared plan, then
+    /// clears the plan, the device's facts and its settings. The caller starts the app afresh.
+    /// If the server cannot be reached, nothing is wiped ([`WipeError::NotSignedOut`]) unless
+    /// `even_if_not_signed_out`: the token would still work on the server until the worker
+    /// removes this phone.
+    pub async fn wipe(self, even_if_not_signed_out: bool) -> Result<(), WipeError> {
+        let log = self.log().ok_or(WipeError::Storage(StoreError::Failed(
+            "the plan is not loaded yet".into(),
+        )))?;
         if let Some(session) = self.session.get_untracked() {
-            // No new rounds and no event stream; a running round may still write, so it may
-            // finish first (a hung one is not waited for beyond five seconds).
-            self.session.set(None);
-            self.listen();
+            // No event stream and no new rounds: a running round may still write, so it may
+            // finish first (a hung one is not waited for beyond five seconds); then the round
+            // is held as if running. The session signal stays, so the screen stays as it is.
+            self.events.set_value(None);
             for _ in 0..100 {
                 if !self.round.with_value(|(running, _)| *running) {
                     break;
                 }
                 pause(50).await;
             }
-            let _ = sync::sign_out(&session).await;
+            self.round.set_value((true, false));
+            if sync::sign_out(&session).await.is_err() && !even_if_not_signed_out {
+                // Back as it was: the plan stays and syncs.
+                self.round.set_value((false, false));
+                self.listen();
+                self.sync_now();
+                return Err(WipeError::NotSignedOut);
+            }
         }
-        log.clear().await?;
+        log.clear().await.map_err(WipeError::Storage)?;
         crate::settings::clear();
         Ok(())
     }

@@ -10,7 +10,7 @@ use crate::format;
 use crate::i18n::*;
 use crate::reminders;
 use crate::route::{Link, Nav, Screen};
-use crate::store::{ImportFailure, Notice, PlanStore};
+use crate::store::{ImportFailure, Notice, PlanStore, WipeError};
 use leptos_i18n::I18nContext;
 
 #[component]
@@ -119,23 +119,29 @@ fn WipePhone(store: PlanStore) -> impl IntoView {
     let i18n = use_i18n();
     let asking = RwSignal::new(false);
     let busy = RwSignal::new(false);
+    // The server could not sign this phone out: asked once more before wiping anyway.
+    let not_signed_out = RwSignal::new(false);
     let shared = move || store.session.with(Option::is_some);
     let unsent = move || store.sync.with(|s| s.pending.len());
     let wipe = move |_| {
         busy.set(true);
+        let anyway = not_signed_out.get_untracked();
         leptos::task::spawn_local(async move {
-            match store.wipe().await {
+            match store.wipe(anyway).await {
                 // A fresh start: the role choice and the example plan, as on a new phone.
                 Ok(()) => drop(window().location().replace("/")),
-                Err(_) => {
-                    busy.set(false);
-                    store.notice.set(Some(Notice {
-                        text: t_string!(i18n, error_storage).to_string(),
-                        is_error: true,
-                    }));
-                }
+                Err(WipeError::NotSignedOut) => not_signed_out.set(true),
+                Err(WipeError::Storage(_)) => store.notice.set(Some(Notice {
+                    text: t_string!(i18n, error_storage).to_string(),
+                    is_error: true,
+                })),
             }
+            busy.set(false);
         });
+    };
+    let cancel = move |_| {
+        asking.set(false);
+        not_signed_out.set(false);
     };
     view! {
         <section class="card" aria-labelledby="wipe-title" data-testid="wipe">
@@ -147,16 +153,20 @@ fn WipePhone(store: PlanStore) -> impl IntoView {
                 </button>
             }>
                 <div class="alert" role="alert" data-testid="wipe-confirm">
-                    <p>{move || if shared() { t_string!(i18n, wipe_shared) } else { t_string!(i18n, wipe_local) }}</p>
+                    <p>{move || match (not_signed_out.get(), shared()) {
+                        (true, _) => t_string!(i18n, wipe_not_signed_out),
+                        (false, true) => t_string!(i18n, wipe_shared),
+                        (false, false) => t_string!(i18n, wipe_local),
+                    }}</p>
                     {move || match unsent() {
                         0 => None,
                         1 => Some(t_string!(i18n, wipe_unsent_one).to_string()),
                         n => Some(t_string!(i18n, wipe_unsent, count = n).to_string()),
                     }.map(|text| view! { <p><strong>{text}</strong></p> })}
                     <button type="button" class="button wide danger" on:click=wipe disabled=busy>
-                        {t_string!(i18n, wipe_confirm)}
+                        {move || if not_signed_out.get() { t_string!(i18n, wipe_anyway) } else { t_string!(i18n, wipe_confirm) }}
                     </button>
-                    <button type="button" class="button wide" on:click=move |_| asking.set(false)>
+                    <button type="button" class="button wide" on:click=cancel>
                         {t_string!(i18n, cancel)}
                     </button>
                 </div>

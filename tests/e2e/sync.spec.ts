@@ -1,6 +1,6 @@
 import { test, expect, type APIRequestContext, type Browser } from "@playwright/test";
 import { randomUUID } from "node:crypto";
-import { expectAccessible, openAs, tab } from "./helpers";
+import { expectAccessible, openAs, tab, waitForServiceWorker } from "./helpers";
 
 // The foster-care worker's plan, made through the API (the worker's own screens for this come later).
 const WORKER_NODE = "00000000000000aa";
@@ -298,6 +298,10 @@ test("a phone given away is wiped: signed out of the shared plan, told what is l
   await expect(confirm).toContainText("Het plan blijft bestaan voor de anderen");
   await expect(confirm).toContainText("1 wijziging is nog niet verstuurd en gaat verloren.");
   await expectAccessible(page);
+  // Offline the phone cannot be signed out: it asks again, and cancelling leaves the plan syncing.
+  await confirm.getByRole("button", { name: "Ja, alles wissen" }).click();
+  await expect(confirm).toContainText("Deze telefoon kon niet worden afgemeld");
+  await expect(confirm.getByRole("button", { name: "Toch wissen" })).toBeVisible();
   await confirm.getByRole("button", { name: "Annuleren" }).click();
   await context.setOffline(false);
   await expect(page.getByTestId("sync-pending")).toHaveText("alles verstuurd", { timeout: 10_000 });
@@ -319,6 +323,19 @@ test("a phone given away is wiped: signed out of the shared plan, told what is l
   const pulled = await (await request.get(`/api/plans/${w.plan}/ops?after=0`, { headers: w.auth })).json();
   expect(pulled.ops.some((o: any) => o.op.entity === `goal:${w.goal.breakfast}` && o.op.value === "done")).toBe(true);
   await context.close();
+
+  // The foster parent wipes offline anyway: the phone starts afresh; the server still lists it.
+  const foster = await phone(browser, baseURL, w.fosterCode);
+  await waitForServiceWorker(foster.page);
+  await foster.context.setOffline(true);
+  await tab(foster.page, "Meer");
+  await foster.page.getByTestId("wipe").getByRole("button", { name: "Alles van deze telefoon wissen" }).click();
+  await foster.page.getByTestId("wipe-confirm").getByRole("button", { name: "Ja, alles wissen" }).click();
+  await foster.page.getByTestId("wipe-confirm").getByRole("button", { name: "Toch wissen" }).click();
+  await expect(foster.page.getByRole("heading", { name: "Wie ben jij in dit plan?" })).toBeVisible();
+  const still = await (await request.get(`/api/plans/${w.plan}/devices`, { headers: w.auth })).json();
+  expect(still.devices.filter((d: any) => !d.revoked).map((d: any) => d.role).sort()).toEqual(["foster_care_worker", "foster_parent"]);
+  await foster.context.close();
 });
 
 test("wiping the example plan says it is only on this phone, and undoes what was done in it", async ({ page }) => {
