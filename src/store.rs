@@ -299,10 +299,7 @@ impl PlanStore {
         let Some(session) = self.session.get_untracked() else {
             return;
         };
-        let Some(log) = self
-            .device
-            .with_value(|d| d.as_ref().map(|d| d.log.clone()))
-        else {
+        let Some(log) = self.log() else {
             return;
         };
         let busy = self.round.try_update_value(|(running, again)| {
@@ -424,10 +421,7 @@ impl PlanStore {
     /// Joins the plan an invite code is for; this device then speaks for the invite's member.
     pub async fn join(self, code: &str) -> Result<Role, SyncError> {
         let session = sync::accept_invite(code).await?;
-        let log = self
-            .device
-            .with_value(|d| d.as_ref().map(|d| d.log.clone()))
-            .ok_or(SyncError::Malformed)?;
+        let log = self.log().ok_or(SyncError::Malformed)?;
         let role = session.role;
         self.switch_to(&log, session).await?;
         Ok(role)
@@ -435,7 +429,6 @@ impl PlanStore {
 
     /// The whole plan on this phone as an export file (see `koers_core::export`).
     pub async fn export(self) -> Result<String, StoreError> {
-        let not_loaded = || StoreError::Failed("the plan is not loaded yet".into());
         let log = self.log().ok_or_else(not_loaded)?;
         let plan = self
             .plan
@@ -456,9 +449,9 @@ impl PlanStore {
             return Err(ImportFailure::SharedPlan);
         }
         let imported = koers_core::export::import(text).map_err(ImportFailure::Invalid)?;
-        let log = self.log().ok_or(ImportFailure::Storage(StoreError::Failed(
-            "the plan is not loaded yet".into(),
-        )))?;
+        let log = self
+            .log()
+            .ok_or_else(|| ImportFailure::Storage(not_loaded()))?;
         log.append_remote(&imported.ops)
             .await
             .map_err(ImportFailure::Storage)?;
@@ -480,9 +473,7 @@ impl PlanStore {
     /// `even_if_not_signed_out`: the token would still work on the server until the worker
     /// removes this phone.
     pub async fn wipe(self, even_if_not_signed_out: bool) -> Result<(), WipeError> {
-        let log = self.log().ok_or(WipeError::Storage(StoreError::Failed(
-            "the plan is not loaded yet".into(),
-        )))?;
+        let log = self.log().ok_or_else(|| WipeError::Storage(not_loaded()))?;
         if let Some(session) = self.session.get_untracked() {
             // No event stream and no new rounds: a running round may still write, so it may
             // finish first (a hung one is not waited for beyond five seconds); then the round
@@ -580,6 +571,10 @@ async fn load() -> Result<(Device, Option<Session>, usize, Vec<Entity>), StoreEr
 /// A device fact read by `OpLog::meta_texts`; unreadable counts as absent, as in `OpLog::meta`.
 fn read<T: serde::de::DeserializeOwned>(text: Option<String>) -> Option<T> {
     text.and_then(|t| serde_json::from_str(&t).ok())
+}
+
+fn not_loaded() -> StoreError {
+    StoreError::Failed("the plan is not loaded yet".into())
 }
 
 async fn pause(millis: i32) {

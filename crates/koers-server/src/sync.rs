@@ -410,10 +410,7 @@ async fn shut_out(state: &AppState, plan_id: PlanId, member: MemberId) -> Result
     let now = now_text();
     for d in state.store.devices(&plan).await? {
         if d.member_id == member && d.revoked_at.is_none() {
-            state.store.revoke_device(&plan, &d.device_id, &now).await?;
-            state
-                .plans
-                .notify(plan_id, PlanEvent::DeviceRevoked(d.device_id));
+            revoke(state, plan_id, d.device_id, &now).await?;
         }
     }
     for i in state.store.invites(&plan).await? {
@@ -833,14 +830,7 @@ pub async fn revoke_device(
     if target != device.record.device_id {
         require_manager(&state, &device).await?;
     }
-    if state
-        .store
-        .revoke_device(&plan_id.to_string(), &target, &now_text())
-        .await?
-    {
-        state
-            .plans
-            .notify(plan_id, PlanEvent::DeviceRevoked(target));
+    if revoke(&state, plan_id, target, &now_text()).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found(
@@ -848,6 +838,25 @@ pub async fn revoke_device(
             "The plan has no such device; list the devices to find its id.",
         ))
     }
+}
+
+/// Revokes a device's token and ends its event streams. False if the plan has no such device.
+async fn revoke(
+    state: &AppState,
+    plan_id: PlanId,
+    device: String,
+    now: &str,
+) -> Result<bool, StoreError> {
+    let revoked = state
+        .store
+        .revoke_device(&plan_id.to_string(), &device, now)
+        .await?;
+    if revoked {
+        state
+            .plans
+            .notify(plan_id, PlanEvent::DeviceRevoked(device));
+    }
+    Ok(revoked)
 }
 
 fn ops_event(last_seq: i64) -> Event {
