@@ -3,24 +3,29 @@
 use leptos::prelude::*;
 
 use crate::components::{sync_bar::SyncBar, update_banner::UpdateBanner};
+use crate::device::Opened;
 use crate::i18n::*;
 use crate::lazy_screens::{self, ChunkUnavailable};
 use crate::pages::{choose_role::ChooseRole, home::Home};
 use crate::route::{Link, Nav, Screen};
 use crate::settings;
 use crate::store::{LoadState, PlanStore};
+use koers_store::StoreError;
 
+/// The whole app, for what the device opened (see `device::open`).
 #[component]
-pub fn App() -> impl IntoView {
+pub fn App(opened: Result<Opened, StoreError>) -> impl IntoView {
+    // The provider's children must be `Send`; the device (IndexedDB handles) is not.
+    let opened = StoredValue::new_local(Some(opened));
     view! {
         <I18nContextProvider>
-            <Shell/>
+            <Shell opened/>
         </I18nContextProvider>
     }
 }
 
 #[component]
-fn Shell() -> impl IntoView {
+fn Shell(opened: StoredValue<Option<Result<Opened, StoreError>>, LocalStorage>) -> impl IntoView {
     let i18n = use_i18n();
     // Dutch unless this device chose otherwise. The provider starts from the browser's language
     // in its own first effect, so the stored choice is applied in ours, which runs after it.
@@ -33,12 +38,10 @@ fn Shell() -> impl IntoView {
             settings::store_locale(locale);
         }
     });
-    // The static "loading" text in index.html is replaced by the app.
-    if let Some(boot) = document().get_element_by_id("boot") {
-        boot.remove();
-    }
     let role = settings::role();
-    let store = PlanStore::open();
+    let opened = opened.try_update_value(Option::take).flatten();
+    let store =
+        PlanStore::new(opened.unwrap_or_else(|| Err(StoreError::Failed("opened twice".into()))));
     let nav = Nav::new(store.notice);
     // A phone that joined a shared plan speaks for its invited member's role.
     Effect::new(move |_| {
@@ -72,9 +75,9 @@ fn Shell() -> impl IntoView {
                 // In a shared plan the phone speaks for its invited member: no role to choose.
                 {move || match (role.get(), store.session.with(Option::is_some)) {
                     (Some(r), false) => Some(view! {
-                        <Link nav to=Screen::ChooseRole class="chip" testid="current-role">{crate::format::role(i18n, r)}</Link>
+                        <Link nav to=Screen::ChooseRole class="chip" testid="current-role">{crate::format::role(i18n.get_locale(), r)}</Link>
                     }.into_any()),
-                    (Some(r), true) => Some(view! { <span class="chip" data-testid="current-role">{crate::format::role(i18n, r)}</span> }.into_any()),
+                    (Some(r), true) => Some(view! { <span class="chip" data-testid="current-role">{crate::format::role(i18n.get_locale(), r)}</span> }.into_any()),
                     (None, _) => None,
                 }}
             </header>

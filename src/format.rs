@@ -109,50 +109,50 @@ pub fn refusal(i18n: I18nContext<Locale>, code: &str) -> String {
     }
 }
 
-pub fn role(i18n: I18nContext<Locale>, r: Role) -> &'static str {
+pub fn role(locale: Locale, r: Role) -> &'static str {
     match r {
-        Role::Parent => t_string!(i18n, role_parent),
-        Role::FosterParent => t_string!(i18n, role_foster_parent),
-        Role::Guardian => t_string!(i18n, role_guardian),
-        Role::FosterCareWorker => t_string!(i18n, role_foster_care_worker),
-        Role::CareWorker => t_string!(i18n, role_care_worker),
-        Role::Youth => t_string!(i18n, role_youth),
+        Role::Parent => td_string!(locale, role_parent),
+        Role::FosterParent => td_string!(locale, role_foster_parent),
+        Role::Guardian => td_string!(locale, role_guardian),
+        Role::FosterCareWorker => td_string!(locale, role_foster_care_worker),
+        Role::CareWorker => td_string!(locale, role_care_worker),
+        Role::Youth => td_string!(locale, role_youth),
     }
 }
 
-pub fn phase(i18n: I18nContext<Locale>, p: Phase) -> &'static str {
+pub fn phase(locale: Locale, p: Phase) -> &'static str {
     match p {
-        Phase::Mandate => t_string!(i18n, phase_0),
-        Phase::Goals => t_string!(i18n, phase_1),
-        Phase::Execution => t_string!(i18n, phase_2),
-        Phase::StrengtheningHome => t_string!(i18n, phase_3),
-        Phase::AfterCare => t_string!(i18n, phase_4),
+        Phase::Mandate => td_string!(locale, phase_0),
+        Phase::Goals => td_string!(locale, phase_1),
+        Phase::Execution => td_string!(locale, phase_2),
+        Phase::StrengtheningHome => td_string!(locale, phase_3),
+        Phase::AfterCare => td_string!(locale, phase_4),
     }
 }
 
 /// What a phase means, in plain words; for the child (`youth`) in words addressed to them.
-pub fn phase_explained(i18n: I18nContext<Locale>, p: Phase, youth: bool) -> &'static str {
+pub fn phase_explained(locale: Locale, p: Phase, youth: bool) -> &'static str {
     match (p, youth) {
-        (Phase::Mandate, false) => t_string!(i18n, phase_0_explained),
-        (Phase::Goals, false) => t_string!(i18n, phase_1_explained),
-        (Phase::Execution, false) => t_string!(i18n, phase_2_explained),
-        (Phase::StrengtheningHome, false) => t_string!(i18n, phase_3_explained),
-        (Phase::AfterCare, false) => t_string!(i18n, phase_4_explained),
-        (Phase::Mandate, true) => t_string!(i18n, phase_0_for_youth),
-        (Phase::Goals, true) => t_string!(i18n, phase_1_for_youth),
-        (Phase::Execution, true) => t_string!(i18n, phase_2_for_youth),
-        (Phase::StrengtheningHome, true) => t_string!(i18n, phase_3_for_youth),
-        (Phase::AfterCare, true) => t_string!(i18n, phase_4_for_youth),
+        (Phase::Mandate, false) => td_string!(locale, phase_0_explained),
+        (Phase::Goals, false) => td_string!(locale, phase_1_explained),
+        (Phase::Execution, false) => td_string!(locale, phase_2_explained),
+        (Phase::StrengtheningHome, false) => td_string!(locale, phase_3_explained),
+        (Phase::AfterCare, false) => td_string!(locale, phase_4_explained),
+        (Phase::Mandate, true) => td_string!(locale, phase_0_for_youth),
+        (Phase::Goals, true) => td_string!(locale, phase_1_for_youth),
+        (Phase::Execution, true) => td_string!(locale, phase_2_for_youth),
+        (Phase::StrengtheningHome, true) => td_string!(locale, phase_3_for_youth),
+        (Phase::AfterCare, true) => td_string!(locale, phase_4_for_youth),
     }
 }
 
-pub fn contact_kind(i18n: I18nContext<Locale>, k: ContactKind) -> &'static str {
+pub fn contact_kind(locale: Locale, k: ContactKind) -> &'static str {
     match k {
-        ContactKind::Visit => t_string!(i18n, kind_visit),
-        ContactKind::Phone => t_string!(i18n, kind_phone),
-        ContactKind::Video => t_string!(i18n, kind_video),
-        ContactKind::Message => t_string!(i18n, kind_message),
-        ContactKind::Meeting => t_string!(i18n, kind_meeting),
+        ContactKind::Visit => td_string!(locale, kind_visit),
+        ContactKind::Phone => td_string!(locale, kind_phone),
+        ContactKind::Video => td_string!(locale, kind_video),
+        ContactKind::Message => td_string!(locale, kind_message),
+        ContactKind::Meeting => td_string!(locale, kind_meeting),
     }
 }
 
@@ -255,7 +255,9 @@ pub fn value(i18n: I18nContext<Locale>, plan: &Plan, f: Field, v: &serde_json::V
     use serde_json::Value as V;
     let typed = |v: &V| -> Option<String> {
         Some(match f {
-            Field::Owner => role(i18n, serde_json::from_value(v.clone()).ok()?).to_string(),
+            Field::Owner => {
+                role(i18n.get_locale(), serde_json::from_value(v.clone()).ok()?).to_string()
+            }
             // Statuses and kinds of goals, contact moments and interventions share field names.
             Field::Status => {
                 let s = v.as_str()?;
@@ -269,7 +271,7 @@ pub fn value(i18n: I18nContext<Locale>, plan: &Plan, f: Field, v: &serde_json::V
                 }
             }
             Field::Kind => match serde_json::from_value(v.clone()) {
-                Ok(k) => contact_kind(i18n, k).to_string(),
+                Ok(k) => contact_kind(i18n.get_locale(), k).to_string(),
                 Err(_) => {
                     intervention_kind(i18n, serde_json::from_value(v.clone()).ok()?).to_string()
                 }
@@ -277,7 +279,7 @@ pub fn value(i18n: I18nContext<Locale>, plan: &Plan, f: Field, v: &serde_json::V
             Field::At => date_time(i18n.get_locale_untracked(), v.as_str()?.parse().ok()?),
             Field::Phase => {
                 let p: Phase = serde_json::from_value(v.clone()).ok()?;
-                format!("{} {}", p.number(), phase(i18n, p))
+                format!("{} {}", p.number(), phase(i18n.get_locale(), p))
             }
             Field::Outcome => {
                 perspective(i18n, serde_json::from_value(v.clone()).ok()?).to_string()
@@ -309,7 +311,7 @@ pub fn value(i18n: I18nContext<Locale>, plan: &Plan, f: Field, v: &serde_json::V
         V::Array(items) => items
             .iter()
             .map(|item| match serde_json::from_value(item.clone()) {
-                Ok(r) => role(i18n, r).to_string(),
+                Ok(r) => role(i18n.get_locale(), r).to_string(),
                 Err(_) => item.to_string(),
             })
             .collect::<Vec<_>>()

@@ -14,38 +14,37 @@ use crate::i18n::*;
 const NOTIFIED: &str = "koers.notified";
 
 /// A reminder in words.
-pub fn sentence(i18n: I18nContext<Locale>, r: &Reminder) -> String {
-    let locale = i18n.get_locale_untracked();
+pub fn sentence(locale: Locale, r: &Reminder) -> String {
     match r {
-        Reminder::ContactSoon { at, kind, .. } => t_string!(
-            i18n,
+        Reminder::ContactSoon { at, kind, .. } => td_string!(
+            locale,
             reminder_contact,
-            kind = format::contact_kind(i18n, *kind),
+            kind = format::contact_kind(locale, *kind),
             when = format::date_time(locale, *at)
         )
         .to_string(),
-        Reminder::EvaluationDue { due, days_left } => t_string!(
-            i18n,
+        Reminder::EvaluationDue { due, days_left } => td_string!(
+            locale,
             reminder_evaluation_due,
             date = format::date(locale, *due),
             days = *days_left
         )
         .to_string(),
         Reminder::EvaluationOverdue { days_over, .. } => {
-            t_string!(i18n, reminder_evaluation_overdue, days = *days_over).to_string()
+            td_string!(locale, reminder_evaluation_overdue, days = *days_over).to_string()
         }
         Reminder::DeadlineNearing {
             deadline,
             days_left,
-        } => t_string!(
-            i18n,
+        } => td_string!(
+            locale,
             reminder_deadline_nearing,
             date = format::date(locale, *deadline),
             days = *days_left
         )
         .to_string(),
         Reminder::DeadlinePassed { days_over, .. } => {
-            t_string!(i18n, reminder_deadline_passed, days = *days_over).to_string()
+            td_string!(locale, reminder_deadline_passed, days = *days_over).to_string()
         }
     }
 }
@@ -64,7 +63,7 @@ pub fn Reminders(plan: Signal<Plan>, role: Role) -> impl IntoView {
             <section class="card reminders" aria-labelledby="reminders-title">
                 <h2 id="reminders-title">{t_string!(i18n, reminders_title)}</h2>
                 <ul data-testid="reminders">
-                    {items.iter().map(|r| view! { <li>{sentence(i18n, r)}</li> }).collect_view()}
+                    {items.iter().map(|r| view! { <li>{sentence(i18n.get_locale_untracked(), r)}</li> }).collect_view()}
                 </ul>
             </section>
         })
@@ -90,8 +89,10 @@ fn notify(i18n: I18nContext<Locale>, list: &[Reminder]) {
     if fresh.is_empty() {
         return;
     }
-    let bodies: Vec<(String, String)> =
-        fresh.iter().map(|r| (r.key(), sentence(i18n, r))).collect();
+    let bodies: Vec<(String, String)> = fresh
+        .iter()
+        .map(|r| (r.key(), sentence(i18n.get_locale_untracked(), r)))
+        .collect();
     notified.extend(bodies.iter().map(|(k, _)| k.clone()));
     // Keep the list short: old keys are about things long past.
     let skip = notified.len().saturating_sub(200);

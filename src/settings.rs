@@ -12,14 +12,22 @@ const LOCALE: &str = "koers.locale";
 
 /// The role this device speaks for, remembered across visits.
 pub fn role() -> RwSignal<Option<Role>> {
+    let role = RwSignal::new(stored_role());
+    Effect::new(move |_| store_role(role.get()));
+    role
+}
+
+pub fn stored_role() -> Option<Role> {
     let stored: Option<String> = LocalStorage::get(ROLE).ok();
-    let role = RwSignal::new(stored.as_deref().and_then(Role::from_key));
-    Effect::new(move |_| match role.get() {
+    stored.as_deref().and_then(Role::from_key)
+}
+
+pub fn store_role(role: Option<Role>) {
+    match role {
         // A full or blocked localStorage only costs the remembered choice, so ignore failure.
         Some(r) => drop(LocalStorage::set(ROLE, r.key())),
         None => LocalStorage::delete(ROLE),
-    });
-    role
+    }
 }
 
 pub fn stored_locale() -> Locale {

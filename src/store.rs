@@ -5,35 +5,20 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use koers_core::{
-    demo, history, Author, Edit, Entity, MemberId, NodeId, Op, OpId, Plan, PlanId, Refusal,
-    Replica, Role,
-};
+use koers_core::{history, Edit, Entity, MemberId, Op, Plan, PlanId, Replica, Role};
 use koers_store::{OpLog, StoreError};
 use leptos::ev;
 use leptos::prelude::*;
 use uuid::Uuid;
 
+pub use crate::device::ChangeError;
+use crate::device::{self, Device, Opened};
 use crate::i18n::*;
 use crate::sync::{self, Session, SyncError};
 
-const DATABASE: &str = "koers";
-const SESSION: &str = "session";
-/// The plan this phone keeps on its own (imported), when it has not joined a shared one.
-const LOCAL_PLAN: &str = "local_plan";
 /// A round also runs this often while the app is open, besides on start, on reconnect and
 /// after each change.
 const SYNC_EVERY: Duration = Duration::from_secs(15);
-
-/// Why a change did not go through; the screens turn it into a sentence.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ChangeError {
-    /// This device has no member with the chosen role in the plan.
-    NoMember,
-    Refused(Refusal),
-    Storage(StoreError),
-    NotLoaded,
-}
 
 /// Why an import did not go through.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,12 +60,6 @@ pub struct Notice {
     pub is_error: bool,
 }
 
-struct Device {
-    log: Rc<OpLog>,
-    replica: Replica,
-    node: NodeId,
-}
-
 /// Signals for the screens plus the non-reactive device state behind them.
 #[derive(Clone, Copy)]
 pub struct PlanStore {
@@ -116,9 +95,9 @@ impl Drop for Listener {
 }
 
 impl PlanStore {
-    /// Opens the device's database and loads its plan: the shared plan it joined, or else the
-    /// example plan (seeded on first use).
-    pub fn open() -> PlanStore {
+    /// The store for what the device opened (see [`device::open`]), shown at once; then
+    /// syncing starts.
+    pub fn new(opened: Result<Opened, StoreError>) -> PlanStore {
         let plan = RwSignal::new(None::<Plan>);
         // One copy per change, shared by every screen, rather than one per read.
         let shown = Memo::new(move |_| {
@@ -143,22 +122,22 @@ impl PlanStore {
             events: StoredValue::new_local(None),
             i18n: use_i18n(),
         };
-        leptos::task::spawn_local(async move {
-            match load().await {
-                Ok((device, session, unreadable, pending)) => {
-                    store.plan.set(Some(Plan::from_replica(&device.replica)));
-                    store.unreadable.set(unreadable);
-                    store.device.set_value(Some(device));
-                    store.sync.update(|s| s.pending = pending);
-                    store.session.set(session);
-                    store.state.set(LoadState::Ready);
-                    mark("koers:plan-shown");
-                    store.listen();
-                    store.sync_now();
-                }
-                Err(e) => store.state.set(LoadState::Failed(e)),
+        match opened {
+            Ok(opened) => {
+                store
+                    .plan
+                    .set(Some(Plan::from_replica(&opened.device.replica)));
+                store.unreadable.set(opened.unreadable);
+                store.device.set_value(Some(opened.device));
+                store.sync.update(|s| s.pending = opened.pending);
+                store.session.set(opened.session);
+                store.state.set(LoadState::Ready);
+                device::mark("koers:plan-shown");
+                store.listen();
+                store.sync_now();
             }
-        });
+            Err(e) => store.state.set(LoadState::Failed(e)),
+        }
         let online = window_event_listener(ev::online, move |_| {
             store.sync.update(|s| s.online = true);
             store.sync_now();
@@ -182,19 +161,11 @@ impl PlanStore {
         self.shown.into()
     }
 
-    /// Who acts on this phone: the invited member in a shared plan, else the example plan's
-    /// member with the chosen role.
+    /// Who acts on this phone (see [`device::member`]).
     pub fn member(self, role: Role) -> Option<MemberId> {
-        match self.session.get_untracked() {
-            Some(session) => Some(session.member),
-            None => self.plan.with_untracked(|p| {
-                p.as_ref()?
-                    .members
-                    .iter()
-                    .find(|m| m.role == role)
-                    .map(|m| m.id)
-            }),
-        }
+        let session = self.session.get_untracked();
+        self.plan
+            .with_untracked(|p| device::member(session.as_ref(), p.as_ref()?, role))
     }
 
     /// Every change made to `entity`, newest first; follows the plan as it changes.
@@ -213,22 +184,15 @@ impl PlanStore {
     pub async fn change(self, role: Role, edits: Vec<Edit>) -> Result<(), ChangeError> {
         let plan = self.plan.get_untracked().ok_or(ChangeError::NotLoaded)?;
         let member = self.member(role).ok_or(ChangeError::NoMember)?;
-        let now = js_sys::Date::now() as u64;
         let (log, ops) = self
             .device
-            .with_value(|device| {
-                let device = device.as_ref()?;
-                let mut author = Author::new(member, device.node);
-                let ops: Result<Vec<Op>, Refusal> = edits
-                    .into_iter()
-                    .map(|e| author.change(&device.replica, &plan, OpId(Uuid::new_v4()), now, e))
-                    .collect();
-                Some((device.log.clone(), ops))
+            .with_value(|d| {
+                d.as_ref()
+                    .map(|d| (d.log.clone(), d.author(&plan, member, edits)))
             })
             .ok_or(ChangeError::NotLoaded)?;
         let ops = ops.map_err(ChangeError::Refused)?;
-        log.append_local(&ops).await.map_err(ChangeError::Storage)?;
-        mark("koers:change-stored");
+        device::store(&log, &ops).await?;
         self.apply(&ops);
         if self.session.get_untracked().is_some() {
             self.sync.update(|s| sync::add_items(&mut s.pending, &ops));
@@ -250,9 +214,7 @@ impl PlanStore {
     fn apply(self, ops: &[Op]) {
         self.device.update_value(|device| {
             if let Some(device) = device {
-                for op in ops {
-                    let _ = device.replica.apply(op);
-                }
+                device.apply(ops);
                 self.plan.set(Some(Plan::from_replica(&device.replica)));
             }
         });
@@ -373,7 +335,7 @@ impl PlanStore {
             Err(SyncError::Rejected { status: 401, .. }) => {
                 // This device's access was revoked: the plan leaves this phone.
                 let _ = log.remove_plan(session.plan).await;
-                let _ = log.delete_meta(SESSION).await;
+                let _ = log.delete_meta(device::SESSION).await;
                 self.notice.set(Some(Notice {
                     text: t_string!(self.i18n, device_revoked).to_string(),
                     is_error: true,
@@ -381,10 +343,11 @@ impl PlanStore {
                 self.session.set(None);
                 self.listen();
                 self.state.set(LoadState::Loading);
-                if let Ok((device, _, unreadable, _)) = load().await {
-                    self.plan.set(Some(Plan::from_replica(&device.replica)));
-                    self.unreadable.set(unreadable);
-                    self.device.set_value(Some(device));
+                if let Ok(opened) = device::open().await {
+                    self.plan
+                        .set(Some(Plan::from_replica(&opened.device.replica)));
+                    self.unreadable.set(opened.unreadable);
+                    self.device.set_value(Some(opened.device));
                 }
                 self.state.set(LoadState::Ready);
             }
@@ -455,7 +418,7 @@ impl PlanStore {
         log.append_remote(&imported.ops)
             .await
             .map_err(ImportFailure::Storage)?;
-        log.set_meta(LOCAL_PLAN, &imported.plan)
+        log.set_meta(device::LOCAL_PLAN, &imported.plan)
             .await
             .map_err(ImportFailure::Storage)?;
         let _ = log.compact(imported.plan, koers_store::PACK_AT).await;
@@ -483,7 +446,7 @@ impl PlanStore {
                 if !self.round.with_value(|(running, _)| *running) {
                     break;
                 }
-                pause(50).await;
+                device::pause(50).await;
             }
             self.round.set_value((true, false));
             if sync::sign_out(&session).await.is_err() && !even_if_not_signed_out {
@@ -506,7 +469,7 @@ impl PlanStore {
 
     /// Makes `session`'s plan this device's plan: stored, pulled, shown and followed.
     async fn switch_to(self, log: &Rc<OpLog>, session: Session) -> Result<(), SyncError> {
-        log.set_meta(SESSION, &session).await?;
+        log.set_meta(device::SESSION, &session).await?;
         let round = sync::round(log.clone(), session.clone()).await;
         let loaded = log.load(session.plan).await?;
         self.show(Replica::from_ops(session.plan, &loaded.ops));
@@ -525,68 +488,6 @@ impl PlanStore {
     }
 }
 
-/// Opens the database and replays the device's plan. Returns the device, its session, how many
-/// records could not be read, and the items with changes waiting for the server.
-async fn load() -> Result<(Device, Option<Session>, usize, Vec<Entity>), StoreError> {
-    mark("koers:open-start");
-    let log = Rc::new(OpLog::open(DATABASE).await?);
-    let [node, session, local_plan] = log.meta_texts(["node", SESSION, LOCAL_PLAN]).await?;
-    let node = match read(node) {
-        Some(n) => NodeId(n),
-        None => {
-            let n = Uuid::new_v4().as_u64_pair().0;
-            log.set_meta("node", &n).await?;
-            NodeId(n)
-        }
-    };
-    let session: Option<Session> = read(session);
-    let plan: PlanId = match &session {
-        Some(s) => s.plan,
-        None => read(local_plan).unwrap_or(demo::PLAN),
-    };
-    let mut loaded = log.load(plan).await?;
-    if loaded.ops.is_empty() && plan == demo::PLAN {
-        let today = chrono::Local::now().date_naive();
-        loaded.ops = demo::plan_ops(today);
-        log.append_remote(&loaded.ops).await?;
-    }
-    if loaded.unpacked >= koers_store::PACK_AT {
-        // Packing the single records makes the next opening faster; it runs after this one,
-        // and a failed pack changes nothing.
-        let log = log.clone();
-        leptos::task::spawn_local(async move {
-            let _ = log.compact(plan, koers_store::PACK_AT).await;
-        });
-    }
-    let replica = Replica::from_ops(plan, &loaded.ops);
-    let pending = sync::pending_items(loaded.ops.iter().filter(|o| loaded.pending.contains(&o.id)));
-    Ok((
-        Device { log, replica, node },
-        session,
-        loaded.unreadable,
-        pending,
-    ))
-}
-
-/// A device fact read by `OpLog::meta_texts`; unreadable counts as absent, as in `OpLog::meta`.
-fn read<T: serde::de::DeserializeOwned>(text: Option<String>) -> Option<T> {
-    text.and_then(|t| serde_json::from_str(&t).ok())
-}
-
 fn not_loaded() -> StoreError {
     StoreError::Failed("the plan is not loaded yet".into())
-}
-
-async fn pause(millis: i32) {
-    let wait = js_sys::Promise::new(&mut |resolve, _| {
-        let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, millis);
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(wait).await;
-}
-
-/// A User Timing mark, read by the benchmarks (bench/) to time loading and saving.
-fn mark(name: &str) {
-    if let Some(performance) = window().performance() {
-        let _ = performance.mark(name);
-    }
 }

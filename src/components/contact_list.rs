@@ -31,7 +31,7 @@ pub fn RecentContacts(plan: Signal<Plan>) -> impl IntoView {
                         </span>
                         <span class="contact-body">
                             <span class="contact-head">
-                                {format!("{} · {}", format::contact_kind(i18n, c.kind), format::date_time(i18n.get_locale_untracked(), c.at))}
+                                {format!("{} · {}", format::contact_kind(i18n.get_locale(), c.kind), format::date_time(i18n.get_locale_untracked(), c.at))}
                             </span>
                             <span class="contact-status">{format::contact_status(i18n, c.status)}
                             {c.rating.map(|r| view! { " · " {format::rating(i18n, r.get())} })}

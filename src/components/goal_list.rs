@@ -36,7 +36,7 @@ pub fn MyGoals(store: PlanStore, plan: Signal<Plan>, role: Role) -> impl IntoVie
                 checkbox.set_checked(!now_done);
             }
             store.notice.set(result.err().map(|e| Notice {
-                text: explain(i18n, &e),
+                text: explain(i18n.get_locale_untracked(), &e),
                 is_error: true,
             }));
         });

@@ -17,7 +17,7 @@ pub fn History(store: PlanStore, entity: Entity) -> impl IntoView {
                 .into_iter()
                 .map(|c| {
                     let who = p.member_or_former(c.author).map_or_else(String::new, |m| {
-                        format!("{} ({})", m.name, format::role(i18n, m.role))
+                        format!("{} ({})", m.name, format::role(i18n.get_locale(), m.role))
                     });
                     let when = format::at_millis(i18n.get_locale_untracked(), c.hlc.millis as f64);
                     let what = match (entity, c.field, c.value.as_bool()) {

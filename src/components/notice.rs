@@ -21,19 +21,21 @@ pub fn NoticeBar(notice: RwSignal<Option<Notice>>) -> impl IntoView {
 }
 
 /// What went wrong, and what to do about it, in the user's language.
-pub fn explain(i18n: I18nContext<Locale>, e: &ChangeError) -> String {
+pub fn explain(locale: Locale, e: &ChangeError) -> String {
     use koers_core::Refusal;
     use koers_store::StoreError;
     match e {
-        ChangeError::NoMember => t_string!(i18n, error_no_member).to_string(),
-        ChangeError::NotLoaded => t_string!(i18n, error_not_loaded).to_string(),
+        ChangeError::NoMember => td_string!(locale, error_no_member).to_string(),
+        ChangeError::NotLoaded => td_string!(locale, error_not_loaded).to_string(),
         ChangeError::Refused(Refusal::NotAllowed { .. } | Refusal::NotAMember) => {
-            t_string!(i18n, error_not_allowed).to_string()
+            td_string!(locale, error_not_allowed).to_string()
         }
-        ChangeError::Refused(Refusal::Phase(_)) => t_string!(i18n, error_phase).to_string(),
-        ChangeError::Refused(_) => t_string!(i18n, error_invalid).to_string(),
-        ChangeError::Storage(StoreError::QuotaExceeded) => t_string!(i18n, error_quota).to_string(),
-        ChangeError::Storage(_) => t_string!(i18n, error_storage).to_string(),
+        ChangeError::Refused(Refusal::Phase(_)) => td_string!(locale, error_phase).to_string(),
+        ChangeError::Refused(_) => td_string!(locale, error_invalid).to_string(),
+        ChangeError::Storage(StoreError::QuotaExceeded) => {
+            td_string!(locale, error_quota).to_string()
+        }
+        ChangeError::Storage(_) => td_string!(locale, error_storage).to_string(),
     }
 }
 
@@ -53,7 +55,7 @@ pub async fn save(
             is_error: false,
         },
         Err(e) => Notice {
-            text: explain(i18n, e),
+            text: explain(i18n.get_locale_untracked(), e),
             is_error: true,
         },
     }));

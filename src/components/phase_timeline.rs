@@ -21,14 +21,14 @@ pub fn PhaseTimeline(plan: Signal<Plan>, youth: Signal<bool>) -> impl IntoView {
                         aria-current=move || (phase == current()).then_some("step")
                     >
                         <span class="step">{phase.number()}</span>
-                        <span class="step-name">{format::phase(i18n, phase)}</span>
+                        <span class="step-name">{format::phase(i18n.get_locale(), phase)}</span>
                     </li>
                 }).collect_view()}
             </ol>
             <p data-testid="current-phase">
-                <strong>{move || format!("{} {}: {}", t_string!(i18n, phase_word), current().number(), format::phase(i18n, current()))}</strong>
+                <strong>{move || format!("{} {}: {}", t_string!(i18n, phase_word), current().number(), format::phase(i18n.get_locale(), current()))}</strong>
                 " — "
-                {move || format::phase_explained(i18n, current(), youth.get())}
+                {move || format::phase_explained(i18n.get_locale(), current(), youth.get())}
             </p>
         </section>
     }

@@ -31,7 +31,7 @@ pub fn ProgressPerParty(plan: Signal<Plan>) -> impl IntoView {
                 <ul class="progress" data-testid="progress">
                     {rows().into_iter().map(|row| view! {
                         <li data-role=row.0.key()>
-                            <span>{format::role(i18n, row.0)}</span>
+                            <span>{format::role(i18n.get_locale(), row.0)}</span>
                             <span class="muted">{t_string!(i18n, goals_done, done = row.1, total = row.2).to_string()}</span>
                         </li>
                     }).collect_view()}

@@ -26,7 +26,7 @@ pub fn ChooseRole(role: RwSignal<Option<Role>>, nav: Nav) -> impl IntoView {
                         <button class="role-button" data-role=r.key()
                             aria-pressed=move || (role.get() == Some(r)).to_string()
                             on:click=move |_| { role.set(Some(r)); nav.go(Screen::Home); }>
-                            {format::role(i18n, r)}
+                            {format::role(i18n.get_locale(), r)}
                         </button>
                     }
                 }).collect_view()}

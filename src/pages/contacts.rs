@@ -58,9 +58,9 @@ pub fn Contacts(store: PlanStore, role: Role, nav: Nav) -> impl IntoView {
         <div class="row filters">
             <label class="field">
                 <span>{t_string!(i18n, filter_kind)}</span>
-                <select data-testid="filter-kind" on:change=move |ev| kind.set(ContactKind::ALL.into_iter().find(|k| format::contact_kind(i18n, *k) == event_target_value(&ev)))>
+                <select data-testid="filter-kind" on:change=move |ev| kind.set(ContactKind::ALL.into_iter().find(|k| format::contact_kind(i18n.get_locale(), *k) == event_target_value(&ev)))>
                     <option>{t_string!(i18n, filter_all)}</option>
-                    {ContactKind::ALL.into_iter().map(|k| view! { <option>{format::contact_kind(i18n, k)}</option> }).collect_view()}
+                    {ContactKind::ALL.into_iter().map(|k| view! { <option>{format::contact_kind(i18n.get_locale(), k)}</option> }).collect_view()}
                 </select>
             </label>
             <label class="field">
@@ -105,14 +105,14 @@ fn ContactItem(store: PlanStore, role: Role, c: ContactMoment) -> impl IntoView 
     let who = c
         .attendees
         .iter()
-        .map(|r| format::role(i18n, *r))
+        .map(|r| format::role(i18n.get_locale(), *r))
         .collect::<Vec<_>>()
         .join(", ");
     view! {
         <li class="contact">
             <span class="contact-face">{c.rating.map(|r| view! { <Face rating=r.get()/> })}</span>
             <span class="contact-body">
-                <span class="contact-head">{format!("{} · {}", format::contact_kind(i18n, c.kind), format::date_time(locale, c.at))}</span>
+                <span class="contact-head">{format!("{} · {}", format::contact_kind(i18n.get_locale(), c.kind), format::date_time(locale, c.at))}</span>
                 <span class="contact-status">
                     {format::contact_status(i18n, c.status)}
                     {c.place.clone().map(|p| format!(" · {p}"))}

@@ -68,7 +68,7 @@ fn EvaluationCard(store: PlanStore, role: Role, e: Evaluation) -> impl IntoView 
     let who = e
         .participants
         .iter()
-        .map(|r| format::role(i18n, *r))
+        .map(|r| format::role(i18n.get_locale(), *r))
         .collect::<Vec<_>>()
         .join(", ");
     view! {
@@ -249,7 +249,7 @@ fn EvaluationForm(store: PlanStore, role: Role) -> impl IntoView {
                                     Some(i) => { list.remove(i); }
                                     None => list.push(r),
                                 })/>
-                            <span>{format::role(i18n, r)}</span>
+                            <span>{format::role(i18n.get_locale(), r)}</span>
                         </label>
                     }).collect_view()}
                     <label class="choice">

@@ -71,7 +71,7 @@ pub fn GoalPage(store: PlanStore, role: Role, nav: Nav, id: GoalId) -> impl Into
                 {g.description.clone().map(|d| view! { <p class="pre">{d}</p> })}
                 <dl class="facts">
                     <dt>{t_string!(i18n, goal_owner_label)}</dt>
-                    <dd>{format::role(i18n, g.owner)}</dd>
+                    <dd>{format::role(i18n.get_locale(), g.owner)}</dd>
                     <dt>{t_string!(i18n, goal_status_label)}</dt>
                     <dd data-testid="goal-status">{format::goal_status(i18n, g.status)}</dd>
                     {g.deadline.map(|d| view! {

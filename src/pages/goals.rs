@@ -56,7 +56,7 @@ pub fn Goals(store: PlanStore, role: Role, nav: Nav) -> impl IntoView {
         <ol class="goals all-goals" data-testid="all-goals">
             {move || rows().into_iter().map(|(goal, first, last)| {
                     let (id, title) = (goal.id, goal.title.clone());
-                    let meta = format!("{} · {}", format::role(i18n, goal.owner), format::goal_status(i18n, goal.status));
+                    let meta = format!("{} · {}", format::role(i18n.get_locale(), goal.owner), format::goal_status(i18n, goal.status));
                     view! {
                         <li class="goal goal-row" class:is-done=goal.status == GoalStatus::Done>
                             <Link nav to=Screen::Goal(id) class="goal-link">
@@ -184,7 +184,7 @@ pub fn GoalForm(
                 <span>{t_string!(i18n, goal_owner_label)}</span>
                 <select on:change=move |ev| owner.set(Role::from_key(&event_target_value(&ev)).unwrap_or(Role::Parent))>
                     {Role::ALL.into_iter().map(|r| view! {
-                        <option value=r.key() selected=move || owner.get() == r>{format::role(i18n, r)}</option>
+                        <option value=r.key() selected=move || owner.get() == r>{format::role(i18n.get_locale(), r)}</option>
                     }).collect_view()}
                 </select>
             </label>

@@ -73,7 +73,7 @@ fn ContactPerson(plan: Signal<Plan>) -> impl IntoView {
                 <h2 id="contact-person-title">{t_string!(i18n, contact_person)}</h2>
                 <p>
                     <strong>{m.name.clone()}</strong>
-                    " (" {format::role(i18n, m.role)} ")"
+                    " (" {format::role(i18n.get_locale(), m.role)} ")"
                 </p>
                 {m.phone.clone().map(|phone| {
                     let href = format!("tel:{}", phone.replace(' ', ""));
@@ -106,7 +106,7 @@ fn UpNext(plan: Signal<Plan>) -> impl IntoView {
             <section class="card" aria-labelledby="next-title">
                 <h2 id="next-title">{t_string!(i18n, next_title)}</h2>
                 <p data-testid="next-contact">{match contact {
-                    Some((kind, at, place)) => t_string!(i18n, next_contact, kind = format::contact_kind(i18n, kind), when = format::date_time(locale, at), place = place.map(|p| format!(" ({p})")).unwrap_or_default()).to_string(),
+                    Some((kind, at, place)) => t_string!(i18n, next_contact, kind = format::contact_kind(i18n.get_locale(), kind), when = format::date_time(locale, at), place = place.map(|p| format!(" ({p})")).unwrap_or_default()).to_string(),
                     None => t_string!(i18n, next_contact_none).to_string(),
                 }}</p>
                 {evaluation.map(|d| view! {

@@ -100,7 +100,7 @@ pub fn LogContact(
                 Err(e) => {
                     saving.set(false);
                     store.notice.set(Some(Notice {
-                        text: explain(i18n, &e),
+                        text: explain(i18n.get_locale_untracked(), &e),
                         is_error: true,
                     }));
                 }
@@ -129,7 +129,7 @@ pub fn LogContact(
                         <label class="choice">
                             <input type="radio" name="kind" prop:checked=move || kind.get() == k
                                 on:change=move |_| kind.set(k)/>
-                            <span>{format::contact_kind(i18n, k)}</span>
+                            <span>{format::contact_kind(i18n.get_locale(), k)}</span>
                         </label>
                     }).collect_view()}
                 </div>
@@ -152,7 +152,7 @@ pub fn LogContact(
                         <label class="choice">
                             <input type="checkbox" prop:checked=move || attendees.with(|a| a.contains(&r))
                                 on:change=move |_| toggle_attendee(r)/>
-                            <span>{format::role(i18n, r)}</span>
+                            <span>{format::role(i18n.get_locale(), r)}</span>
                         </label>
                     }).collect_view()}
                 </div>

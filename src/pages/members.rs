@@ -117,7 +117,7 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
         <ul class="members" data-testid="members">
             <For each=members key=|m| (m.id, m.name.clone(), m.role, m.phone.clone()) let:m>
                 <li class="card member" data-role=m.role.key()>
-                    <p><strong>{m.name.clone()}</strong>" · "{format::role(i18n, m.role)}</p>
+                    <p><strong>{m.name.clone()}</strong>" · "{format::role(i18n.get_locale(), m.role)}</p>
                     {
                         let member = m.clone();
                         move || manages().then(|| view! {
@@ -196,7 +196,7 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
                     <ul>
                         {former.into_iter().map(|m| view! {
                             <li>
-                                {m.name}" · "{format::role(i18n, m.role)}
+                                {m.name}" · "{format::role(i18n.get_locale(), m.role)}
                                 <HistoryToggle store entity=Entity::Member(m.id)/>
                             </li>
                         }).collect_view()}
@@ -256,7 +256,7 @@ fn ContactPersonChoice(store: PlanStore, role: RwSignal<Option<Role>>) -> impl I
                         <label class="choice">
                             <input type="radio" name="contact-person" value=m.id.0.to_string()
                                 prop:checked=current == Some(m.id) on:change=choose/>
-                            <span>{format!("{} · {}", m.name, format::role(i18n, m.role))}</span>
+                            <span>{format!("{} · {}", m.name, format::role(i18n.get_locale(), m.role))}</span>
                         </label>
                     }).collect_view();
                     (none, view! { <div class="choice-list">{members}</div> })
@@ -322,7 +322,7 @@ fn MemberForm(
                         if let Some(r) = Role::from_key(&event_target_value(&ev)) { new_role.set(r) }
                     }>
                         {Role::ALL.into_iter().map(|r| view! {
-                            <option value=r.key() selected=new_role.get_untracked() == r>{format::role(i18n, r)}</option>
+                            <option value=r.key() selected=new_role.get_untracked() == r>{format::role(i18n.get_locale(), r)}</option>
                         }).collect_view()}
                     </select>
                 </label>

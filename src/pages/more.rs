@@ -49,7 +49,7 @@ pub fn More(store: PlanStore, nav: Nav) -> impl IntoView {
                 |c| {
                     format!(
                         "{} · {}",
-                        format::contact_kind(i18n, c.kind),
+                        format::contact_kind(i18n.get_locale(), c.kind),
                         t_string!(i18n, plan_of, child = p.child_name.clone())
                     )
                 },

@@ -120,7 +120,7 @@ pub fn NewPlanForm(store: PlanStore, nav: Nav) -> impl IntoView {
                                 if let Some(r) = Role::from_key(&event_target_value(&ev)) { person.role.set(r) }
                             }>
                                 {ROLES.into_iter().map(|r| view! {
-                                    <option value=r.key() selected=person.role.get_untracked() == r>{format::role(i18n, r)}</option>
+                                    <option value=r.key() selected=person.role.get_untracked() == r>{format::role(i18n.get_locale(), r)}</option>
                                 }).collect_view()}
                             </select>
                         </label>

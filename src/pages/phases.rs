@@ -48,8 +48,8 @@ pub fn Phases(store: PlanStore, role: Role) -> impl IntoView {
                 view! {
                     <li class="card phase" class:current=move || state().is_eq() class:done=move || state().is_lt()
                         aria-current=move || state().is_eq().then_some("step") data-phase=phase.number()>
-                        <h2>{format!("{} {}: {}", t_string!(i18n, phase_word), phase.number(), format::phase(i18n, phase))}</h2>
-                        <p>{format::phase_explained(i18n, phase, role == Role::Youth)}</p>
+                        <h2>{format!("{} {}: {}", t_string!(i18n, phase_word), phase.number(), format::phase(i18n.get_locale(), phase))}</h2>
+                        <p>{format::phase_explained(i18n.get_locale(), phase, role == Role::Youth)}</p>
                         {move || plan.with(|p| phase_dates(i18n, p, phase))}
                         {allowed(role, Action::ChangePhase).then(|| view! { <PlannedStart store role phase/> })}
                         {(phase == Phase::Mandate).then(|| view! { <Consents store role/> })}
@@ -146,7 +146,7 @@ fn Consents(store: PlanStore, role: Role) -> impl IntoView {
         <ul class="consents" data-testid="consents">
             {move || rows().into_iter().map(|r| view! {
                 <li>
-                    <span>{format!("{} ({})", r.1, format::role(i18n, r.2))}</span>
+                    <span>{format!("{} ({})", r.1, format::role(i18n.get_locale(), r.2))}</span>
                     {match r.3 {
                         Some((at, by)) => view! {
                             <span class="ok">

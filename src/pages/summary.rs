@@ -34,8 +34,8 @@ fn summary(i18n: leptos_i18n::I18nContext<Locale>, p: &Plan) -> impl IntoView + 
     view! {
         <h1>{t_string!(i18n, plan_of, child = p.child_name.clone()).to_string()}</h1>
         <p class="muted">{t_string!(i18n, summary_printed, date = format::date(locale, today)).to_string()}</p>
-        <p><strong>{format!("{} {}: {}", t_string!(i18n, phase_word), p.phase.number(), format::phase(i18n, p.phase))}</strong>
-            " — " {format::phase_explained(i18n, p.phase, false)}</p>
+        <p><strong>{format!("{} {}: {}", t_string!(i18n, phase_word), p.phase.number(), format::phase(i18n.get_locale(), p.phase))}</strong>
+            " — " {format::phase_explained(i18n.get_locale(), p.phase, false)}</p>
         {deadline.map(|d| view! { <p>{d}</p> })}
         {p.decision.as_ref().map(|d| view! {
             <p><strong>{t_string!(i18n, decision_title)}": "</strong>{format::perspective(i18n, d.outcome)}
@@ -53,7 +53,7 @@ fn summary(i18n: leptos_i18n::I18nContext<Locale>, p: &Plan) -> impl IntoView + 
                 {p.goals.iter().map(|g| view! {
                     <tr>
                         <td>{g.title.clone()}</td>
-                        <td>{format::role(i18n, g.owner)}</td>
+                        <td>{format::role(i18n.get_locale(), g.owner)}</td>
                         <td>{if g.status == GoalStatus::Done { "✓ " } else { "" }}{format::goal_status(i18n, g.status)}</td>
                         <td>{g.deadline.map(|d| format::date(locale, d))}</td>
                     </tr>

@@ -63,7 +63,11 @@ test.describe("without the service worker's copy", () => {
     // Nor the sync code: the example plan is not shared, so it never syncs.
     await page.getByTestId("my-goals").getByRole("checkbox").first().check();
     await expect(page.getByTestId("my-goals").getByRole("checkbox").first()).toBeChecked();
-    expect(fetched.filter((p) => p.endsWith(".wasm"))).toEqual([expect.stringMatching(/^\/koers-app-[0-9a-f]{16}_bg\.wasm$/)]);
+    // The first module and the app (with the code it shares), fetched after home was drawn.
+    const wasm = fetched.filter((p) => p.endsWith(".wasm"));
+    expect(wasm[0]).toMatch(/^\/koers-app-[0-9a-f]{16}_bg\.wasm$/);
+    expect(wasm.filter((p) => /^\/split_koers_app-[0-9a-f]{16}\.wasm$/.test(p))).toHaveLength(1);
+    expect(wasm.filter((p) => /split_koers_(other_screens|sync)/.test(p))).toEqual([]);
 
     // As if the connection dropped before the app was fully on the phone.
     await page.route(chunk, (route) => route.abort("internetdisconnected"));

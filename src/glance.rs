@@ -1,0 +1,819 @@
+//! The first paint. Leptos and the screens are most of the app's wasm, so they come in a chunk
+//! fetched right after this module has started. Until the app is there, home (or the role
+//! choice) is drawn here straight from the opened plan with plain DOM calls, and goals can
+//! already be ticked off, through the same device code the app uses. When the app has arrived
+//! it takes the opened device over, after any change still being written, and draws the page
+//! anew in that same task: nothing flickers and nothing is lost.
+//!
+//! Drawn as the app's components draw it (same elements, classes and test ids; the e2e test
+//! `first-paint.spec.ts` compares the two): the shell, reminders, phase, deadline, what comes
+//! next and "Mijn doelen". The rest of home follows with the app; other addresses show the
+//! shell and "loading" until then.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use koers_core::reminders::reminders;
+use koers_core::rules::{self, Deadline};
+use koers_core::{allowed, Action, ContactStatus, Edit, Entity, Field, GoalId, GoalStatus};
+use koers_core::{Phase, Plan, Role};
+use koers_store::StoreError;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{Element, Event, HtmlInputElement};
+
+use crate::components::notice::explain;
+use crate::device::{self, ChangeError, Opened};
+use crate::format;
+use crate::i18n::*;
+use crate::reminders::sentence;
+use crate::route::Screen;
+use crate::settings;
+use crate::sync;
+
+/// The first paint, until the app takes over (cheap to clone: one shared state).
+#[derive(Clone)]
+pub struct Glance(Rc<RefCell<State>>);
+
+struct State {
+    /// Taken by the app at the hand-over.
+    opened: Option<Result<Opened, StoreError>>,
+    plan: Option<Plan>,
+    locale: Locale,
+    /// Changes authored here and still being written to IndexedDB.
+    writing: usize,
+    /// What went wrong with the last tick, in words.
+    notice: Option<String>,
+    /// Resolves the wait in [`Glance::unavailable`] when "try again" is tapped.
+    retry: Option<js_sys::Function>,
+    root: Element,
+    listeners: Vec<Listener>,
+}
+
+/// An event the first paint listens to, and its handler (removed at the hand-over).
+type Listener = (&'static str, Closure<dyn FnMut(Event)>);
+
+impl Glance {
+    /// Draws the first screen in place of the static "loading" text of index.html.
+    pub fn show(opened: Result<Opened, StoreError>) -> Glance {
+        let document = document();
+        // Takes no box of its own (style/main.css), so the page lays out as the app's does.
+        let root = document.create_element("div").expect("a div");
+        root.set_class_name("glance");
+        match document.get_element_by_id("boot") {
+            Some(boot) => drop(boot.replace_with_with_node_1(&root)),
+            None => drop(document.body().map(|b| b.append_child(&root))),
+        }
+        let plan = opened
+            .as_ref()
+            .ok()
+            .map(|o| Plan::from_replica(&o.device.replica));
+        let glance = Glance(Rc::new(RefCell::new(State {
+            opened: Some(opened),
+            plan,
+            locale: settings::stored_locale(),
+            writing: 0,
+            notice: None,
+            retry: None,
+            root: root.clone(),
+            listeners: Vec::new(),
+        })));
+        let listen = |target: &web_sys::EventTarget, kind: &'static str, glance: &Glance| {
+            let on = glance.clone();
+            let closure = Closure::<dyn FnMut(Event)>::new(move |e: Event| on.handle(e));
+            let _ = target.add_event_listener_with_callback(kind, closure.as_ref().unchecked_ref());
+            glance.0.borrow_mut().listeners.push((kind, closure));
+        };
+        listen(&root, "click", &glance);
+        listen(&root, "change", &glance);
+        listen(&window(), "popstate", &glance);
+        glance.draw();
+        device::mark("koers:first-paint");
+        glance
+    }
+
+    /// Waits for changes still being written, then stops drawing and hands over what was
+    /// opened, with this screen's changes in it. The caller draws the app at once, in the same
+    /// task, so the page never shows empty.
+    pub async fn hand_over(self) -> Result<Opened, StoreError> {
+        while self.0.borrow().writing > 0 {
+            device::pause(10).await;
+        }
+        let mut state = self.0.borrow_mut();
+        for (kind, closure) in std::mem::take(&mut state.listeners) {
+            let target: &web_sys::EventTarget = if kind == "popstate" {
+                &window()
+            } else {
+                &state.root
+            };
+            let _ =
+                target.remove_event_listener_with_callback(kind, closure.as_ref().unchecked_ref());
+        }
+        state.root.remove();
+        state
+            .opened
+            .take()
+            .unwrap_or_else(|| Err(StoreError::Failed("handed over twice".into())))
+    }
+
+    /// The app could not be fetched (offline before it was ever cached, or the server is
+    /// down): says so, and returns when "try again" is tapped or the phone comes online.
+    pub async fn unavailable(&self) {
+        let wait = js_sys::Promise::new(&mut |resolve, _| {
+            let _ = window().add_event_listener_with_callback("online", &resolve);
+            self.0.borrow_mut().retry = Some(resolve);
+        });
+        self.draw();
+        let _ = wasm_bindgen_futures::JsFuture::from(wait).await;
+        if let Some(resolve) = self.0.borrow_mut().retry.take() {
+            let _ = window().remove_event_listener_with_callback("online", &resolve);
+        }
+        self.draw();
+    }
+
+    fn handle(&self, e: Event) {
+        let Some(target) = e.target().and_then(|t| t.dyn_into::<Element>().ok()) else {
+            return;
+        };
+        if e.type_() == "change" {
+            if let (Ok(input), Some(goal)) = (
+                target.clone().dyn_into::<HtmlInputElement>(),
+                target
+                    .get_attribute("data-goal")
+                    .and_then(|g| g.parse().ok()),
+            ) {
+                self.tick(GoalId(goal), input);
+            }
+            return;
+        }
+        if e.type_() == "popstate" {
+            return self.draw();
+        }
+        let Ok(Some(clicked)) = target.closest("a[href], button") else {
+            return;
+        };
+        let mouse = e.dyn_ref::<web_sys::MouseEvent>();
+        if mouse.is_some_and(|m| m.ctrl_key() || m.meta_key() || m.shift_key() || m.alt_key()) {
+            return;
+        }
+        if let Some(href) = clicked.get_attribute("href").filter(|h| h.starts_with('/')) {
+            // As the app's links do: the address changes, the page is drawn for it.
+            e.prevent_default();
+            go(&href);
+        } else if let Some(role) = clicked
+            .get_attribute("data-role")
+            .as_deref()
+            .and_then(Role::from_key)
+        {
+            settings::store_role(Some(role));
+            if path() == Screen::ChooseRole.path() {
+                go(&Screen::Home.path());
+            }
+        } else if clicked.get_attribute("data-glance").as_deref() == Some("language") {
+            let mut state = self.0.borrow_mut();
+            state.locale = if state.locale == Locale::nl {
+                Locale::en
+            } else {
+                Locale::nl
+            };
+            settings::store_locale(state.locale);
+        } else if clicked.get_attribute("data-glance").as_deref() == Some("retry") {
+            if let Some(resolve) = self.0.borrow().retry.clone() {
+                let _ = resolve.call0(&JsValue::NULL);
+            }
+            return;
+        } else {
+            return;
+        }
+        self.draw();
+    }
+
+    /// Ticks a goal off (or back on) as the app does: authored and checked by the core, stored,
+    /// then shown; on any error the box shows the truth again and says why.
+    fn tick(&self, goal: GoalId, checkbox: HtmlInputElement) {
+        let done = checkbox.checked();
+        let status = if done {
+            GoalStatus::Done
+        } else {
+            GoalStatus::Open
+        };
+        let Some(role) = role(&self.0.borrow()) else {
+            return;
+        };
+        let authored = {
+            let state = self.0.borrow();
+            match (&state.opened, &state.plan) {
+                (Some(Ok(opened)), Some(plan)) => {
+                    device::member(opened.session.as_ref(), plan, role)
+                        .ok_or(ChangeError::NoMember)
+                        .and_then(|member| {
+                            let edit = Edit::new(Entity::Goal(goal), Field::Status, status);
+                            opened
+                                .device
+                                .author(plan, member, vec![edit])
+                                .map_err(ChangeError::Refused)
+                        })
+                        .map(|ops| (opened.device.log.clone(), ops))
+                }
+                _ => Err(ChangeError::NotLoaded),
+            }
+        };
+        self.0.borrow_mut().writing += 1;
+        let glance = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let stored = match authored {
+                Ok((log, ops)) => device::store(&log, &ops).await.map(|()| ops),
+                Err(e) => Err(e),
+            };
+            let mut state = glance.0.borrow_mut();
+            state.writing -= 1;
+            let locale = state.locale;
+            match stored {
+                Ok(ops) => {
+                    if let Some(Ok(opened)) = &mut state.opened {
+                        opened.device.apply(&ops);
+                        if opened.session.is_some() {
+                            sync::add_items(&mut opened.pending, &ops);
+                        }
+                        let plan = Plan::from_replica(&opened.device.replica);
+                        state.plan = Some(plan);
+                    }
+                    state.notice = None;
+                }
+                Err(e) => {
+                    checkbox.set_checked(!done);
+                    state.notice = Some(explain(locale, &e));
+                }
+            }
+            drop(state);
+            glance.draw();
+            // The page was drawn anew: keep the keyboard on the box just ticked.
+            let root = glance.0.borrow().root.clone();
+            let selector = format!("input[data-goal=\"{}\"]", goal.0);
+            if let Ok(Some(input)) = root.query_selector(&selector) {
+                let _ = input.unchecked_into::<web_sys::HtmlElement>().focus();
+            }
+        });
+    }
+
+    /// Draws the whole first screen anew from the state.
+    fn draw(&self) {
+        let state = self.0.borrow();
+        state.root.set_inner_html("");
+        let l = state.locale;
+        let (Some(Ok(opened)), Some(plan)) = (&state.opened, &state.plan) else {
+            // The store could not be opened: the app says why.
+            let _ = state
+                .root
+                .append_child(&El::new("p").class("boot").text(td_string!(l, loading)).0);
+            return;
+        };
+        let role = role(&state);
+        let shared = opened.session.is_some();
+        for node in [
+            El::new("a")
+                .class("skip")
+                .attr("href", "#main")
+                .text(td_string!(l, skip_to_content)),
+            header(l, role, shared),
+            sync_bar(l, opened),
+        ] {
+            let _ = state.root.append_child(&node.0);
+        }
+        if role.is_some() {
+            let _ = state.root.append_child(&tabs(l).0);
+        }
+        let main = El::new("main").attr("id", "main").attr("tabindex", "-1");
+        let here = path();
+        // Without the app, home still works: the problem is said above it.
+        let unavailable = state.retry.is_some();
+        let at_home = here == Screen::Home.path() && role.is_some();
+        let main = if unavailable {
+            main.child(
+                El::new("div")
+                    .class("alert")
+                    .attr("role", "alert")
+                    .attr("data-testid", "chunk-unavailable")
+                    .child(El::new("p").text(if at_home {
+                        td_string!(l, app_unavailable)
+                    } else {
+                        td_string!(l, screen_unavailable)
+                    }))
+                    .child(
+                        El::new("button")
+                            .attr("type", "button")
+                            .class("button")
+                            .attr("data-glance", "retry")
+                            .text(td_string!(l, try_again)),
+                    ),
+            )
+        } else {
+            main
+        };
+        let main = match role {
+            Some(role) if here == Screen::Home.path() => {
+                home(main, l, plan, role, state.notice.as_deref())
+            }
+            _ if here == Screen::Home.path() || here == Screen::ChooseRole.path() => {
+                main.child(choose_role(l, role))
+            }
+            _ if unavailable => main,
+            _ => main.child(
+                El::new("p")
+                    .class("muted")
+                    .attr("role", "status")
+                    .text(td_string!(l, screen_loading)),
+            ),
+        };
+        let _ = state.root.append_child(&main.0);
+    }
+}
+
+/// The role this phone speaks for: the invited member's in a shared plan, else the chosen one.
+fn role(state: &State) -> Option<Role> {
+    match &state.opened {
+        Some(Ok(Opened {
+            session: Some(session),
+            ..
+        })) => Some(session.role),
+        _ => settings::stored_role(),
+    }
+}
+
+fn header(l: Locale, role: Option<Role>, shared: bool) -> El {
+    // Named in the language it switches to, as in the app.
+    let lang = if l == Locale::nl { "en" } else { "nl" };
+    let header = El::new("header")
+        .class("topbar")
+        .child(
+            El::new("a")
+                .attr("href", "/")
+                .class("brand")
+                .child(
+                    El::new("img")
+                        .attr("src", "/icons/icon.svg")
+                        .attr("alt", "")
+                        .attr("width", "28")
+                        .attr("height", "28"),
+                )
+                .child(El::new("span").text("Koers")),
+        )
+        .child(
+            El::new("button")
+                .class("chip")
+                .attr("lang", lang)
+                .attr("data-glance", "language")
+                .text(td_string!(l, other_language)),
+        );
+    match (role, shared) {
+        (Some(r), false) => header.child(
+            El::new("a")
+                .attr("href", &Screen::ChooseRole.path())
+                .class("chip")
+                .attr("data-testid", "current-role")
+                .text(format::role(l, r)),
+        ),
+        (Some(r), true) => header.child(
+            El::new("span")
+                .class("chip")
+                .attr("data-testid", "current-role")
+                .text(format::role(l, r)),
+        ),
+        (None, _) => header,
+    }
+}
+
+fn sync_bar(l: Locale, opened: &Opened) -> El {
+    let bar = El::new("p")
+        .attr("role", "status")
+        .attr("data-testid", "sync-status");
+    if opened.session.is_none() {
+        return bar
+            .class("syncbar local")
+            .text(td_string!(l, sync_local_only));
+    }
+    let online = window().navigator().on_line();
+    let waiting = match opened.pending.len() {
+        0 => td_string!(l, sync_all_sent).to_string(),
+        1 => td_string!(l, sync_pending_one).to_string(),
+        n => td_string!(l, sync_pending, count = n).to_string(),
+    };
+    bar.class(if online { "syncbar" } else { "syncbar offline" })
+        .child(El::new("span").class("dot").attr("aria-hidden", "true"))
+        .text(if online {
+            td_string!(l, sync_online)
+        } else {
+            td_string!(l, sync_offline)
+        })
+        .text(" · ")
+        .child(
+            El::new("span")
+                .attr("data-testid", "sync-pending")
+                .text(&waiting),
+        )
+}
+
+fn tabs(l: Locale) -> El {
+    let here = path();
+    let tabs = [
+        (Screen::Home, td_string!(l, tab_home)),
+        (Screen::Goals, td_string!(l, goals_title)),
+        (Screen::Contacts, td_string!(l, tab_contacts)),
+        (Screen::Phases, td_string!(l, phases_title)),
+        (Screen::Evaluations, td_string!(l, evaluations_title)),
+        (Screen::Network, td_string!(l, tab_network)),
+        (Screen::More, td_string!(l, more_title)),
+    ];
+    El::new("nav")
+        .class("tabs")
+        .attr("aria-label", td_string!(l, tabs_label))
+        .children(tabs.map(|(to, label)| {
+            let link = El::new("a")
+                .attr("href", &to.path())
+                .class("tab")
+                .text(label);
+            if to.path() == here {
+                link.attr("aria-current", "page")
+            } else {
+                link
+            }
+        }))
+}
+
+fn choose_role(l: Locale, chosen: Option<Role>) -> El {
+    let roles = [
+        Role::Parent,
+        Role::FosterParent,
+        Role::Guardian,
+        Role::FosterCareWorker,
+        Role::Youth,
+    ];
+    El::new("section")
+        .class("card")
+        .child(El::new("h1").text(td_string!(l, choose_role_title)))
+        .child(El::new("p").text(td_string!(l, choose_role_intro)))
+        .child(
+            El::new("div")
+                .class("role-grid")
+                .attr("role", "group")
+                .attr("aria-label", td_string!(l, choose_role_title))
+                .children(roles.map(|r| {
+                    El::new("button")
+                        .class("role-button")
+                        .attr("data-role", r.key())
+                        .attr(
+                            "aria-pressed",
+                            if chosen == Some(r) { "true" } else { "false" },
+                        )
+                        .text(format::role(l, r))
+                })),
+        )
+}
+
+/// The top of home, as `pages/home.rs` draws it.
+fn home(main: El, l: Locale, plan: &Plan, role: Role, notice: Option<&str>) -> El {
+    let main = if plan.is_example {
+        main.child(
+            El::new("p")
+                .class("example")
+                .attr("data-testid", "example-badge")
+                .text(td_string!(l, example_notice)),
+        )
+    } else {
+        main
+    };
+    let now = chrono::Local::now().naive_local();
+    let notice_bar = El::new("div")
+        .attr("aria-live", "polite")
+        .attr("data-testid", "notice");
+    let notice_bar = match notice {
+        Some(text) => notice_bar.child(
+            El::new("div")
+                .class("alert")
+                .attr("role", "alert")
+                .child(El::new("span").text(text)),
+        ),
+        None => notice_bar,
+    };
+    let main = main
+        .child(
+            El::new("h1")
+                .attr("data-testid", "child-name")
+                .text(&td_string!(l, plan_of, child = &plan.child_name).to_string()),
+        )
+        .child(notice_bar);
+    let soon = reminders(plan, role, now);
+    let main = if soon.is_empty() {
+        main
+    } else {
+        main.child(
+            El::new("section")
+                .class("card reminders")
+                .attr("aria-labelledby", "reminders-title")
+                .child(
+                    El::new("h2")
+                        .attr("id", "reminders-title")
+                        .text(td_string!(l, reminders_title)),
+                )
+                .child(
+                    El::new("ul")
+                        .attr("data-testid", "reminders")
+                        .children(soon.iter().map(|r| El::new("li").text(&sentence(l, r)))),
+                ),
+        )
+    };
+    let main = main
+        .child(timeline(l, plan.phase, role == Role::Youth))
+        .child(deadline(l, plan, now.date()))
+        .child(up_next(l, plan, now));
+    let intro = match role {
+        Role::Parent => {
+            Some(td_string!(l, home_intro_parent, child = &plan.child_name).to_string())
+        }
+        Role::Youth => Some(td_string!(l, home_intro_youth).to_string()),
+        _ => None,
+    };
+    let main = match intro {
+        Some(text) => main.child(
+            El::new("p")
+                .class("intro")
+                .attr("data-testid", "role-intro")
+                .text(&text),
+        ),
+        None => main,
+    };
+    let main = main.child(my_goals(l, plan, role));
+    if allowed(role, Action::LogContactMoment) {
+        main.child(
+            El::new("a")
+                .attr("href", &Screen::LogContact.path())
+                .class("button primary wide")
+                .attr("data-testid", "log-contact")
+                .text(td_string!(l, log_contact)),
+        )
+    } else {
+        main
+    }
+}
+
+fn timeline(l: Locale, current: Phase, youth: bool) -> El {
+    El::new("section")
+        .class("card")
+        .attr("aria-labelledby", "phase-title")
+        .child(
+            El::new("h2")
+                .attr("id", "phase-title")
+                .text(td_string!(l, timeline_title)),
+        )
+        .child(
+            El::new("ol")
+                .class("timeline")
+                .attr("data-testid", "timeline")
+                .children(Phase::ALL.map(|phase| {
+                    let step = El::new("li")
+                        .child(
+                            El::new("span")
+                                .class("step")
+                                .text(&phase.number().to_string()),
+                        )
+                        .child(
+                            El::new("span")
+                                .class("step-name")
+                                .text(format::phase(l, phase)),
+                        );
+                    if phase < current {
+                        step.class("done")
+                    } else if phase == current {
+                        step.class("current").attr("aria-current", "step")
+                    } else {
+                        step
+                    }
+                })),
+        )
+        .child(
+            El::new("p")
+                .attr("data-testid", "current-phase")
+                .child(El::new("strong").text(&format!(
+                    "{} {}: {}",
+                    td_string!(l, phase_word),
+                    current.number(),
+                    format::phase(l, current)
+                )))
+                .text(" — ")
+                .text(format::phase_explained(l, current, youth)),
+        )
+}
+
+fn deadline(l: Locale, plan: &Plan, today: chrono::NaiveDate) -> El {
+    let card = El::new("section").attr("data-testid", "deadline");
+    let date = rules::perspective_deadline(plan)
+        .map(|d| format::date(l, d))
+        .unwrap_or_default();
+    match rules::deadline(plan, today) {
+        Some(state @ (Deadline::OnTrack { days_left } | Deadline::Nearing { days_left })) => card
+            .class(if matches!(state, Deadline::Nearing { .. }) {
+                "card deadline warn"
+            } else {
+                "card deadline"
+            })
+            .child(
+                El::new("p")
+                    .class("big")
+                    .child(
+                        El::new("span")
+                            .attr("data-testid", "days-left")
+                            .text(&days_left.to_string()),
+                    )
+                    .text(" ")
+                    .text(td_string!(l, days_left_unit)),
+            )
+            .child(El::new("p").text(&td_string!(l, days_left_until, date = &date).to_string())),
+        Some(Deadline::Passed { days_over }) => card.class("card deadline overdue").child(
+            El::new("p")
+                .class("big")
+                .text(&td_string!(l, deadline_passed, days = days_over).to_string()),
+        ),
+        Some(Deadline::Decided) => card
+            .class("card deadline")
+            .child(El::new("p").text(td_string!(l, deadline_decided))),
+        None => card.class("card deadline").child(
+            El::new("p")
+                .class("muted")
+                .text(td_string!(l, deadline_unknown)),
+        ),
+    }
+}
+
+fn up_next(l: Locale, plan: &Plan, now: chrono::NaiveDateTime) -> El {
+    let contact = plan
+        .contact_moments
+        .iter()
+        .find(|c| c.status == ContactStatus::Planned && c.at >= now);
+    let contact = match contact {
+        Some(c) => td_string!(
+            l,
+            next_contact,
+            kind = format::contact_kind(l, c.kind),
+            when = format::date_time(l, c.at),
+            place = c
+                .place
+                .as_ref()
+                .map(|p| format!(" ({p})"))
+                .unwrap_or_default()
+        )
+        .to_string(),
+        None => td_string!(l, next_contact_none).to_string(),
+    };
+    let card = El::new("section")
+        .class("card")
+        .attr("aria-labelledby", "next-title")
+        .child(
+            El::new("h2")
+                .attr("id", "next-title")
+                .text(td_string!(l, next_title)),
+        )
+        .child(
+            El::new("p")
+                .attr("data-testid", "next-contact")
+                .text(&contact),
+        );
+    match rules::next_evaluation_due(plan) {
+        Some(d) => card.child(
+            El::new("p")
+                .attr("data-testid", "next-evaluation")
+                .text(&td_string!(l, next_evaluation, date = format::date(l, d)).to_string()),
+        ),
+        None => card,
+    }
+}
+
+fn my_goals(l: Locale, plan: &Plan, role: Role) -> El {
+    let goals: Vec<_> = plan.goals_of(role).collect();
+    let done = goals
+        .iter()
+        .filter(|g| g.status == GoalStatus::Done)
+        .count();
+    let card = El::new("section")
+        .class("card")
+        .attr("aria-labelledby", "goals-title")
+        .child(
+            El::new("h2")
+                .attr("id", "goals-title")
+                .text(td_string!(l, my_goals)),
+        )
+        .child(
+            El::new("p")
+                .class("muted")
+                .attr("data-testid", "goal-progress")
+                .text(&td_string!(l, goals_done, done = done, total = goals.len()).to_string()),
+        );
+    if goals.is_empty() {
+        return card.child(El::new("p").text(td_string!(l, no_goals)));
+    }
+    card.child(
+        El::new("ul")
+            .class("goals")
+            .attr("data-testid", "my-goals")
+            .children(goals.into_iter().map(|goal| {
+                let is_done = goal.status == GoalStatus::Done;
+                let checkbox = El::new("input")
+                    .attr("type", "checkbox")
+                    .attr("data-goal", &goal.id.0.to_string());
+                let text = El::new("span")
+                    .class("goal-text")
+                    .child(El::new("span").class("goal-title").text(&goal.title));
+                let text = match &goal.description {
+                    Some(d) => text.child(El::new("span").class("goal-desc").text(d)),
+                    None => text,
+                };
+                let text = if goal.changed_concurrently {
+                    text.child(
+                        El::new("span")
+                            .class("goal-meta conflict")
+                            .attr("data-testid", "changed-by-two")
+                            .text(td_string!(l, changed_by_two)),
+                    )
+                } else {
+                    text
+                };
+                let text = match goal.deadline {
+                    Some(d) => text.child(El::new("span").class("goal-meta").text(
+                        &td_string!(l, goal_deadline, date = format::date(l, d)).to_string(),
+                    )),
+                    None => text,
+                };
+                El::new("li")
+                    .class(if is_done { "goal is-done" } else { "goal" })
+                    .child(
+                        El::new("label")
+                            .child(if is_done {
+                                checkbox.attr("checked", "")
+                            } else {
+                                checkbox
+                            })
+                            .child(text),
+                    )
+            })),
+    )
+}
+
+/// An element being built, read top to bottom like the markup it makes. Text is set as text,
+/// never parsed as HTML, so names and goals cannot inject markup.
+struct El(Element);
+
+impl El {
+    fn new(tag: &str) -> El {
+        El(document().create_element(tag).expect("a valid tag"))
+    }
+
+    fn attr(self, name: &str, value: &str) -> El {
+        let _ = self.0.set_attribute(name, value);
+        self
+    }
+
+    fn class(self, class: &str) -> El {
+        self.0.set_class_name(class);
+        self
+    }
+
+    fn text(self, text: &str) -> El {
+        let _ = self.0.append_with_str_1(text);
+        self
+    }
+
+    fn child(self, child: El) -> El {
+        let _ = self.0.append_child(&child.0);
+        self
+    }
+
+    fn children(self, children: impl IntoIterator<Item = El>) -> El {
+        for child in children {
+            let _ = self.0.append_child(&child.0);
+        }
+        self
+    }
+}
+
+fn window() -> web_sys::Window {
+    web_sys::window().expect("a window")
+}
+
+fn document() -> web_sys::Document {
+    window().document().expect("a document")
+}
+
+fn path() -> String {
+    let path = window().location().pathname().unwrap_or_default();
+    match path.trim_end_matches('/') {
+        "" | "/index.html" => "/".into(),
+        other => other.into(),
+    }
+}
+
+/// Changes the address as the app's links do (the app reads it when it starts).
+fn go(to: &str) {
+    if let Ok(history) = window().history() {
+        let _ = history.push_state_with_url(&JsValue::NULL, "", Some(to));
+    }
+    window().scroll_to_with_x_and_y(0.0, 0.0);
+}
