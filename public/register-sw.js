@@ -17,8 +17,9 @@ if ("serviceWorker" in navigator) {
       registration.waiting.postMessage("skip-waiting");
     }
   });
-  // After the page has loaded, so that on a first visit caching the whole app for offline use does
-  // not compete with downloading what is needed to show the plan.
+  // Once the app has started (src/pwa.rs marks <html> and sends "koers:started"), so that on a
+  // first visit caching the whole app for offline use does not compete with downloading what is
+  // needed to show the plan and run the app; the worker then takes those files from the HTTP cache.
   const register = () => navigator.serviceWorker
     .register("/sw.js")
     .then((registration) => {
@@ -35,6 +36,6 @@ if ("serviceWorker" in navigator) {
       });
     })
     .catch((error) => console.warn("Koers works without offline support here:", error));
-  if (document.readyState === "complete") register();
-  else window.addEventListener("load", register, { once: true });
+  if (document.documentElement.dataset.started) register();
+  else window.addEventListener("koers:started", register, { once: true });
 }

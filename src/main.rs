@@ -47,5 +47,6 @@ fn start_app(glance: Glance) -> Result<Pin<Box<dyn Future<Output = ()>>>, ChunkU
     Ok(Box::pin(async move {
         let opened = glance.hand_over().await;
         leptos::mount::mount_to_body(move || leptos::view! { <app::App opened/> });
+        pwa::app_started();
     }))
 }

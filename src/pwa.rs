@@ -1,5 +1,6 @@
-//! The bridge to the service worker registration in `public/register-sw.js`: it announces a
-//! waiting update with the `koers:update-ready` event; the app asks for it with `koers:apply-update`.
+//! The bridge to the service worker registration in `public/register-sw.js`: the app says it has
+//! started with `koers:started` (the worker is registered then); the script announces a waiting
+//! update with `koers:update-ready`; the app asks for it with `koers:apply-update`.
 
 use leptos::prelude::*;
 
@@ -18,6 +19,16 @@ pub fn update_ready() -> ReadSignal<bool> {
 /// Activates the waiting version; the page reloads once it controls the page.
 pub fn apply_update() {
     if let Ok(event) = web_sys::CustomEvent::new("koers:apply-update") {
+        let _ = window().dispatch_event(&event);
+    }
+}
+
+/// Tells register-sw.js that the app runs, so the service worker may now cache the rest.
+pub fn app_started() {
+    if let Some(html) = document().document_element() {
+        let _ = html.set_attribute("data-started", "");
+    }
+    if let Ok(event) = web_sys::CustomEvent::new("koers:started") {
         let _ = window().dispatch_event(&event);
     }
 }
