@@ -92,6 +92,20 @@ impl Glance {
         glance
     }
 
+    /// Resolves once the first screen has been painted, so the app's start-up (fetching,
+    /// compiling and drawing, which takes the main thread) cannot hold that paint back. A tab in
+    /// the background paints no frames: there it waits 100 ms at most.
+    pub async fn painted(&self) {
+        let frame = js_sys::Promise::new(&mut |resolve, _| {
+            let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 100);
+            let after = Closure::once_into_js(move || {
+                let _ = window().set_timeout_with_callback(resolve.unchecked_ref());
+            });
+            let _ = window().request_animation_frame(after.unchecked_ref());
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(frame).await;
+    }
+
     /// Waits for changes still being written, then stops drawing and hands over what was
     /// opened, with this screen's changes in it. The caller draws the app at once, in the same
     /// task, so the page never shows empty.

@@ -32,6 +32,7 @@ use lazy_screens::ChunkUnavailable;
 fn main() {
     wasm_bindgen_futures::spawn_local(async {
         let glance = Glance::show(device::open().await);
+        glance.painted().await;
         loop {
             match start_app(glance.clone()).await {
                 Ok(started) => return started.await,
