@@ -130,7 +130,8 @@ const observe = () => {
   addEventListener("click", (e) => (t.click = e.timeStamp), true);
 };
 
-// From one open's trace: the phases of load() on the renderer's main thread, in ms from the mount.
+// From one open's trace: the phases of device::open and the first paint on the renderer's main
+// thread, in ms from koers:open-start.
 // Names are Chromium's trace events; if a version lacks them, the breakdown is left out.
 function tracePhases(ev) {
   const find = (name, from = -Infinity, to = Infinity) =>
@@ -223,7 +224,7 @@ try {
   for (let i = 0; i < RUNS; i++) open.fast.push(await openOnce());
   homeGoals = open.fast.at(-1).goals;
 
-  // 4. The IndexedDB read alone, in plain JS: open, the three small reads load() makes, get all
+  // 4. The IndexedDB read alone, in plain JS: open, the three small reads device::open makes, get all
   //    operation records, and JSON.parse them (serde_json does that work in the app).
   for (let i = 0; i < RUNS; i++) {
     idb.push(await page.evaluate(async () => {
