@@ -26,6 +26,7 @@ use crate::components::notice::explain;
 use crate::device::{self, ChangeError, Opened};
 use crate::format;
 use crate::i18n::*;
+use crate::pages::choose_role::ROLES;
 use crate::reminders::sentence;
 use crate::route::Screen;
 use crate::settings;
@@ -455,13 +456,6 @@ fn tabs(l: Locale) -> El {
 }
 
 fn choose_role(l: Locale, chosen: Option<Role>) -> El {
-    let roles = [
-        Role::Parent,
-        Role::FosterParent,
-        Role::Guardian,
-        Role::FosterCareWorker,
-        Role::Youth,
-    ];
     El::new("section")
         .class("card")
         .child(El::new("h1").text(td_string!(l, choose_role_title)))
@@ -471,7 +465,7 @@ fn choose_role(l: Locale, chosen: Option<Role>) -> El {
                 .class("role-grid")
                 .attr("role", "group")
                 .attr("aria-label", td_string!(l, choose_role_title))
-                .children(roles.map(|r| {
+                .children(ROLES.map(|r| {
                     El::new("button")
                         .class("role-button")
                         .attr("data-role", r.key())

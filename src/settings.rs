@@ -17,11 +17,13 @@ pub fn role() -> RwSignal<Option<Role>> {
     role
 }
 
+/// The remembered role, read once (the first paint reads it before the app runs).
 pub fn stored_role() -> Option<Role> {
     let stored: Option<String> = LocalStorage::get(ROLE).ok();
     stored.as_deref().and_then(Role::from_key)
 }
 
+/// Remembers `role` (or forgets the choice).
 pub fn store_role(role: Option<Role>) {
     match role {
         // A full or blocked localStorage only costs the remembered choice, so ignore failure.

@@ -5,23 +5,25 @@ use crate::format;
 use crate::i18n::*;
 use crate::route::{Nav, Screen};
 
+/// The roles the example plan has a member for, one of which a phone speaks for.
+pub const ROLES: [Role; 5] = [
+    Role::Parent,
+    Role::FosterParent,
+    Role::Guardian,
+    Role::FosterCareWorker,
+    Role::Youth,
+];
+
 /// "Wie ben jij?": the device remembers the choice.
 #[component]
 pub fn ChooseRole(role: RwSignal<Option<Role>>, nav: Nav) -> impl IntoView {
     let i18n = use_i18n();
-    let roles = [
-        Role::Parent,
-        Role::FosterParent,
-        Role::Guardian,
-        Role::FosterCareWorker,
-        Role::Youth,
-    ];
     view! {
         <section class="card">
             <h1>{t_string!(i18n, choose_role_title)}</h1>
             <p>{t_string!(i18n, choose_role_intro)}</p>
             <div class="role-grid" role="group" aria-label=t_string!(i18n, choose_role_title)>
-                {roles.into_iter().map(|r| {
+                {ROLES.into_iter().map(|r| {
                     view! {
                         <button class="role-button" data-role=r.key()
                             aria-pressed=move || (role.get() == Some(r)).to_string()
