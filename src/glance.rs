@@ -109,8 +109,8 @@ impl Glance {
 
     /// Waits for changes still being written, then stops drawing and hands over what was
     /// opened, with this screen's changes in it. The caller draws the app at once, in the same
-    /// task, so the page never shows empty.
-    pub async fn hand_over(self) -> Result<Opened, StoreError> {
+    /// task, so the page never shows empty, and then gives the keyboard focus back.
+    pub async fn hand_over(self) -> (Result<Opened, StoreError>, Focus) {
         while self.0.borrow().writing > 0 {
             device::pause(10).await;
         }
@@ -124,11 +124,18 @@ impl Glance {
             let _ =
                 target.remove_event_listener_with_callback(kind, closure.as_ref().unchecked_ref());
         }
+        let focus = Focus(
+            document()
+                .active_element()
+                .filter(|e| state.root.contains(Some(e)))
+                .and_then(|e| e.get_attribute("data-goal")),
+        );
         state.root.remove();
-        state
+        let opened = state
             .opened
             .take()
-            .unwrap_or_else(|| Err(StoreError::Failed("handed over twice".into())))
+            .unwrap_or_else(|| Err(StoreError::Failed("handed over twice".into())));
+        (opened, focus)
     }
 
     /// The app could not be fetched (offline before it was ever cached, or the server is
@@ -263,11 +270,7 @@ impl Glance {
             drop(state);
             glance.draw();
             // The page was drawn anew: keep the keyboard on the box just ticked.
-            let root = glance.0.borrow().root.clone();
-            let selector = format!("input[data-goal=\"{}\"]", goal.0);
-            if let Ok(Some(input)) = root.query_selector(&selector) {
-                let _ = input.unchecked_into::<web_sys::HtmlElement>().focus();
-            }
+            Focus(Some(goal.0.to_string())).restore();
         });
     }
 
@@ -341,6 +344,27 @@ impl Glance {
             ),
         };
         let _ = state.root.append_child(&main.0);
+    }
+}
+
+/// The goal box that had the keyboard focus when the app took over.
+pub struct Focus(Option<String>);
+
+impl Focus {
+    /// Focuses the same goal's box, as drawn now.
+    fn restore(self) {
+        let Some(goal) = self.0 else { return };
+        let selector = format!("input[data-goal=\"{goal}\"]");
+        if let Ok(Some(input)) = document().query_selector(&selector) {
+            let _ = input.unchecked_into::<web_sys::HtmlElement>().focus();
+        }
+    }
+
+    /// Focuses the same goal's box once the app has drawn it: after its first effects, which
+    /// may draw the page once more (a stored language applied).
+    pub async fn restore_in_app(self) {
+        device::pause(0).await;
+        self.restore();
     }
 }
 

@@ -46,8 +46,9 @@ fn main() {
 #[leptos::wasm_split::wasm_split(koers_app, wasm_split_path = ::leptos::wasm_split, fallible)]
 fn start_app(glance: Glance) -> Result<Pin<Box<dyn Future<Output = ()>>>, ChunkUnavailable> {
     Ok(Box::pin(async move {
-        let opened = glance.hand_over().await;
+        let (opened, focus) = glance.hand_over().await;
         leptos::mount::mount_to_body(move || leptos::view! { <app::App opened/> });
         pwa::app_started();
+        focus.restore_in_app().await;
     }))
 }

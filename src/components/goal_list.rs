@@ -52,7 +52,7 @@ pub fn MyGoals(store: PlanStore, plan: Signal<Plan>, role: Role) -> impl IntoVie
                     <For each=goals key=|g| (g.id, g.status, g.title.clone(), g.changed_concurrently) let:goal>
                         <li class="goal" class:is-done=goal.status == GoalStatus::Done>
                             <label>
-                                <input type="checkbox"
+                                <input type="checkbox" data-goal=goal.id.0.to_string()
                                     prop:checked=goal.status == GoalStatus::Done
                                     on:change=move |ev| toggle(goal.id, event_target(&ev))/>
                                 <span class="goal-text">

@@ -74,8 +74,11 @@ test("a language and role chosen before the app has arrived carry over, and both
   await expect(page.getByTestId("progress")).toHaveCount(0);
   const drawnFirst = await topOfHome(page);
   expect(drawnFirst.logContact).toHaveLength(1);
+  // A keyboard user on a goal keeps their place when the app draws the page anew.
+  await page.getByTestId("my-goals").getByRole("checkbox").nth(1).focus();
 
   release();
   await expect(page.getByRole("heading", { name: "Progress per party" })).toBeVisible();
   expect(await topOfHome(page)).toEqual(drawnFirst);
+  await expect(page.getByTestId("my-goals").getByRole("checkbox").nth(1)).toBeFocused();
 });
