@@ -34,11 +34,16 @@ const proc = spawn(server, [], {
   env: { ...process.env, KOERS_ADDR: `127.0.0.1:${port}`, KOERS_DATA: mkdtempSync(join(tmpdir(), "koers-bench-")), KOERS_DIST: "dist" },
   stdio: "ignore",
 });
+let exited = null;
+proc.on("exit", (code) => (exited = code));
 for (let i = 0; ; i++) {
   try { if ((await fetch(`${base}/healthz`)).ok) break; } catch {}
-  if (i > 100) throw new Error(`the server at ${server} did not start`);
+  if (exited !== null || i > 100) throw new Error(`the server at ${server} did not start (exit code ${exited})`);
   await new Promise((r) => setTimeout(r, 100));
 }
+// Another server already on the port would answer instead of ours (and serve other files).
+await new Promise((r) => setTimeout(r, 300));
+if (exited !== null) throw new Error(`the server at ${server} stopped (exit code ${exited}): is port ${port} taken? Set BENCH_PORT.`);
 
 // Records when the home screen with the plan's goals is on screen (time since navigation start).
 const markReady = () => {
