@@ -27,6 +27,8 @@ const written = [];
 /** One screen into docs/<name>.png: from the top, or scrolled so `from` (its card) sits just below the top
  *  bar; `full` for screens longer than the phone (never wider than it, even where the page is). */
 async function shot(page, name, full = false, from = null) {
+  // The app, not the first paint that comes before it (src/glance.rs), which draws only the top of home.
+  await page.waitForFunction(() => performance.getEntriesByName("koers:plan-shown").length);
   const element = from ? await from.elementHandle() : null;
   const height = await page.evaluate(async (element) => {
     await document.fonts.ready;
