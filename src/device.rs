@@ -40,7 +40,7 @@ pub struct Opened {
     pub session: Option<Session>,
     /// Stored records this version could not read (kept, not deleted).
     pub unreadable: usize,
-    /// The items with changes waiting for the server.
+    /// The items with changes waiting for the server (none without a shared plan).
     pub pending: Vec<Entity>,
 }
 
@@ -78,7 +78,13 @@ pub async fn open() -> Result<Opened, StoreError> {
         });
     }
     let replica = Replica::from_ops(plan, &loaded.ops);
-    let pending = sync::pending_items(loaded.ops.iter().filter(|o| loaded.pending.contains(&o.id)));
+    // Only a shared plan has a server to wait for; the example or an imported plan never syncs.
+    let pending = match session {
+        Some(_) => {
+            sync::pending_items(loaded.ops.iter().filter(|o| loaded.pending.contains(&o.id)))
+        }
+        None => Vec::new(),
+    };
     Ok(Opened {
         device: Device { log, replica, node },
         session,

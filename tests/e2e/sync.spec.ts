@@ -344,10 +344,14 @@ test("wiping the example plan says it is only on this phone, and undoes what was
   await openAs(page, "Ouder");
   const first = page.getByTestId("my-goals").getByRole("checkbox").first();
   await first.check();
+  // Also after a reload: a plan that never syncs has nothing "not yet sent".
+  await page.reload();
+  await expect(first).toBeChecked();
   await tab(page, "Meer");
   await page.getByTestId("wipe").getByRole("button", { name: "Alles van deze telefoon wissen" }).click();
   const confirm = page.getByTestId("wipe-confirm");
   await expect(confirm).toContainText("Dit plan staat alleen op deze telefoon");
+  await expect(confirm).not.toContainText("niet verstuurd");
   await confirm.getByRole("button", { name: "Ja, alles wissen" }).click();
   await expect(page.getByRole("heading", { name: "Wie ben jij in dit plan?" })).toBeVisible();
   await page.getByRole("button", { name: "Ouder", exact: true }).click();
