@@ -124,13 +124,7 @@ impl PlanStore {
         };
         match opened {
             Ok(opened) => {
-                store
-                    .plan
-                    .set(Some(Plan::from_replica(&opened.device.replica)));
-                store.unreadable.set(opened.unreadable);
-                store.device.set_value(Some(opened.device));
-                store.sync.update(|s| s.pending = opened.pending);
-                store.session.set(opened.session);
+                store.adopt(opened);
                 store.state.set(LoadState::Ready);
                 device::mark("koers:plan-shown");
                 store.listen();
@@ -154,6 +148,16 @@ impl PlanStore {
             }
         });
         store
+    }
+
+    /// Takes over what the device opened: its plan, replica, session and waiting changes.
+    fn adopt(self, opened: Opened) {
+        self.plan
+            .set(Some(Plan::from_replica(&opened.device.replica)));
+        self.unreadable.set(opened.unreadable);
+        self.device.set_value(Some(opened.device));
+        self.sync.update(|s| s.pending = opened.pending);
+        self.session.set(opened.session);
     }
 
     /// The plan as a screen reads it; screens are drawn only once it has loaded.
@@ -344,10 +348,7 @@ impl PlanStore {
                 self.listen();
                 self.state.set(LoadState::Loading);
                 if let Ok(opened) = device::open().await {
-                    self.plan
-                        .set(Some(Plan::from_replica(&opened.device.replica)));
-                    self.unreadable.set(opened.unreadable);
-                    self.device.set_value(Some(opened.device));
+                    self.adopt(opened);
                 }
                 self.state.set(LoadState::Ready);
             }
