@@ -7,7 +7,7 @@ use crate::device::Opened;
 use crate::i18n::*;
 use crate::lazy_screens::{self, ChunkUnavailable};
 use crate::pages::{choose_role::ChooseRole, home::Home};
-use crate::route::{Link, Nav, Screen};
+use crate::route::{Link, Nav, Screen, TABS};
 use crate::settings;
 use crate::store::{LoadState, PlanStore};
 use koers_store::StoreError;
@@ -144,23 +144,13 @@ where
 #[component]
 fn Tabs(nav: Nav) -> impl IntoView {
     let i18n = use_i18n();
-    let tab = move |to: Screen, label: &'static str| {
-        let current = Signal::derive(move || match (nav.screen.get(), to) {
-            (Screen::Goal(_), Screen::Goals) => true,
-            (Screen::LogContact | Screen::PlanContact, Screen::Contacts) => true,
-            (now, to) => now == to,
-        });
-        view! { <Link nav to class="tab" current>{label}</Link> }
+    let tab = move |to: Screen| {
+        let current = Signal::derive(move || nav.screen.get().tab() == to);
+        view! { <Link nav to class="tab" current>{crate::format::tab_label(i18n.get_locale(), to)}</Link> }
     };
     view! {
         <nav class="tabs" aria-label=t_string!(i18n, tabs_label)>
-            {tab(Screen::Home, t_string!(i18n, tab_home))}
-            {tab(Screen::Goals, t_string!(i18n, goals_title))}
-            {tab(Screen::Contacts, t_string!(i18n, tab_contacts))}
-            {tab(Screen::Phases, t_string!(i18n, phases_title))}
-            {tab(Screen::Evaluations, t_string!(i18n, evaluations_title))}
-            {tab(Screen::Network, t_string!(i18n, tab_network))}
-            {tab(Screen::More, t_string!(i18n, more_title))}
+            {TABS.into_iter().map(tab).collect_view()}
         </nav>
     }
 }

@@ -10,6 +10,7 @@ use koers_core::{
 use wasm_bindgen::JsValue;
 
 use crate::i18n::*;
+use crate::route::Screen;
 use leptos_i18n::I18nContext;
 
 fn tag(locale: Locale) -> &'static str {
@@ -106,6 +107,20 @@ pub fn refusal(i18n: I18nContext<Locale>, code: &str) -> String {
         "plan_unknown" | "member_unknown" => t_string!(i18n, refused_plan_unknown).to_string(),
         "server_error" => t_string!(i18n, refused_server_error).to_string(),
         _ => t_string!(i18n, refused_other, code = code).to_string(),
+    }
+}
+
+/// A tab's name in the tab bar (`route::TABS`); other screens have none.
+pub fn tab_label(locale: Locale, tab: Screen) -> &'static str {
+    match tab {
+        Screen::Home => td_string!(locale, tab_home),
+        Screen::Goals => td_string!(locale, goals_title),
+        Screen::Contacts => td_string!(locale, tab_contacts),
+        Screen::Phases => td_string!(locale, phases_title),
+        Screen::Evaluations => td_string!(locale, evaluations_title),
+        Screen::Network => td_string!(locale, tab_network),
+        Screen::More => td_string!(locale, more_title),
+        _ => "",
     }
 }
 

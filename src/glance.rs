@@ -15,7 +15,7 @@ use std::rc::Rc;
 
 use koers_core::reminders::reminders;
 use koers_core::rules::{self, Deadline};
-use koers_core::{allowed, Action, ContactStatus, Edit, Entity, Field, GoalId, GoalStatus};
+use koers_core::{allowed, Action, Edit, Entity, Field, GoalId, GoalStatus};
 use koers_core::{Phase, Plan, Role};
 use koers_store::StoreError;
 use wasm_bindgen::closure::Closure;
@@ -23,12 +23,14 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Element, Event, HtmlInputElement};
 
 use crate::components::notice::explain;
+use crate::components::sync_bar::waiting;
 use crate::device::{self, ChangeError, Opened};
 use crate::format;
 use crate::i18n::*;
 use crate::pages::choose_role::ROLES;
+use crate::pages::home::next_contact;
 use crate::reminders::sentence;
-use crate::route::Screen;
+use crate::route::{Screen, TABS};
 use crate::settings;
 use crate::sync;
 
@@ -188,7 +190,7 @@ impl Glance {
             .and_then(Role::from_key)
         {
             settings::store_role(Some(role));
-            if path() == Screen::ChooseRole.path() {
+            if Screen::current() == Screen::ChooseRole {
                 go(&Screen::Home.path());
             }
         } else if clicked.get_attribute("data-glance").as_deref() == Some("language") {
@@ -302,10 +304,10 @@ impl Glance {
             let _ = state.root.append_child(&tabs(l).0);
         }
         let main = El::new("main").attr("id", "main").attr("tabindex", "-1");
-        let here = path();
+        let here = Screen::current();
         // Without the app, home still works: the problem is said above it.
         let unavailable = state.retry.is_some();
-        let at_home = here == Screen::Home.path() && role.is_some();
+        let at_home = here == Screen::Home && role.is_some();
         let main = if unavailable {
             main.child(
                 El::new("div")
@@ -328,13 +330,10 @@ impl Glance {
         } else {
             main
         };
-        let main = match role {
-            Some(role) if here == Screen::Home.path() => {
-                home(main, l, plan, role, state.notice.as_deref())
-            }
-            _ if here == Screen::Home.path() || here == Screen::ChooseRole.path() => {
-                main.child(choose_role(l, role))
-            }
+        // Home and the role choice as the app's shell chooses them; other screens wait for it.
+        let main = match (here, role) {
+            (Screen::Home, Some(role)) => home(main, l, plan, role, state.notice.as_deref()),
+            (Screen::Home | Screen::ChooseRole, _) => main.child(choose_role(l, role)),
             _ if unavailable => main,
             _ => main.child(
                 El::new("p")
@@ -432,11 +431,6 @@ fn sync_bar(l: Locale, opened: &Opened) -> El {
             .text(td_string!(l, sync_local_only));
     }
     let online = window().navigator().on_line();
-    let waiting = match opened.pending.len() {
-        0 => td_string!(l, sync_all_sent).to_string(),
-        1 => td_string!(l, sync_pending_one).to_string(),
-        n => td_string!(l, sync_pending, count = n).to_string(),
-    };
     bar.class(if online { "syncbar" } else { "syncbar offline" })
         .child(El::new("span").class("dot").attr("aria-hidden", "true"))
         .text(if online {
@@ -448,30 +442,21 @@ fn sync_bar(l: Locale, opened: &Opened) -> El {
         .child(
             El::new("span")
                 .attr("data-testid", "sync-pending")
-                .text(&waiting),
+                .text(&waiting(l, opened.pending.len())),
         )
 }
 
 fn tabs(l: Locale) -> El {
-    let here = path();
-    let tabs = [
-        (Screen::Home, td_string!(l, tab_home)),
-        (Screen::Goals, td_string!(l, goals_title)),
-        (Screen::Contacts, td_string!(l, tab_contacts)),
-        (Screen::Phases, td_string!(l, phases_title)),
-        (Screen::Evaluations, td_string!(l, evaluations_title)),
-        (Screen::Network, td_string!(l, tab_network)),
-        (Screen::More, td_string!(l, more_title)),
-    ];
+    let here = Screen::current().tab();
     El::new("nav")
         .class("tabs")
         .attr("aria-label", td_string!(l, tabs_label))
-        .children(tabs.map(|(to, label)| {
+        .children(TABS.map(|to| {
             let link = El::new("a")
                 .attr("href", &to.path())
                 .class("tab")
-                .text(label);
-            if to.path() == here {
+                .text(format::tab_label(l, to));
+            if to == here {
                 link.attr("aria-current", "page")
             } else {
                 link
@@ -677,25 +662,7 @@ fn deadline(l: Locale, plan: &Plan, today: chrono::NaiveDate) -> El {
 }
 
 fn up_next(l: Locale, plan: &Plan, now: chrono::NaiveDateTime) -> El {
-    let contact = plan
-        .contact_moments
-        .iter()
-        .find(|c| c.status == ContactStatus::Planned && c.at >= now);
-    let contact = match contact {
-        Some(c) => td_string!(
-            l,
-            next_contact,
-            kind = format::contact_kind(l, c.kind),
-            when = format::date_time(l, c.at),
-            place = c
-                .place
-                .as_ref()
-                .map(|p| format!(" ({p})"))
-                .unwrap_or_default()
-        )
-        .to_string(),
-        None => td_string!(l, next_contact_none).to_string(),
-    };
+    let contact = next_contact(l, plan, now);
     let card = El::new("section")
         .class("card")
         .attr("aria-labelledby", "next-title")
@@ -832,14 +799,6 @@ fn window() -> web_sys::Window {
 
 fn document() -> web_sys::Document {
     window().document().expect("a document")
-}
-
-fn path() -> String {
-    let path = window().location().pathname().unwrap_or_default();
-    match path.trim_end_matches('/') {
-        "" | "/index.html" => "/".into(),
-        other => other.into(),
-    }
 }
 
 /// Changes the address as the app's links do (the app reads it when it starts).

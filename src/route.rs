@@ -54,6 +54,22 @@ impl Screen {
         .to_string()
     }
 
+    /// The screen the address bar shows.
+    pub fn current() -> Screen {
+        let path = web_sys::window().and_then(|w| w.location().pathname().ok());
+        Screen::from_path(&path.unwrap_or_default())
+    }
+
+    /// The tab a screen is reached from: one goal under the goals, logging or planning a
+    /// contact moment under the contact moments.
+    pub fn tab(self) -> Screen {
+        match self {
+            Screen::Goal(_) => Screen::Goals,
+            Screen::LogContact | Screen::PlanContact => Screen::Contacts,
+            other => other,
+        }
+    }
+
     fn from_path(path: &str) -> Screen {
         match path.trim_end_matches('/') {
             "" | "/index.html" => Screen::Home,
@@ -78,6 +94,17 @@ impl Screen {
     }
 }
 
+/// The plan's main screens, in the tab bar's order.
+pub const TABS: [Screen; 7] = [
+    Screen::Home,
+    Screen::Goals,
+    Screen::Contacts,
+    Screen::Phases,
+    Screen::Evaluations,
+    Screen::Network,
+    Screen::More,
+];
+
 /// The current screen; `go` changes it and the address bar together. A notice belongs to the
 /// screen it was given on, so moving on clears it (unless the move `carry`s it).
 #[derive(Clone, Copy)]
@@ -90,11 +117,10 @@ pub struct Nav {
 impl Nav {
     /// Follows the address bar, including the back button.
     pub fn new(notice: RwSignal<Option<Notice>>) -> Nav {
-        let current = || Screen::from_path(&window().location().pathname().unwrap_or_default());
-        let (screen, set_screen) = signal(current());
+        let (screen, set_screen) = signal(Screen::current());
         let handle = window_event_listener(ev::popstate, move |_| {
             notice.set(None);
-            set_screen.set(current())
+            set_screen.set(Screen::current())
         });
         on_cleanup(move || handle.remove());
         Nav {

@@ -17,11 +17,7 @@ pub fn SyncBar(store: PlanStore) -> impl IntoView {
             }.into_any());
         }
         let s = store.sync.get();
-        let waiting = match s.pending.len() {
-            0 => t_string!(i18n, sync_all_sent).to_string(),
-            1 => t_string!(i18n, sync_pending_one).to_string(),
-            n => t_string!(i18n, sync_pending, count = n).to_string(),
-        };
+        let waiting = waiting(i18n.get_locale(), s.pending.len());
         let last = s.last_synced.map(|t| {
             t_string!(
                 i18n,
@@ -38,5 +34,14 @@ pub fn SyncBar(store: PlanStore) -> impl IntoView {
                 {last.map(|l| view! { " · " {l} })}
             </p>
         }.into_any())
+    }
+}
+
+/// How many items wait for the server, in words.
+pub fn waiting(locale: Locale, items: usize) -> String {
+    match items {
+        0 => td_string!(locale, sync_all_sent).to_string(),
+        1 => td_string!(locale, sync_pending_one).to_string(),
+        n => td_string!(locale, sync_pending, count = n).to_string(),
     }
 }

@@ -1,4 +1,4 @@
-use koers_core::{allowed, Action, ContactStatus, Plan, Role};
+use koers_core::{allowed, Action, Plan, Role};
 use leptos::prelude::*;
 
 use crate::components::{
@@ -89,30 +89,41 @@ fn ContactPerson(plan: Signal<Plan>) -> impl IntoView {
 fn UpNext(plan: Signal<Plan>) -> impl IntoView {
     let i18n = use_i18n();
     let now = chrono::Local::now().naive_local();
-    let next = move || {
-        plan.with(|p| {
-            let contact = p
-                .contact_moments
-                .iter()
-                .find(|c| c.status == ContactStatus::Planned && c.at >= now)
-                .map(|c| (c.kind, c.at, c.place.clone()));
-            (contact, koers_core::rules::next_evaluation_due(p))
-        })
-    };
     move || {
-        let locale = i18n.get_locale_untracked();
-        let (contact, evaluation) = next();
+        let locale = i18n.get_locale();
+        let (contact, evaluation) = plan.with(|p| {
+            (
+                next_contact(locale, p, now),
+                koers_core::rules::next_evaluation_due(p),
+            )
+        });
         view! {
             <section class="card" aria-labelledby="next-title">
                 <h2 id="next-title">{t_string!(i18n, next_title)}</h2>
-                <p data-testid="next-contact">{match contact {
-                    Some((kind, at, place)) => t_string!(i18n, next_contact, kind = format::contact_kind(i18n.get_locale(), kind), when = format::date_time(locale, at), place = place.map(|p| format!(" ({p})")).unwrap_or_default()).to_string(),
-                    None => t_string!(i18n, next_contact_none).to_string(),
-                }}</p>
+                <p data-testid="next-contact">{contact}</p>
                 {evaluation.map(|d| view! {
                     <p data-testid="next-evaluation">{t_string!(i18n, next_evaluation, date = format::date(locale, d)).to_string()}</p>
                 })}
             </section>
         }
+    }
+}
+
+/// "Volgend contact: …" for the next planned contact moment from `now` on, or that none is.
+pub fn next_contact(locale: Locale, plan: &Plan, now: chrono::NaiveDateTime) -> String {
+    match plan.next_planned_contact(now) {
+        Some(c) => td_string!(
+            locale,
+            next_contact,
+            kind = format::contact_kind(locale, c.kind),
+            when = format::date_time(locale, c.at),
+            place = c
+                .place
+                .as_ref()
+                .map(|p| format!(" ({p})"))
+                .unwrap_or_default()
+        )
+        .to_string(),
+        None => td_string!(locale, next_contact_none).to_string(),
     }
 }

@@ -312,6 +312,13 @@ impl Plan {
         self.goals.iter().filter(move |g| g.owner == role)
     }
 
+    /// The first planned contact moment at or after `now` ("Wat komt eraan").
+    pub fn next_planned_contact(&self, now: LocalDateTime) -> Option<&ContactMoment> {
+        self.contact_moments
+            .iter()
+            .find(|c| c.status == ContactStatus::Planned && c.at >= now)
+    }
+
     pub fn contact_person(&self) -> Option<&Member> {
         self.contact_person.and_then(|id| self.member(id))
     }

@@ -46,6 +46,29 @@ fn the_example_plan_reads_as_a_plan_in_phase_two() {
 }
 
 #[test]
+fn what_comes_next_is_the_first_planned_contact_moment_not_yet_past() {
+    let (_, p) = demo();
+    let planned = p
+        .contact_moments
+        .iter()
+        .find(|c| c.status == ContactStatus::Planned)
+        .unwrap();
+    // From before the cancelled video call and the visits that happened: those are passed over.
+    let earlier = (today() - Days::new(30)).and_hms_opt(0, 0, 0).unwrap();
+    assert_eq!(
+        p.next_planned_contact(earlier).map(|c| c.id),
+        Some(planned.id)
+    );
+    assert_eq!(
+        p.next_planned_contact(planned.at).map(|c| c.id),
+        Some(planned.id)
+    );
+    assert!(p
+        .next_planned_contact(planned.at + chrono::Duration::minutes(1))
+        .is_none());
+}
+
+#[test]
 fn a_parent_ticks_off_their_own_goal_but_not_another_partys() {
     let (r, p) = demo();
     let mut parent = Author::new(demo::PARENT, NodeId(1));
