@@ -41,6 +41,7 @@ pub struct Glance(Rc<RefCell<State>>);
 struct State {
     /// Taken by the app at the hand-over.
     opened: Option<Result<Opened, StoreError>>,
+    /// Derived from the opened replica (after each tick), so a redraw need not derive it again.
     plan: Option<Plan>,
     locale: Locale,
     /// Changes authored here and still being written to IndexedDB.
