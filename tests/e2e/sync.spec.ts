@@ -344,7 +344,9 @@ test("wiping the example plan says it is only on this phone, and undoes what was
   await openAs(page, "Ouder");
   const first = page.getByTestId("my-goals").getByRole("checkbox").first();
   await first.check();
-  // Also after a reload: a plan that never syncs has nothing "not yet sent".
+  // Stored (the count follows the stored plan), and then reloaded: a plan that never syncs has
+  // nothing "not yet sent".
+  await expect(page.getByTestId("goal-progress")).toHaveText("2 van 4 gedaan");
   await page.reload();
   await expect(first).toBeChecked();
   await tab(page, "Meer");
