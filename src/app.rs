@@ -57,12 +57,13 @@ fn Shell(opened: StoredValue<Option<Result<Opened, StoreError>>, LocalStorage>) 
         });
     };
 
-    // Texts are plain strings; a language switch redraws the page, so no text needs its own
-    // reactive closure (each one costs code in the wasm).
+    // A language switch redraws the whole page, here and only here: every text below reads the
+    // language untracked (`tu_string!`). Were a screen's own closures also to follow it, they
+    // could run after this redraw disposed their signals, which traps the wasm.
     move || {
         let locale = i18n.get_locale();
         view! {
-            <a class="skip" href="#main">{t_string!(i18n, skip_to_content)}</a>
+            <a class="skip" href="#main">{tu_string!(i18n, skip_to_content)}</a>
             <header class="topbar">
                 <Link nav to=Screen::Home class="brand">
                     <img src="/icons/icon.svg" alt="" width="28" height="28"/>
@@ -70,14 +71,14 @@ fn Shell(opened: StoredValue<Option<Result<Opened, StoreError>>, LocalStorage>) 
                 </Link>
                 // Named in the language it switches to, as people look for their own language.
                 <button class="chip" on:click=switch_language lang=if locale == Locale::nl { "en" } else { "nl" }>
-                    {t_string!(i18n, other_language)}
+                    {tu_string!(i18n, other_language)}
                 </button>
                 // In a shared plan the phone speaks for its invited member: no role to choose.
                 {move || match (role.get(), store.session.with(Option::is_some)) {
                     (Some(r), false) => Some(view! {
-                        <Link nav to=Screen::ChooseRole class="chip" testid="current-role">{crate::format::role(i18n.get_locale(), r)}</Link>
+                        <Link nav to=Screen::ChooseRole class="chip" testid="current-role">{crate::format::role(i18n.get_locale_untracked(), r)}</Link>
                     }.into_any()),
-                    (Some(r), true) => Some(view! { <span class="chip" data-testid="current-role">{crate::format::role(i18n.get_locale(), r)}</span> }.into_any()),
+                    (Some(r), true) => Some(view! { <span class="chip" data-testid="current-role">{crate::format::role(i18n.get_locale_untracked(), r)}</span> }.into_any()),
                     (None, _) => None,
                 }}
             </header>
@@ -86,13 +87,13 @@ fn Shell(opened: StoredValue<Option<Result<Opened, StoreError>>, LocalStorage>) 
             {move || role.get().is_some().then(|| view! { <Tabs nav/> })}
             <main id="main" tabindex="-1">
                 {move || (store.unreadable.get() > 0).then(|| view! {
-                    <p class="alert" role="alert">{t_string!(i18n, unreadable_records, count = store.unreadable.get()).to_string()}</p>
+                    <p class="alert" role="alert">{tu_string!(i18n, unreadable_records, count = store.unreadable.get()).to_string()}</p>
                 })}
                 {move || match store.state.get() {
-                    LoadState::Loading => view! { <p class="muted" role="status">{t_string!(i18n, loading)}</p> }.into_any(),
+                    LoadState::Loading => view! { <p class="muted" role="status">{tu_string!(i18n, loading)}</p> }.into_any(),
                     LoadState::Failed(e) => view! {
                         <div class="alert" role="alert">
-                            <p>{t_string!(i18n, storage_unavailable)}</p>
+                            <p>{tu_string!(i18n, storage_unavailable)}</p>
                             <p class="muted">{e.to_string()}</p>
                         </div>
                     }.into_any(),
@@ -102,7 +103,7 @@ fn Shell(opened: StoredValue<Option<Result<Opened, StoreError>>, LocalStorage>) 
                         (Screen::Goals | Screen::Goal(_) | Screen::Contacts | Screen::Phases | Screen::Evaluations | Screen::Network, None) => {
                             view! { <ChooseRole role nav/> }.into_any()
                         }
-                        (Screen::NotFound, _) => view! { <p>{t_string!(i18n, not_found)}</p> }.into_any(),
+                        (Screen::NotFound, _) => view! { <p>{tu_string!(i18n, not_found)}</p> }.into_any(),
                         (screen, now) => lazy_screen(move || lazy_screens::other_screen(store, role, now, nav, screen)),
                     },
                 }}
@@ -120,16 +121,16 @@ where
     let i18n = use_i18n();
     let attempt = RwSignal::new(0u32);
     view! {
-        <Suspense fallback=move || view! { <p class="muted" role="status">{t_string!(i18n, screen_loading)}</p> }>
+        <Suspense fallback=move || view! { <p class="muted" role="status">{tu_string!(i18n, screen_loading)}</p> }>
             {move || {
                 attempt.track();
                 let screen = make();
                 Suspend::new(async move {
                     screen.await.unwrap_or_else(|ChunkUnavailable| view! {
                         <div class="alert" role="alert" data-testid="chunk-unavailable">
-                            <p>{t_string!(i18n, screen_unavailable)}</p>
+                            <p>{tu_string!(i18n, screen_unavailable)}</p>
                             <button type="button" class="button" on:click=move |_| attempt.update(|n| *n += 1)>
-                                {t_string!(i18n, try_again)}
+                                {tu_string!(i18n, try_again)}
                             </button>
                         </div>
                     }.into_any())
@@ -146,10 +147,10 @@ fn Tabs(nav: Nav) -> impl IntoView {
     let i18n = use_i18n();
     let tab = move |to: Screen| {
         let current = Signal::derive(move || nav.screen.get().tab() == to);
-        view! { <Link nav to class="tab" current>{crate::format::tab_label(i18n.get_locale(), to)}</Link> }
+        view! { <Link nav to class="tab" current>{crate::format::tab_label(i18n.get_locale_untracked(), to)}</Link> }
     };
     view! {
-        <nav class="tabs" aria-label=t_string!(i18n, tabs_label)>
+        <nav class="tabs" aria-label=tu_string!(i18n, tabs_label)>
             {TABS.into_iter().map(tab).collect_view()}
         </nav>
     }

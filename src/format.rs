@@ -101,12 +101,12 @@ fn day_and_time(locale: Locale, d: js_sys::Date) -> String {
 pub fn refusal(i18n: I18nContext<Locale>, code: &str) -> String {
     match code {
         "not_allowed" | "not_a_member" | "not_your_member" => {
-            t_string!(i18n, refused_not_allowed).to_string()
+            tu_string!(i18n, refused_not_allowed).to_string()
         }
-        "clock_ahead" => t_string!(i18n, refused_clock_ahead).to_string(),
-        "plan_unknown" | "member_unknown" => t_string!(i18n, refused_plan_unknown).to_string(),
-        "server_error" => t_string!(i18n, refused_server_error).to_string(),
-        _ => t_string!(i18n, refused_other, code = code).to_string(),
+        "clock_ahead" => tu_string!(i18n, refused_clock_ahead).to_string(),
+        "plan_unknown" | "member_unknown" => tu_string!(i18n, refused_plan_unknown).to_string(),
+        "server_error" => tu_string!(i18n, refused_server_error).to_string(),
+        _ => tu_string!(i18n, refused_other, code = code).to_string(),
     }
 }
 
@@ -173,27 +173,27 @@ pub fn contact_kind(locale: Locale, k: ContactKind) -> &'static str {
 
 pub fn contact_status(i18n: I18nContext<Locale>, s: ContactStatus) -> &'static str {
     match s {
-        ContactStatus::Planned => t_string!(i18n, status_planned),
-        ContactStatus::Happened => t_string!(i18n, status_happened),
-        ContactStatus::Cancelled => t_string!(i18n, status_cancelled),
-        ContactStatus::NoShow => t_string!(i18n, status_no_show),
+        ContactStatus::Planned => tu_string!(i18n, status_planned),
+        ContactStatus::Happened => tu_string!(i18n, status_happened),
+        ContactStatus::Cancelled => tu_string!(i18n, status_cancelled),
+        ContactStatus::NoShow => tu_string!(i18n, status_no_show),
     }
 }
 
 pub fn rating(i18n: I18nContext<Locale>, r: u8) -> &'static str {
     match r {
-        1 => t_string!(i18n, rating_1),
-        2 => t_string!(i18n, rating_2),
-        3 => t_string!(i18n, rating_3),
-        4 => t_string!(i18n, rating_4),
-        _ => t_string!(i18n, rating_5),
+        1 => tu_string!(i18n, rating_1),
+        2 => tu_string!(i18n, rating_2),
+        3 => tu_string!(i18n, rating_3),
+        4 => tu_string!(i18n, rating_4),
+        _ => tu_string!(i18n, rating_5),
     }
 }
 
 pub fn goal_status(i18n: I18nContext<Locale>, s: GoalStatus) -> &'static str {
     match s {
-        GoalStatus::Open => t_string!(i18n, goal_open),
-        GoalStatus::Done => t_string!(i18n, goal_done),
+        GoalStatus::Open => tu_string!(i18n, goal_open),
+        GoalStatus::Done => tu_string!(i18n, goal_done),
     }
 }
 
@@ -209,9 +209,9 @@ pub fn intervention_kind(i18n: I18nContext<Locale>, k: InterventionKind) -> &'st
         K::Ash => "ASH",
         K::SignsOfSafety => "Signs of Safety",
         K::FamiliesFirst => "Families First",
-        K::TraumaTreatment => t_string!(i18n, intervention_trauma),
-        K::NetworkDevelopment => t_string!(i18n, intervention_network),
-        K::Other => t_string!(i18n, intervention_other),
+        K::TraumaTreatment => tu_string!(i18n, intervention_trauma),
+        K::NetworkDevelopment => tu_string!(i18n, intervention_network),
+        K::Other => tu_string!(i18n, intervention_other),
     }
 }
 
@@ -225,43 +225,43 @@ pub fn intervention(i18n: I18nContext<Locale>, i: &Intervention) -> String {
 /// What a field is called in the history of a change.
 pub fn field(i18n: I18nContext<Locale>, f: Field) -> &'static str {
     match f {
-        Field::Title => t_string!(i18n, goal_title_label),
-        Field::Description => t_string!(i18n, goal_description_label),
-        Field::Owner => t_string!(i18n, goal_owner_label),
-        Field::Priority => t_string!(i18n, field_priority),
-        Field::Status => t_string!(i18n, goal_status_label),
-        Field::Deadline => t_string!(i18n, goal_deadline_label),
-        Field::Intervention => t_string!(i18n, goal_help_label),
-        Field::Deleted => t_string!(i18n, field_deleted),
-        Field::Date => t_string!(i18n, date),
-        Field::Safety => t_string!(i18n, score_safety),
-        Field::Development => t_string!(i18n, score_development),
-        Field::Wellbeing => t_string!(i18n, score_wellbeing),
-        Field::Note => t_string!(i18n, note),
-        Field::At => t_string!(i18n, field_at),
-        Field::Kind => t_string!(i18n, filter_kind),
-        Field::Place => t_string!(i18n, place),
-        Field::Attendees => t_string!(i18n, who_was_there),
-        Field::Participants => t_string!(i18n, who_took_part),
-        Field::DurationMinutes => t_string!(i18n, duration_minutes),
-        Field::Rating => t_string!(i18n, how_did_it_go),
-        Field::CancelReason => t_string!(i18n, cancel_reason),
-        Field::ParentView => t_string!(i18n, parent_view_label),
-        Field::YouthView => t_string!(i18n, youth_view_label),
-        Field::ChildTookPart => t_string!(i18n, the_child),
-        Field::BigChange => t_string!(i18n, big_change_label),
-        Field::Name => t_string!(i18n, name),
-        Field::Relation => t_string!(i18n, network_relation),
-        Field::HelpsWith => t_string!(i18n, network_helps),
-        Field::Phone => t_string!(i18n, phone),
-        Field::HoursPerWeek => t_string!(i18n, hours_label),
-        Field::Phase => t_string!(i18n, phase_word),
-        Field::ChildName => t_string!(i18n, child_first_name),
-        Field::StartDate => t_string!(i18n, start_date),
-        Field::ContactPerson => t_string!(i18n, contact_person),
-        Field::Outcome => t_string!(i18n, decision_outcome),
-        Field::Reasons => t_string!(i18n, decision_reasons),
-        _ => t_string!(i18n, field_other),
+        Field::Title => tu_string!(i18n, goal_title_label),
+        Field::Description => tu_string!(i18n, goal_description_label),
+        Field::Owner => tu_string!(i18n, goal_owner_label),
+        Field::Priority => tu_string!(i18n, field_priority),
+        Field::Status => tu_string!(i18n, goal_status_label),
+        Field::Deadline => tu_string!(i18n, goal_deadline_label),
+        Field::Intervention => tu_string!(i18n, goal_help_label),
+        Field::Deleted => tu_string!(i18n, field_deleted),
+        Field::Date => tu_string!(i18n, date),
+        Field::Safety => tu_string!(i18n, score_safety),
+        Field::Development => tu_string!(i18n, score_development),
+        Field::Wellbeing => tu_string!(i18n, score_wellbeing),
+        Field::Note => tu_string!(i18n, note),
+        Field::At => tu_string!(i18n, field_at),
+        Field::Kind => tu_string!(i18n, filter_kind),
+        Field::Place => tu_string!(i18n, place),
+        Field::Attendees => tu_string!(i18n, who_was_there),
+        Field::Participants => tu_string!(i18n, who_took_part),
+        Field::DurationMinutes => tu_string!(i18n, duration_minutes),
+        Field::Rating => tu_string!(i18n, how_did_it_go),
+        Field::CancelReason => tu_string!(i18n, cancel_reason),
+        Field::ParentView => tu_string!(i18n, parent_view_label),
+        Field::YouthView => tu_string!(i18n, youth_view_label),
+        Field::ChildTookPart => tu_string!(i18n, the_child),
+        Field::BigChange => tu_string!(i18n, big_change_label),
+        Field::Name => tu_string!(i18n, name),
+        Field::Relation => tu_string!(i18n, network_relation),
+        Field::HelpsWith => tu_string!(i18n, network_helps),
+        Field::Phone => tu_string!(i18n, phone),
+        Field::HoursPerWeek => tu_string!(i18n, hours_label),
+        Field::Phase => tu_string!(i18n, phase_word),
+        Field::ChildName => tu_string!(i18n, child_first_name),
+        Field::StartDate => tu_string!(i18n, start_date),
+        Field::ContactPerson => tu_string!(i18n, contact_person),
+        Field::Outcome => tu_string!(i18n, decision_outcome),
+        Field::Reasons => tu_string!(i18n, decision_reasons),
+        _ => tu_string!(i18n, field_other),
     }
 }
 
@@ -270,9 +270,11 @@ pub fn value(i18n: I18nContext<Locale>, plan: &Plan, f: Field, v: &serde_json::V
     use serde_json::Value as V;
     let typed = |v: &V| -> Option<String> {
         Some(match f {
-            Field::Owner => {
-                role(i18n.get_locale(), serde_json::from_value(v.clone()).ok()?).to_string()
-            }
+            Field::Owner => role(
+                i18n.get_locale_untracked(),
+                serde_json::from_value(v.clone()).ok()?,
+            )
+            .to_string(),
             // Statuses and kinds of goals, contact moments and interventions share field names.
             Field::Status => {
                 let s = v.as_str()?;
@@ -286,7 +288,7 @@ pub fn value(i18n: I18nContext<Locale>, plan: &Plan, f: Field, v: &serde_json::V
                 }
             }
             Field::Kind => match serde_json::from_value(v.clone()) {
-                Ok(k) => contact_kind(i18n.get_locale(), k).to_string(),
+                Ok(k) => contact_kind(i18n.get_locale_untracked(), k).to_string(),
                 Err(_) => {
                     intervention_kind(i18n, serde_json::from_value(v.clone()).ok()?).to_string()
                 }
@@ -294,7 +296,7 @@ pub fn value(i18n: I18nContext<Locale>, plan: &Plan, f: Field, v: &serde_json::V
             Field::At => date_time(i18n.get_locale_untracked(), v.as_str()?.parse().ok()?),
             Field::Phase => {
                 let p: Phase = serde_json::from_value(v.clone()).ok()?;
-                format!("{} {}", p.number(), phase(i18n.get_locale(), p))
+                format!("{} {}", p.number(), phase(i18n.get_locale_untracked(), p))
             }
             Field::Outcome => {
                 perspective(i18n, serde_json::from_value(v.clone()).ok()?).to_string()
@@ -316,8 +318,8 @@ pub fn value(i18n: I18nContext<Locale>, plan: &Plan, f: Field, v: &serde_json::V
     };
     match v {
         V::Null => "—".to_string(),
-        V::Bool(true) => t_string!(i18n, yes).to_string(),
-        V::Bool(false) => t_string!(i18n, no).to_string(),
+        V::Bool(true) => tu_string!(i18n, yes).to_string(),
+        V::Bool(false) => tu_string!(i18n, no).to_string(),
         V::String(s) => typed(v).unwrap_or_else(|| s.clone()),
         V::Number(n) if f == Field::Rating => n
             .as_u64()
@@ -326,7 +328,7 @@ pub fn value(i18n: I18nContext<Locale>, plan: &Plan, f: Field, v: &serde_json::V
         V::Array(items) => items
             .iter()
             .map(|item| match serde_json::from_value(item.clone()) {
-                Ok(r) => role(i18n.get_locale(), r).to_string(),
+                Ok(r) => role(i18n.get_locale_untracked(), r).to_string(),
                 Err(_) => item.to_string(),
             })
             .collect::<Vec<_>>()
@@ -337,8 +339,8 @@ pub fn value(i18n: I18nContext<Locale>, plan: &Plan, f: Field, v: &serde_json::V
 
 pub fn perspective(i18n: I18nContext<Locale>, p: Perspective) -> &'static str {
     match p {
-        Perspective::Home => t_string!(i18n, perspective_home),
-        Perspective::FosterFamily => t_string!(i18n, perspective_foster_family),
+        Perspective::Home => tu_string!(i18n, perspective_home),
+        Perspective::FosterFamily => tu_string!(i18n, perspective_foster_family),
     }
 }
 
@@ -354,10 +356,10 @@ pub fn month(locale: Locale, year: i32, month: u32) -> String {
 
 pub fn intervention_status(i18n: I18nContext<Locale>, s: InterventionStatus) -> &'static str {
     match s {
-        InterventionStatus::Planned => t_string!(i18n, intervention_planned),
-        InterventionStatus::Running => t_string!(i18n, intervention_running),
-        InterventionStatus::Finished => t_string!(i18n, intervention_finished),
-        InterventionStatus::Stopped => t_string!(i18n, intervention_stopped),
+        InterventionStatus::Planned => tu_string!(i18n, intervention_planned),
+        InterventionStatus::Running => tu_string!(i18n, intervention_running),
+        InterventionStatus::Finished => tu_string!(i18n, intervention_finished),
+        InterventionStatus::Stopped => tu_string!(i18n, intervention_stopped),
     }
 }
 

@@ -61,7 +61,7 @@ pub fn Reminders(plan: Signal<Plan>, role: Role) -> impl IntoView {
         let items = list.get();
         (!items.is_empty()).then(|| view! {
             <section class="card reminders" aria-labelledby="reminders-title">
-                <h2 id="reminders-title">{t_string!(i18n, reminders_title)}</h2>
+                <h2 id="reminders-title">{tu_string!(i18n, reminders_title)}</h2>
                 <ul data-testid="reminders">
                     {items.iter().map(|r| view! { <li>{sentence(i18n.get_locale_untracked(), r)}</li> }).collect_view()}
                 </ul>
@@ -131,13 +131,13 @@ pub fn NotificationSwitch() -> impl IntoView {
     };
     view! {
         <section class="card" aria-labelledby="notifications-title">
-            <h2 id="notifications-title">{t_string!(i18n, notifications_title)}</h2>
-            <p>{t_string!(i18n, notifications_intro)}</p>
+            <h2 id="notifications-title">{tu_string!(i18n, notifications_title)}</h2>
+            <p>{tu_string!(i18n, notifications_intro)}</p>
             {move || match state.get() {
-                None => view! { <p class="muted">{t_string!(i18n, notifications_unsupported)}</p> }.into_any(),
-                Some(web_sys::NotificationPermission::Granted) => view! { <p class="ok" data-testid="notifications-on">{t_string!(i18n, notifications_on)}</p> }.into_any(),
-                Some(web_sys::NotificationPermission::Denied) => view! { <p class="muted">{t_string!(i18n, notifications_denied)}</p> }.into_any(),
-                Some(_) => view! { <button class="button wide" on:click=ask data-testid="notifications-ask">{t_string!(i18n, notifications_ask)}</button> }.into_any(),
+                None => view! { <p class="muted">{tu_string!(i18n, notifications_unsupported)}</p> }.into_any(),
+                Some(web_sys::NotificationPermission::Granted) => view! { <p class="ok" data-testid="notifications-on">{tu_string!(i18n, notifications_on)}</p> }.into_any(),
+                Some(web_sys::NotificationPermission::Denied) => view! { <p class="muted">{tu_string!(i18n, notifications_denied)}</p> }.into_any(),
+                Some(_) => view! { <button class="button wide" on:click=ask data-testid="notifications-ask">{tu_string!(i18n, notifications_ask)}</button> }.into_any(),
             }}
         </section>
     }

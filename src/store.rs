@@ -309,8 +309,8 @@ impl PlanStore {
                     self.show(Replica::from_ops(session.plan, &loaded.ops));
                 }
                 if !round.refused.is_empty() {
-                    let text =
-                        t_string!(self.i18n, sync_refused, count = round.refused.len()).to_string();
+                    let text = tu_string!(self.i18n, sync_refused, count = round.refused.len())
+                        .to_string();
                     self.notice.set(Some(Notice {
                         text,
                         is_error: true,
@@ -318,7 +318,7 @@ impl PlanStore {
                 }
                 if round.restamped {
                     self.notice.set(Some(Notice {
-                        text: t_string!(self.i18n, clock_right_again).to_string(),
+                        text: tu_string!(self.i18n, clock_right_again).to_string(),
                         is_error: false,
                     }));
                     self.sync_now();
@@ -341,7 +341,7 @@ impl PlanStore {
                 let _ = log.remove_plan(session.plan).await;
                 let _ = log.delete_meta(device::SESSION).await;
                 self.notice.set(Some(Notice {
-                    text: t_string!(self.i18n, device_revoked).to_string(),
+                    text: tu_string!(self.i18n, device_revoked).to_string(),
                     is_error: true,
                 }));
                 self.session.set(None);

@@ -22,14 +22,14 @@ pub fn DeadlineCard(plan: Signal<Plan>, today: NaiveDate) -> impl IntoView {
             class:overdue=move || matches!(state(), Some(Deadline::Passed { .. }))>
             {move || match state() {
                 Some(Deadline::OnTrack { days_left } | Deadline::Nearing { days_left }) => view! {
-                    <p class="big"><span data-testid="days-left">{days_left}</span>" "{t_string!(i18n, days_left_unit)}</p>
-                    <p>{t_string!(i18n, days_left_until, date = date()).to_string()}</p>
+                    <p class="big"><span data-testid="days-left">{days_left}</span>" "{tu_string!(i18n, days_left_unit)}</p>
+                    <p>{tu_string!(i18n, days_left_until, date = date()).to_string()}</p>
                 }.into_any(),
                 Some(Deadline::Passed { days_over }) => view! {
-                    <p class="big">{t_string!(i18n, deadline_passed, days = days_over).to_string()}</p>
+                    <p class="big">{tu_string!(i18n, deadline_passed, days = days_over).to_string()}</p>
                 }.into_any(),
-                Some(Deadline::Decided) => view! { <p>{t_string!(i18n, deadline_decided)}</p> }.into_any(),
-                None => view! { <p class="muted">{t_string!(i18n, deadline_unknown)}</p> }.into_any(),
+                Some(Deadline::Decided) => view! { <p>{tu_string!(i18n, deadline_decided)}</p> }.into_any(),
+                None => view! { <p class="muted">{tu_string!(i18n, deadline_unknown)}</p> }.into_any(),
             }}
         </section>
     }

@@ -43,11 +43,11 @@ pub fn MyGoals(store: PlanStore, plan: Signal<Plan>, role: Role) -> impl IntoVie
     };
     view! {
         <section class="card" aria-labelledby="goals-title">
-            <h2 id="goals-title">{t_string!(i18n, my_goals)}</h2>
+            <h2 id="goals-title">{tu_string!(i18n, my_goals)}</h2>
             <p class="muted" data-testid="goal-progress">
-                {move || t_string!(i18n, goals_done, done = done(), total = goals().len()).to_string()}
+                {move || tu_string!(i18n, goals_done, done = done(), total = goals().len()).to_string()}
             </p>
-            <Show when=move || !goals().is_empty() fallback=move || view! { <p>{t_string!(i18n, no_goals)}</p> }>
+            <Show when=move || !goals().is_empty() fallback=move || view! { <p>{tu_string!(i18n, no_goals)}</p> }>
                 <ul class="goals" data-testid="my-goals">
                     <For each=goals key=|g| (g.id, g.status, g.title.clone(), g.changed_concurrently) let:goal>
                         <li class="goal" class:is-done=goal.status == GoalStatus::Done>
@@ -59,10 +59,10 @@ pub fn MyGoals(store: PlanStore, plan: Signal<Plan>, role: Role) -> impl IntoVie
                                     <span class="goal-title">{goal.title.clone()}</span>
                                     {goal.description.clone().map(|d| view! { <span class="goal-desc">{d}</span> })}
                                     {goal.changed_concurrently.then(|| view! {
-                                        <span class="goal-meta conflict" data-testid="changed-by-two">{t_string!(i18n, changed_by_two)}</span>
+                                        <span class="goal-meta conflict" data-testid="changed-by-two">{tu_string!(i18n, changed_by_two)}</span>
                                     })}
                                     {goal.deadline.map(|d| view! {
-                                        <span class="goal-meta">{t_string!(i18n, goal_deadline, date = format::date(i18n.get_locale_untracked(), d)).to_string()}</span>
+                                        <span class="goal-meta">{tu_string!(i18n, goal_deadline, date = format::date(i18n.get_locale_untracked(), d)).to_string()}</span>
                                     })}
                                 </span>
                             </label>

@@ -17,13 +17,17 @@ pub fn History(store: PlanStore, entity: Entity) -> impl IntoView {
                 .into_iter()
                 .map(|c| {
                     let who = p.member_or_former(c.author).map_or_else(String::new, |m| {
-                        format!("{} ({})", m.name, format::role(i18n.get_locale(), m.role))
+                        format!(
+                            "{} ({})",
+                            m.name,
+                            format::role(i18n.get_locale_untracked(), m.role)
+                        )
                     });
                     let when = format::at_millis(i18n.get_locale_untracked(), c.hlc.millis as f64);
                     let what = match (entity, c.field, c.value.as_bool()) {
                         // A member "deleted" is someone taken out of the plan: say so.
                         (Entity::Member(_), Field::Deleted, Some(true)) => {
-                            t_string!(i18n, history_taken_out).to_string()
+                            tu_string!(i18n, history_taken_out).to_string()
                         }
                         _ => format!(
                             "{}: {}",
@@ -38,7 +42,7 @@ pub fn History(store: PlanStore, entity: Entity) -> impl IntoView {
     };
     view! {
         <section class="card" aria-labelledby="history-title">
-            <h2 id="history-title">{t_string!(i18n, history_title)}</h2>
+            <h2 id="history-title">{tu_string!(i18n, history_title)}</h2>
             <ol class="history" data-testid="history">
                 {move || rows().into_iter().map(|r| view! {
                     <li class:overwritten=!r.4>
@@ -62,7 +66,7 @@ pub fn HistoryToggle(store: PlanStore, entity: Entity) -> impl IntoView {
             let details: web_sys::HtmlDetailsElement = event_target(&ev);
             open.set(details.open());
         }>
-            <summary>{t_string!(i18n, history_title)}</summary>
+            <summary>{tu_string!(i18n, history_title)}</summary>
             {move || open.get().then(|| view! { <History store entity/> })}
         </details>
     }

@@ -13,7 +13,7 @@ pub fn NoticeBar(notice: RwSignal<Option<Notice>>) -> impl IntoView {
             {move || notice.get().map(|n| view! {
                 <div class=if n.is_error { "alert" } else { "confirm" } role=if n.is_error { "alert" } else { "status" }>
                     <span>{n.text}</span>
-                    <button class="link" on:click=move |_| notice.set(None)>{t_string!(i18n, dismiss)}</button>
+                    <button class="link" on:click=move |_| notice.set(None)>{tu_string!(i18n, dismiss)}</button>
                 </div>
             })}
         </div>

@@ -22,17 +22,17 @@ pub fn OwnView(
     let keep = move |_| {
         let edits = vec![Edit::new(entity, field, optional_text(text))];
         leptos::task::spawn_local(async move {
-            save(store, i18n, role, edits, t_string!(i18n, own_view_saved)).await;
+            save(store, i18n, role, edits, tu_string!(i18n, own_view_saved)).await;
         });
     };
     view! {
         <details class="own-view">
-            <summary>{if youth { t_string!(i18n, youth_view_add) } else { t_string!(i18n, parent_view_add) }}</summary>
+            <summary>{if youth { tu_string!(i18n, youth_view_add) } else { tu_string!(i18n, parent_view_add) }}</summary>
             <label class="field">
-                <span>{if youth { t_string!(i18n, youth_view_label) } else { t_string!(i18n, parent_view_label) }}</span>
+                <span>{if youth { tu_string!(i18n, youth_view_label) } else { tu_string!(i18n, parent_view_label) }}</span>
                 <textarea rows="3" maxlength="4000" bind:value=text></textarea>
             </label>
-            <button class="button wide" on:click=keep>{t_string!(i18n, save)}</button>
+            <button class="button wide" on:click=keep>{tu_string!(i18n, save)}</button>
         </details>
     }
 }

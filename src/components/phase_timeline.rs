@@ -12,7 +12,7 @@ pub fn PhaseTimeline(plan: Signal<Plan>, youth: Signal<bool>) -> impl IntoView {
     let current = move || plan.with(|p| p.phase);
     view! {
         <section class="card" aria-labelledby="phase-title">
-            <h2 id="phase-title">{t_string!(i18n, timeline_title)}</h2>
+            <h2 id="phase-title">{tu_string!(i18n, timeline_title)}</h2>
             <ol class="timeline" data-testid="timeline">
                 {Phase::ALL.into_iter().map(|phase| view! {
                     <li
@@ -21,14 +21,14 @@ pub fn PhaseTimeline(plan: Signal<Plan>, youth: Signal<bool>) -> impl IntoView {
                         aria-current=move || (phase == current()).then_some("step")
                     >
                         <span class="step">{phase.number()}</span>
-                        <span class="step-name">{format::phase(i18n.get_locale(), phase)}</span>
+                        <span class="step-name">{format::phase(i18n.get_locale_untracked(), phase)}</span>
                     </li>
                 }).collect_view()}
             </ol>
             <p data-testid="current-phase">
-                <strong>{move || format!("{} {}: {}", t_string!(i18n, phase_word), current().number(), format::phase(i18n.get_locale(), current()))}</strong>
+                <strong>{move || format!("{} {}: {}", tu_string!(i18n, phase_word), current().number(), format::phase(i18n.get_locale_untracked(), current()))}</strong>
                 " — "
-                {move || format::phase_explained(i18n.get_locale(), current(), youth.get())}
+                {move || format::phase_explained(i18n.get_locale_untracked(), current(), youth.get())}
             </p>
         </section>
     }

@@ -27,12 +27,12 @@ pub fn ProgressPerParty(plan: Signal<Plan>) -> impl IntoView {
     move || {
         (!rows().is_empty()).then(|| view! {
             <section class="card" aria-labelledby="progress-title">
-                <h2 id="progress-title">{t_string!(i18n, progress_title)}</h2>
+                <h2 id="progress-title">{tu_string!(i18n, progress_title)}</h2>
                 <ul class="progress" data-testid="progress">
                     {rows().into_iter().map(|row| view! {
                         <li data-role=row.0.key()>
-                            <span>{format::role(i18n.get_locale(), row.0)}</span>
-                            <span class="muted">{t_string!(i18n, goals_done, done = row.1, total = row.2).to_string()}</span>
+                            <span>{format::role(i18n.get_locale_untracked(), row.0)}</span>
+                            <span class="muted">{tu_string!(i18n, goals_done, done = row.1, total = row.2).to_string()}</span>
                         </li>
                     }).collect_view()}
                 </ul>

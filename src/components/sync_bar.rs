@@ -13,13 +13,13 @@ pub fn SyncBar(store: PlanStore) -> impl IntoView {
         if store.session.with(Option::is_none) {
             // The example plan lives on this phone only: say so, so nobody thinks it is shared.
             return Some(view! {
-                <p class="syncbar local" role="status" data-testid="sync-status">{t_string!(i18n, sync_local_only)}</p>
+                <p class="syncbar local" role="status" data-testid="sync-status">{tu_string!(i18n, sync_local_only)}</p>
             }.into_any());
         }
         let s = store.sync.get();
-        let waiting = waiting(i18n.get_locale(), s.pending.len());
+        let waiting = waiting(i18n.get_locale_untracked(), s.pending.len());
         let last = s.last_synced.map(|t| {
-            t_string!(
+            tu_string!(
                 i18n,
                 sync_last,
                 time = format::time_of(i18n.get_locale_untracked(), t)
@@ -29,7 +29,7 @@ pub fn SyncBar(store: PlanStore) -> impl IntoView {
         Some(view! {
             <p class="syncbar" class:offline=!s.online role="status" data-testid="sync-status">
                 <span class="dot" aria-hidden="true"></span>
-                {if s.online { t_string!(i18n, sync_online) } else { t_string!(i18n, sync_offline) }}
+                {if s.online { tu_string!(i18n, sync_online) } else { tu_string!(i18n, sync_offline) }}
                 " · " <span data-testid="sync-pending">{waiting}</span>
                 {last.map(|l| view! { " · " {l} })}
             </p>

@@ -11,8 +11,8 @@ pub fn UpdateBanner() -> impl IntoView {
     view! {
         <Show when=move || ready.get()>
             <div class="banner" role="status" data-testid="update-banner">
-                <span>{t_string!(i18n, update_ready)}</span>
-                <button class="button small" on:click=|_| pwa::apply_update()>{t_string!(i18n, update_reload)}</button>
+                <span>{tu_string!(i18n, update_ready)}</span>
+                <button class="button small" on:click=|_| pwa::apply_update()>{tu_string!(i18n, update_reload)}</button>
             </div>
         </Show>
     }

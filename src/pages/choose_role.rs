@@ -20,15 +20,15 @@ pub fn ChooseRole(role: RwSignal<Option<Role>>, nav: Nav) -> impl IntoView {
     let i18n = use_i18n();
     view! {
         <section class="card">
-            <h1>{t_string!(i18n, choose_role_title)}</h1>
-            <p>{t_string!(i18n, choose_role_intro)}</p>
-            <div class="role-grid" role="group" aria-label=t_string!(i18n, choose_role_title)>
+            <h1>{tu_string!(i18n, choose_role_title)}</h1>
+            <p>{tu_string!(i18n, choose_role_intro)}</p>
+            <div class="role-grid" role="group" aria-label=tu_string!(i18n, choose_role_title)>
                 {ROLES.into_iter().map(|r| {
                     view! {
                         <button class="role-button" data-role=r.key()
                             aria-pressed=move || (role.get() == Some(r)).to_string()
                             on:click=move |_| { role.set(Some(r)); nav.go(Screen::Home); }>
-                            {format::role(i18n.get_locale(), r)}
+                            {format::role(i18n.get_locale_untracked(), r)}
                         </button>
                     }
                 }).collect_view()}

@@ -47,26 +47,26 @@ pub fn Contacts(store: PlanStore, role: Role, nav: Nav) -> impl IntoView {
     };
     let logs = allowed(role, Action::LogContactMoment);
     view! {
-        <h1>{t_string!(i18n, contact_moments)}</h1>
+        <h1>{tu_string!(i18n, contact_moments)}</h1>
         <NoticeBar notice=store.notice/>
         {logs.then(|| view! {
             <div class="row">
-                <Link nav to=Screen::LogContact class="button primary wide" testid="log-contact">{t_string!(i18n, log_contact)}</Link>
-                <Link nav to=Screen::PlanContact class="button wide" testid="plan-contact">{t_string!(i18n, plan_contact)}</Link>
+                <Link nav to=Screen::LogContact class="button primary wide" testid="log-contact">{tu_string!(i18n, log_contact)}</Link>
+                <Link nav to=Screen::PlanContact class="button wide" testid="plan-contact">{tu_string!(i18n, plan_contact)}</Link>
             </div>
         })}
         <div class="row filters">
             <label class="field">
-                <span>{t_string!(i18n, filter_kind)}</span>
-                <select data-testid="filter-kind" on:change=move |ev| kind.set(ContactKind::ALL.into_iter().find(|k| format::contact_kind(i18n.get_locale(), *k) == event_target_value(&ev)))>
-                    <option>{t_string!(i18n, filter_all)}</option>
-                    {ContactKind::ALL.into_iter().map(|k| view! { <option>{format::contact_kind(i18n.get_locale(), k)}</option> }).collect_view()}
+                <span>{tu_string!(i18n, filter_kind)}</span>
+                <select data-testid="filter-kind" on:change=move |ev| kind.set(ContactKind::ALL.into_iter().find(|k| format::contact_kind(i18n.get_locale_untracked(), *k) == event_target_value(&ev)))>
+                    <option>{tu_string!(i18n, filter_all)}</option>
+                    {ContactKind::ALL.into_iter().map(|k| view! { <option>{format::contact_kind(i18n.get_locale_untracked(), k)}</option> }).collect_view()}
                 </select>
             </label>
             <label class="field">
-                <span>{t_string!(i18n, goal_status_label)}</span>
+                <span>{tu_string!(i18n, goal_status_label)}</span>
                 <select data-testid="filter-status" on:change=move |ev| status.set(ContactStatus::ALL.into_iter().find(|s| format::contact_status(i18n, *s) == event_target_value(&ev)))>
-                    <option>{t_string!(i18n, filter_all)}</option>
+                    <option>{tu_string!(i18n, filter_all)}</option>
                     {ContactStatus::ALL.into_iter().map(|s| view! { <option>{format::contact_status(i18n, s)}</option> }).collect_view()}
                 </select>
             </label>
@@ -75,7 +75,7 @@ pub fn Contacts(store: PlanStore, role: Role, nav: Nav) -> impl IntoView {
             {move || months().into_iter().map(|(m, items)| view! {
                 <section class="card month" aria-label=format::month(i18n.get_locale_untracked(), m.year, m.month)>
                     <h2>{format::month(i18n.get_locale_untracked(), m.year, m.month)}</h2>
-                    <p class="muted" data-testid="month-counts">{t_string!(i18n, month_counts, planned = m.planned, happened = m.happened, cancelled = m.cancelled, no_show = m.no_show).to_string()}</p>
+                    <p class="muted" data-testid="month-counts">{tu_string!(i18n, month_counts, planned = m.planned, happened = m.happened, cancelled = m.cancelled, no_show = m.no_show).to_string()}</p>
                     <ul class="contacts">
                         {items.into_iter().map(|c| view! { <ContactItem store role c/> }).collect_view()}
                     </ul>
@@ -93,7 +93,7 @@ fn ContactItem(store: PlanStore, role: Role, c: ContactMoment) -> impl IntoView 
     let locale = i18n.get_locale_untracked();
     let set = move |edits: Vec<Edit>| {
         leptos::task::spawn_local(async move {
-            save(store, i18n, role, edits, t_string!(i18n, contact_saved)).await;
+            save(store, i18n, role, edits, tu_string!(i18n, contact_saved)).await;
         });
     };
     let reason = RwSignal::new(String::new());
@@ -105,36 +105,36 @@ fn ContactItem(store: PlanStore, role: Role, c: ContactMoment) -> impl IntoView 
     let who = c
         .attendees
         .iter()
-        .map(|r| format::role(i18n.get_locale(), *r))
+        .map(|r| format::role(i18n.get_locale_untracked(), *r))
         .collect::<Vec<_>>()
         .join(", ");
     view! {
         <li class="contact">
             <span class="contact-face">{c.rating.map(|r| view! { <Face rating=r.get()/> })}</span>
             <span class="contact-body">
-                <span class="contact-head">{format!("{} · {}", format::contact_kind(i18n.get_locale(), c.kind), format::date_time(locale, c.at))}</span>
+                <span class="contact-head">{format!("{} · {}", format::contact_kind(i18n.get_locale_untracked(), c.kind), format::date_time(locale, c.at))}</span>
                 <span class="contact-status">
                     {format::contact_status(i18n, c.status)}
                     {c.place.clone().map(|p| format!(" · {p}"))}
-                    {c.duration_minutes.map(|m| format!(" · {}", t_string!(i18n, minutes, count = m)))}
+                    {c.duration_minutes.map(|m| format!(" · {}", tu_string!(i18n, minutes, count = m)))}
                 </span>
                 {(!who.is_empty()).then(|| view! { <span class="contact-note">{who}</span> })}
                 {c.note.clone().or(c.cancel_reason.clone()).map(|n| view! { <span class="contact-note pre">{n}</span> })}
-                {c.parent_view.clone().map(|v| view! { <span class="contact-note pre"><strong>{t_string!(i18n, parent_view_label)}": "</strong>{v}</span> })}
-                {c.youth_view.clone().map(|v| view! { <span class="contact-note pre"><strong>{t_string!(i18n, youth_view_label)}": "</strong>{v}</span> })}
+                {c.parent_view.clone().map(|v| view! { <span class="contact-note pre"><strong>{tu_string!(i18n, parent_view_label)}": "</strong>{v}</span> })}
+                {c.youth_view.clone().map(|v| view! { <span class="contact-note pre"><strong>{tu_string!(i18n, youth_view_label)}": "</strong>{v}</span> })}
                 {(c.status == ContactStatus::Planned && allowed(role, Action::LogContactMoment)).then(|| view! {
                     <details class="outcome">
-                        <summary>{t_string!(i18n, contact_outcome)}</summary>
-                        <button class="button wide" on:click=move |_| set(vec![Edit::new(e, Field::Status, ContactStatus::Happened)])>{t_string!(i18n, status_happened)}</button>
-                        <button class="button wide" on:click=move |_| set(vec![Edit::new(e, Field::Status, ContactStatus::NoShow)])>{t_string!(i18n, status_no_show)}</button>
+                        <summary>{tu_string!(i18n, contact_outcome)}</summary>
+                        <button class="button wide" on:click=move |_| set(vec![Edit::new(e, Field::Status, ContactStatus::Happened)])>{tu_string!(i18n, status_happened)}</button>
+                        <button class="button wide" on:click=move |_| set(vec![Edit::new(e, Field::Status, ContactStatus::NoShow)])>{tu_string!(i18n, status_no_show)}</button>
                         <label class="field">
-                            <span>{t_string!(i18n, cancel_reason)}</span>
+                            <span>{tu_string!(i18n, cancel_reason)}</span>
                             <input type="text" maxlength="4000" bind:value=reason/>
                         </label>
                         <button class="button wide" on:click=move |_| set(vec![
                             Edit::new(e, Field::Status, ContactStatus::Cancelled),
                             Edit::new(e, Field::CancelReason, optional_text(reason)),
-                        ])>{t_string!(i18n, status_cancelled)}</button>
+                        ])>{tu_string!(i18n, status_cancelled)}</button>
                     </details>
                 })}
                 <HistoryToggle store entity=e/>

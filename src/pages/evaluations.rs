@@ -31,26 +31,26 @@ pub fn Evaluations(store: PlanStore, role: Role) -> impl IntoView {
     };
     let list = move || plan.with(|p| p.evaluations.iter().rev().cloned().collect::<Vec<_>>());
     view! {
-        <h1>{t_string!(i18n, evaluations_title)}</h1>
+        <h1>{tu_string!(i18n, evaluations_title)}</h1>
         <p class="muted" data-testid="evaluations-intro">{if role == Role::Youth {
-            t_string!(i18n, evaluations_intro_youth)
+            tu_string!(i18n, evaluations_intro_youth)
         } else {
-            t_string!(i18n, evaluations_intro)
+            tu_string!(i18n, evaluations_intro)
         }}</p>
         <NoticeBar notice=store.notice/>
         {move || due().0.map(|date| {
             let overdue = due().1;
             let text = if overdue {
-                t_string!(i18n, evaluation_overdue, date = format::date(i18n.get_locale_untracked(), date))
+                tu_string!(i18n, evaluation_overdue, date = format::date(i18n.get_locale_untracked(), date))
             } else {
-                t_string!(i18n, evaluation_due, date = format::date(i18n.get_locale_untracked(), date))
+                tu_string!(i18n, evaluation_due, date = format::date(i18n.get_locale_untracked(), date))
             };
             view! { <p class=if overdue { "alert" } else { "card" } data-testid="evaluation-due">{text.to_string()}</p> }
         })}
         <Trend evaluations=Signal::derive(move || plan.with(|p| p.evaluations.clone()))/>
         {allowed(role, Action::RecordEvaluation).then(|| view! {
             <details class="card" data-testid="new-evaluation">
-                <summary>{t_string!(i18n, evaluation_new)}</summary>
+                <summary>{tu_string!(i18n, evaluation_new)}</summary>
                 <EvaluationForm store role/>
             </details>
         })}
@@ -68,22 +68,22 @@ fn EvaluationCard(store: PlanStore, role: Role, e: Evaluation) -> impl IntoView 
     let who = e
         .participants
         .iter()
-        .map(|r| format::role(i18n.get_locale(), *r))
+        .map(|r| format::role(i18n.get_locale_untracked(), *r))
         .collect::<Vec<_>>()
         .join(", ");
     view! {
         <li class="card evaluation">
             <h2>{format::date(i18n.get_locale_untracked(), e.date)}</h2>
             <dl class="scores">
-                <div><dt>{t_string!(i18n, score_safety)}</dt><dd>{score(e.safety)}</dd></div>
-                <div><dt>{t_string!(i18n, score_development)}</dt><dd>{score(e.development)}</dd></div>
-                <div><dt>{t_string!(i18n, score_wellbeing)}</dt><dd>{score(e.wellbeing)}</dd></div>
+                <div><dt>{tu_string!(i18n, score_safety)}</dt><dd>{score(e.safety)}</dd></div>
+                <div><dt>{tu_string!(i18n, score_development)}</dt><dd>{score(e.development)}</dd></div>
+                <div><dt>{tu_string!(i18n, score_wellbeing)}</dt><dd>{score(e.wellbeing)}</dd></div>
             </dl>
-            {e.big_change.clone().map(|c| view! { <p><strong>{t_string!(i18n, big_change_label)}": "</strong>{c}</p> })}
-            {(!who.is_empty()).then(|| view! { <p class="muted">{t_string!(i18n, took_part, who = who.clone()).to_string()}</p> })}
-            {e.child_took_part.then(|| view! { <p class="muted">{t_string!(i18n, child_took_part)}</p> })}
+            {e.big_change.clone().map(|c| view! { <p><strong>{tu_string!(i18n, big_change_label)}": "</strong>{c}</p> })}
+            {(!who.is_empty()).then(|| view! { <p class="muted">{tu_string!(i18n, took_part, who = who.clone()).to_string()}</p> })}
+            {e.child_took_part.then(|| view! { <p class="muted">{tu_string!(i18n, child_took_part)}</p> })}
             {e.note.clone().map(|n| view! { <p class="pre">{n}</p> })}
-            {e.youth_view.clone().map(|v| view! { <p class="pre"><strong>{t_string!(i18n, youth_view_label)}": "</strong>{v}</p> })}
+            {e.youth_view.clone().map(|v| view! { <p class="pre"><strong>{tu_string!(i18n, youth_view_label)}": "</strong>{v}</p> })}
             <HistoryToggle store entity/>
             {allowed(role, Action::AddYouthView).then(|| view! {
                 <OwnView store role entity field=Field::YouthView current=e.youth_view.clone()/>
@@ -128,12 +128,12 @@ fn Trend(evaluations: Signal<Vec<Evaluation>>) -> impl IntoView {
     };
     view! {
         <section class="card" aria-labelledby="trend-title">
-            <h2 id="trend-title">{t_string!(i18n, trend_title)}</h2>
+            <h2 id="trend-title">{tu_string!(i18n, trend_title)}</h2>
             {move || {
                 let (n, safety, development, wellbeing) = lines();
                 (n > 0).then(|| view! {
                     <svg class="trend" viewBox=format!("0 0 {W} {H}") role="img" data-testid="trend"
-                        aria-label=t_string!(i18n, trend_label, count = n).to_string()>
+                        aria-label=tu_string!(i18n, trend_label, count = n).to_string()>
                         <line x1="14" y1="10" x2=W y2="10" class="grid"/>
                         <line x1="14" y1=H / 2 x2=W y2=H / 2 class="grid"/>
                         <line x1="14" y1=H - 10 x2=W y2=H - 10 class="grid"/>
@@ -145,9 +145,9 @@ fn Trend(evaluations: Signal<Vec<Evaluation>>) -> impl IntoView {
                         <polyline class="wellbeing" points=wellbeing/>
                     </svg>
                     <ul class="legend">
-                        <li class="safety">{t_string!(i18n, score_safety)}</li>
-                        <li class="development">{t_string!(i18n, score_development)}</li>
-                        <li class="wellbeing">{t_string!(i18n, score_wellbeing)}</li>
+                        <li class="safety">{tu_string!(i18n, score_safety)}</li>
+                        <li class="development">{tu_string!(i18n, score_development)}</li>
+                        <li class="wellbeing">{tu_string!(i18n, score_wellbeing)}</li>
                     </ul>
                 })
             }}
@@ -179,7 +179,7 @@ fn EvaluationForm(store: PlanStore, role: Role) -> impl IntoView {
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Ok(day) = date.get_untracked().parse::<NaiveDate>() else {
-            form_error.set(Some(t_string!(i18n, error_date)));
+            form_error.set(Some(tu_string!(i18n, error_date)));
             return;
         };
         let parsed: Option<Vec<Score>> = scores
@@ -193,7 +193,7 @@ fn EvaluationForm(store: PlanStore, role: Role) -> impl IntoView {
             })
             .collect();
         let Some(parsed) = parsed else {
-            form_error.set(Some(t_string!(i18n, error_score)));
+            form_error.set(Some(tu_string!(i18n, error_score)));
             return;
         };
         form_error.set(None);
@@ -209,7 +209,7 @@ fn EvaluationForm(store: PlanStore, role: Role) -> impl IntoView {
             Edit::new(e, Field::Note, optional_text(note)),
         ];
         leptos::task::spawn_local(async move {
-            if save(store, i18n, role, edits, t_string!(i18n, evaluation_saved)).await {
+            if save(store, i18n, role, edits, tu_string!(i18n, evaluation_saved)).await {
                 for s in scores {
                     s.set(String::new());
                 }
@@ -219,17 +219,17 @@ fn EvaluationForm(store: PlanStore, role: Role) -> impl IntoView {
         });
     };
     let labels = [
-        t_string!(i18n, score_safety),
-        t_string!(i18n, score_development),
-        t_string!(i18n, score_wellbeing),
+        tu_string!(i18n, score_safety),
+        tu_string!(i18n, score_development),
+        tu_string!(i18n, score_wellbeing),
     ];
     view! {
         <form class="form" novalidate on:submit=submit data-testid="evaluation-form">
             <label class="field">
-                <span>{t_string!(i18n, date)}</span>
+                <span>{tu_string!(i18n, date)}</span>
                 <input type="date" bind:value=date/>
             </label>
-            <p class="muted">{t_string!(i18n, score_scale)}</p>
+            <p class="muted">{tu_string!(i18n, score_scale)}</p>
             <div class="row">
                 {scores.into_iter().zip(labels).map(|(s, label)| view! {
                     <label class="field">
@@ -239,7 +239,7 @@ fn EvaluationForm(store: PlanStore, role: Role) -> impl IntoView {
                 }).collect_view()}
             </div>
             <fieldset>
-                <legend>{t_string!(i18n, who_took_part)}</legend>
+                <legend>{tu_string!(i18n, who_took_part)}</legend>
                 <div class="choice-row">
                     {[Role::Parent, Role::FosterParent, Role::Guardian, Role::FosterCareWorker, Role::CareWorker]
                         .into_iter().map(|r| view! {
@@ -249,25 +249,25 @@ fn EvaluationForm(store: PlanStore, role: Role) -> impl IntoView {
                                     Some(i) => { list.remove(i); }
                                     None => list.push(r),
                                 })/>
-                            <span>{format::role(i18n.get_locale(), r)}</span>
+                            <span>{format::role(i18n.get_locale_untracked(), r)}</span>
                         </label>
                     }).collect_view()}
                     <label class="choice">
                         <input type="checkbox" bind:checked=child/>
-                        <span>{t_string!(i18n, the_child)}</span>
+                        <span>{tu_string!(i18n, the_child)}</span>
                     </label>
                 </div>
             </fieldset>
             <label class="field">
-                <span>{t_string!(i18n, big_change_label)}</span>
-                <input type="text" maxlength="4000" bind:value=big_change placeholder=t_string!(i18n, big_change_hint)/>
+                <span>{tu_string!(i18n, big_change_label)}</span>
+                <input type="text" maxlength="4000" bind:value=big_change placeholder=tu_string!(i18n, big_change_hint)/>
             </label>
             <label class="field">
-                <span>{t_string!(i18n, note)}</span>
+                <span>{tu_string!(i18n, note)}</span>
                 <textarea rows="3" maxlength="4000" bind:value=note></textarea>
             </label>
             {move || form_error.get().map(|e| view! { <p class="alert" role="alert">{e}</p> })}
-            <button type="submit" class="button primary wide">{t_string!(i18n, save)}</button>
+            <button type="submit" class="button primary wide">{tu_string!(i18n, save)}</button>
         </form>
     }
 }

@@ -26,13 +26,13 @@ pub fn GoalPage(store: PlanStore, role: Role, nav: Nav, id: GoalId) -> impl Into
     let set_status = move |status: GoalStatus| {
         leptos::task::spawn_local(async move {
             let edits = vec![Edit::new(Entity::Goal(id), Field::Status, status)];
-            save(store, i18n, role, edits, t_string!(i18n, goal_saved)).await;
+            save(store, i18n, role, edits, tu_string!(i18n, goal_saved)).await;
         });
     };
     let remove = move |_| {
         leptos::task::spawn_local(async move {
             let edits = vec![Edit::new(Entity::Goal(id), Field::Deleted, true)];
-            if save(store, i18n, role, edits, t_string!(i18n, goal_removed)).await {
+            if save(store, i18n, role, edits, tu_string!(i18n, goal_removed)).await {
                 nav.carry(Screen::Goals);
             }
         });
@@ -41,8 +41,8 @@ pub fn GoalPage(store: PlanStore, role: Role, nav: Nav, id: GoalId) -> impl Into
     move || {
         let Some(g) = goal() else {
             return view! {
-                <p>{t_string!(i18n, goal_not_found)}</p>
-                <Link nav to=Screen::Goals class="button wide">{t_string!(i18n, goals_title)}</Link>
+                <p>{tu_string!(i18n, goal_not_found)}</p>
+                <Link nav to=Screen::Goals class="button wide">{tu_string!(i18n, goals_title)}</Link>
             }
             .into_any();
         };
@@ -64,40 +64,40 @@ pub fn GoalPage(store: PlanStore, role: Role, nav: Nav, id: GoalId) -> impl Into
             })
         });
         view! {
-            <Link nav to=Screen::Goals class="back">{t_string!(i18n, all_goals)}</Link>
+            <Link nav to=Screen::Goals class="back">{tu_string!(i18n, all_goals)}</Link>
             <h1 data-testid="goal-title">{g.title.clone()}</h1>
             <NoticeBar notice=store.notice/>
             <section class="card">
                 {g.description.clone().map(|d| view! { <p class="pre">{d}</p> })}
                 <dl class="facts">
-                    <dt>{t_string!(i18n, goal_owner_label)}</dt>
-                    <dd>{format::role(i18n.get_locale(), g.owner)}</dd>
-                    <dt>{t_string!(i18n, goal_status_label)}</dt>
+                    <dt>{tu_string!(i18n, goal_owner_label)}</dt>
+                    <dd>{format::role(i18n.get_locale_untracked(), g.owner)}</dd>
+                    <dt>{tu_string!(i18n, goal_status_label)}</dt>
                     <dd data-testid="goal-status">{format::goal_status(i18n, g.status)}</dd>
                     {g.deadline.map(|d| view! {
-                        <dt>{t_string!(i18n, goal_deadline_label)}</dt>
+                        <dt>{tu_string!(i18n, goal_deadline_label)}</dt>
                         <dd>{format::date(i18n.get_locale_untracked(), d)}</dd>
                     })}
                     {intervention.map(|i| view! {
-                        <dt>{t_string!(i18n, goal_help_label)}</dt>
+                        <dt>{tu_string!(i18n, goal_help_label)}</dt>
                         <dd>{i}</dd>
                     })}
                 </dl>
                 {g.changed_concurrently.then(|| view! {
-                    <p class="goal-meta conflict" data-testid="changed-by-two">{t_string!(i18n, changed_by_two)}</p>
+                    <p class="goal-meta conflict" data-testid="changed-by-two">{tu_string!(i18n, changed_by_two)}</p>
                 })}
                 {may_tick.then(|| view! {
                     <button class="button primary wide" data-testid="goal-toggle"
                         on:click=move |_| set_status(if done { GoalStatus::Open } else { GoalStatus::Done })>
-                        {if done { t_string!(i18n, goal_reopen) } else { t_string!(i18n, goal_mark_done) }}
+                        {if done { tu_string!(i18n, goal_reopen) } else { tu_string!(i18n, goal_mark_done) }}
                     </button>
                 })}
             </section>
             {manage.then(|| view! {
                 <details class="card" data-testid="edit-goal">
-                    <summary>{t_string!(i18n, goal_edit)}</summary>
+                    <summary>{tu_string!(i18n, goal_edit)}</summary>
                     <GoalForm store plan role goal=Some(g.clone())/>
-                    <button class="button wide danger" on:click=remove data-testid="remove-goal">{t_string!(i18n, goal_remove)}</button>
+                    <button class="button wide danger" on:click=remove data-testid="remove-goal">{tu_string!(i18n, goal_remove)}</button>
                 </details>
             })}
             <Comments store role goal=id/>
@@ -142,24 +142,24 @@ fn Comments(store: PlanStore, role: Role, goal: GoalId) -> impl IntoView {
             Edit::new(e, Field::Text, said),
         ];
         leptos::task::spawn_local(async move {
-            if save(store, i18n, role, edits, t_string!(i18n, comment_added)).await {
+            if save(store, i18n, role, edits, tu_string!(i18n, comment_added)).await {
                 text.set(String::new());
             }
         });
     };
     view! {
         <section class="card" aria-labelledby="comments-title">
-            <h2 id="comments-title">{t_string!(i18n, comments_title)}</h2>
+            <h2 id="comments-title">{tu_string!(i18n, comments_title)}</h2>
             <ul class="comments" data-testid="comments">
                 {move || comments().into_iter().map(|c| view! { <li><strong>{c.2}</strong>": "<span class="pre">{c.1}</span></li> }).collect_view()}
             </ul>
             {allowed(role, Action::CommentOnGoal).then(|| view! {
                 <form class="form" on:submit=submit>
                     <label class="field">
-                        <span>{t_string!(i18n, comment_label)}</span>
+                        <span>{tu_string!(i18n, comment_label)}</span>
                         <textarea rows="2" maxlength="4000" bind:value=text data-testid="comment-text"></textarea>
                     </label>
-                    <button type="submit" class="button wide">{t_string!(i18n, comment_add)}</button>
+                    <button type="submit" class="button wide">{tu_string!(i18n, comment_add)}</button>
                 </form>
             })}
         </section>

@@ -39,24 +39,24 @@ pub fn Goals(store: PlanStore, role: Role, nav: Nav) -> impl IntoView {
         }
         moving.set_value(true);
         leptos::task::spawn_local(async move {
-            save(store, i18n, role, edits, t_string!(i18n, goal_order_saved)).await;
+            save(store, i18n, role, edits, tu_string!(i18n, goal_order_saved)).await;
             moving.set_value(false);
         });
     };
     view! {
-        <h1>{t_string!(i18n, goals_title)}</h1>
-        <p class="muted">{t_string!(i18n, goals_intro)}</p>
+        <h1>{tu_string!(i18n, goals_title)}</h1>
+        <p class="muted">{tu_string!(i18n, goals_intro)}</p>
         <NoticeBar notice=store.notice/>
         {manage.then(|| view! {
             <details class="card" data-testid="new-goal">
-                <summary>{t_string!(i18n, goal_new)}</summary>
+                <summary>{tu_string!(i18n, goal_new)}</summary>
                 <GoalForm store plan role goal=None/>
             </details>
         })}
         <ol class="goals all-goals" data-testid="all-goals">
             {move || rows().into_iter().map(|(goal, first, last)| {
                     let (id, title) = (goal.id, goal.title.clone());
-                    let meta = format!("{} · {}", format::role(i18n.get_locale(), goal.owner), format::goal_status(i18n, goal.status));
+                    let meta = format!("{} · {}", format::role(i18n.get_locale_untracked(), goal.owner), format::goal_status(i18n, goal.status));
                     view! {
                         <li class="goal goal-row" class:is-done=goal.status == GoalStatus::Done>
                             <Link nav to=Screen::Goal(id) class="goal-link">
@@ -66,9 +66,9 @@ pub fn Goals(store: PlanStore, role: Role, nav: Nav) -> impl IntoView {
                             {manage.then(|| view! {
                                 <span class="order">
                                     <button class="icon" disabled=first on:click=move |_| shift(id, true)
-                                        aria-label=t_string!(i18n, goal_move_up, goal = title.clone()).to_string()>"↑"</button>
+                                        aria-label=tu_string!(i18n, goal_move_up, goal = title.clone()).to_string()>"↑"</button>
                                     <button class="icon" disabled=last on:click=move |_| shift(id, false)
-                                        aria-label=t_string!(i18n, goal_move_down, goal = title.clone()).to_string()>"↓"</button>
+                                        aria-label=tu_string!(i18n, goal_move_down, goal = title.clone()).to_string()>"↓"</button>
                                 </span>
                             })}
                         </li>
@@ -114,11 +114,11 @@ pub fn GoalForm(
         ev.prevent_default();
         let text = title.get_untracked().trim().to_string();
         if text.is_empty() {
-            form_error.set(Some(t_string!(i18n, error_goal_title)));
+            form_error.set(Some(tu_string!(i18n, error_goal_title)));
             return;
         }
         let Ok(due) = optional_date(deadline) else {
-            form_error.set(Some(t_string!(i18n, error_date)));
+            form_error.set(Some(tu_string!(i18n, error_date)));
             return;
         };
         form_error.set(None);
@@ -158,9 +158,9 @@ pub fn GoalForm(
         let is_new = was.is_none();
         leptos::task::spawn_local(async move {
             let done = if is_new {
-                t_string!(i18n, goal_added)
+                tu_string!(i18n, goal_added)
             } else {
-                t_string!(i18n, goal_saved)
+                tu_string!(i18n, goal_saved)
             };
             if save(store, i18n, role, edits, done).await && is_new {
                 title.set(String::new());
@@ -173,27 +173,27 @@ pub fn GoalForm(
     view! {
         <form class="form" novalidate on:submit=submit data-testid="goal-form">
             <label class="field">
-                <span>{t_string!(i18n, goal_title_label)}</span>
+                <span>{tu_string!(i18n, goal_title_label)}</span>
                 <input type="text" required maxlength="4000" bind:value=title/>
             </label>
             <label class="field">
-                <span>{t_string!(i18n, goal_description_label)}</span>
+                <span>{tu_string!(i18n, goal_description_label)}</span>
                 <textarea rows="3" maxlength="4000" bind:value=description></textarea>
             </label>
             <label class="field">
-                <span>{t_string!(i18n, goal_owner_label)}</span>
+                <span>{tu_string!(i18n, goal_owner_label)}</span>
                 <select on:change=move |ev| owner.set(Role::from_key(&event_target_value(&ev)).unwrap_or(Role::Parent))>
                     {Role::ALL.into_iter().map(|r| view! {
-                        <option value=r.key() selected=move || owner.get() == r>{format::role(i18n.get_locale(), r)}</option>
+                        <option value=r.key() selected=move || owner.get() == r>{format::role(i18n.get_locale_untracked(), r)}</option>
                     }).collect_view()}
                 </select>
             </label>
             <label class="field">
-                <span>{t_string!(i18n, goal_deadline_label)}</span>
+                <span>{tu_string!(i18n, goal_deadline_label)}</span>
                 <input type="date" bind:value=deadline/>
             </label>
             <label class="field">
-                <span>{t_string!(i18n, goal_help_label)}</span>
+                <span>{tu_string!(i18n, goal_help_label)}</span>
                 <select on:change=move |ev| help.set(event_target_value(&ev))>
                     <option value="" selected=move || help.with(String::is_empty)>"—"</option>
                     {move || plan.with(|p| p.interventions.iter().map(|i| {
@@ -204,7 +204,7 @@ pub fn GoalForm(
                 </select>
             </label>
             {move || form_error.get().map(|e| view! { <p class="alert" role="alert">{e}</p> })}
-            <button type="submit" class="button primary wide">{t_string!(i18n, save)}</button>
+            <button type="submit" class="button primary wide">{tu_string!(i18n, save)}</button>
         </form>
     }
 }

@@ -23,9 +23,9 @@ pub fn Home(store: PlanStore, role: RwSignal<Option<Role>>, nav: Nav) -> impl In
     let child = move || plan.with(|p| p.child_name.clone());
     view! {
         <Show when=move || plan.with(|p| p.is_example)>
-            <p class="example" data-testid="example-badge">{t_string!(i18n, example_notice)}</p>
+            <p class="example" data-testid="example-badge">{tu_string!(i18n, example_notice)}</p>
         </Show>
-        <h1 data-testid="child-name">{move || t_string!(i18n, plan_of, child = child()).to_string()}</h1>
+        <h1 data-testid="child-name">{move || tu_string!(i18n, plan_of, child = child()).to_string()}</h1>
         <NoticeBar notice=store.notice/>
         {move || role.get().map(|r| view! { <Reminders plan role=r/> })}
         <PhaseTimeline plan youth=Signal::derive(move || role.get() == Some(Role::Youth))/>
@@ -33,14 +33,14 @@ pub fn Home(store: PlanStore, role: RwSignal<Option<Role>>, nav: Nav) -> impl In
         <UpNext plan/>
         {move || role.get().map(|r| view! {
             {match r {
-                Role::Parent => Some(t_string!(i18n, home_intro_parent, child = child()).to_string()),
-                Role::Youth => Some(t_string!(i18n, home_intro_youth).to_string()),
+                Role::Parent => Some(tu_string!(i18n, home_intro_parent, child = child()).to_string()),
+                Role::Youth => Some(tu_string!(i18n, home_intro_youth).to_string()),
                 _ => None,
             }.map(|text| view! { <p class="intro" data-testid="role-intro">{text}</p> })}
             <MyGoals store plan role=r/>
             {allowed(r, Action::LogContactMoment).then(|| view! {
                 <Link nav to=Screen::LogContact class="button primary wide" testid="log-contact">
-                    {t_string!(i18n, log_contact)}
+                    {tu_string!(i18n, log_contact)}
                 </Link>
             })}
         })}
@@ -49,10 +49,10 @@ pub fn Home(store: PlanStore, role: RwSignal<Option<Role>>, nav: Nav) -> impl In
         // who takes part.
         {move || match (store.session.with(Option::is_some), role.get()) {
             (true, _) => Some(view! {
-                <Link nav to=Screen::Members class="button wide" testid="members-link">{t_string!(i18n, members_title)}</Link>
+                <Link nav to=Screen::Members class="button wide" testid="members-link">{tu_string!(i18n, members_title)}</Link>
             }.into_any()),
             (false, Some(Role::FosterCareWorker)) => Some(view! {
-                <Link nav to=Screen::NewPlan class="button wide" testid="new-plan-link">{t_string!(i18n, new_plan_title)}</Link>
+                <Link nav to=Screen::NewPlan class="button wide" testid="new-plan-link">{tu_string!(i18n, new_plan_title)}</Link>
             }.into_any()),
             _ => None,
         }}
@@ -70,14 +70,14 @@ fn ContactPerson(plan: Signal<Plan>) -> impl IntoView {
     view! {
         {move || person().map(|m| view! {
             <section class="card" aria-labelledby="contact-person-title">
-                <h2 id="contact-person-title">{t_string!(i18n, contact_person)}</h2>
+                <h2 id="contact-person-title">{tu_string!(i18n, contact_person)}</h2>
                 <p>
                     <strong>{m.name.clone()}</strong>
-                    " (" {format::role(i18n.get_locale(), m.role)} ")"
+                    " (" {format::role(i18n.get_locale_untracked(), m.role)} ")"
                 </p>
                 {m.phone.clone().map(|phone| {
                     let href = format!("tel:{}", phone.replace(' ', ""));
-                    view! { <a class="button wide" href=href>{t_string!(i18n, call, phone = phone.clone()).to_string()}</a> }
+                    view! { <a class="button wide" href=href>{tu_string!(i18n, call, phone = phone.clone()).to_string()}</a> }
                 })}
             </section>
         })}
@@ -90,7 +90,7 @@ fn UpNext(plan: Signal<Plan>) -> impl IntoView {
     let i18n = use_i18n();
     let now = chrono::Local::now().naive_local();
     move || {
-        let locale = i18n.get_locale();
+        let locale = i18n.get_locale_untracked();
         let (contact, evaluation) = plan.with(|p| {
             (
                 next_contact(locale, p, now),
@@ -99,10 +99,10 @@ fn UpNext(plan: Signal<Plan>) -> impl IntoView {
         });
         view! {
             <section class="card" aria-labelledby="next-title">
-                <h2 id="next-title">{t_string!(i18n, next_title)}</h2>
+                <h2 id="next-title">{tu_string!(i18n, next_title)}</h2>
                 <p data-testid="next-contact">{contact}</p>
                 {evaluation.map(|d| view! {
-                    <p data-testid="next-evaluation">{t_string!(i18n, next_evaluation, date = format::date(locale, d)).to_string()}</p>
+                    <p data-testid="next-evaluation">{tu_string!(i18n, next_evaluation, date = format::date(locale, d)).to_string()}</p>
                 })}
             </section>
         }

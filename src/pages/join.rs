@@ -20,7 +20,7 @@ pub fn Join(store: PlanStore, role: RwSignal<Option<Role>>, nav: Nav) -> impl In
         .to_string();
     leptos::task::spawn_local(async move {
         if code.is_empty() {
-            problem.set(Some(t_string!(i18n, invite_unknown).to_string()));
+            problem.set(Some(tu_string!(i18n, invite_unknown).to_string()));
             return;
         }
         match store.join(&code).await {
@@ -33,9 +33,9 @@ pub fn Join(store: PlanStore, role: RwSignal<Option<Role>>, nav: Nav) -> impl In
     });
     view! {
         <section class="card">
-            <h1>{t_string!(i18n, join_title)}</h1>
+            <h1>{tu_string!(i18n, join_title)}</h1>
             {move || match problem.get() {
-                None => view! { <p role="status">{t_string!(i18n, joining)}</p> }.into_any(),
+                None => view! { <p role="status">{tu_string!(i18n, joining)}</p> }.into_any(),
                 Some(p) => view! { <p class="alert" role="alert" data-testid="join-problem">{p}</p> }.into_any(),
             }}
         </section>
@@ -44,16 +44,16 @@ pub fn Join(store: PlanStore, role: RwSignal<Option<Role>>, nav: Nav) -> impl In
 
 fn explain(i18n: leptos_i18n::I18nContext<Locale>, e: &SyncError) -> String {
     match e {
-        SyncError::Offline => t_string!(i18n, join_offline),
-        SyncError::Rejected { code, .. } if code == "invite_used" => t_string!(i18n, invite_used),
+        SyncError::Offline => tu_string!(i18n, join_offline),
+        SyncError::Rejected { code, .. } if code == "invite_used" => tu_string!(i18n, invite_used),
         SyncError::Rejected { code, .. } if code == "invite_expired" => {
-            t_string!(i18n, invite_expired)
+            tu_string!(i18n, invite_expired)
         }
         SyncError::Rejected { code, .. } if code == "invite_revoked" => {
-            t_string!(i18n, invite_revoked)
+            tu_string!(i18n, invite_revoked)
         }
-        SyncError::Rejected { .. } => t_string!(i18n, invite_unknown),
-        SyncError::Malformed | SyncError::Storage(_) => t_string!(i18n, error_storage),
+        SyncError::Rejected { .. } => tu_string!(i18n, invite_unknown),
+        SyncError::Malformed | SyncError::Storage(_) => tu_string!(i18n, error_storage),
     }
     .to_string()
 }

@@ -46,7 +46,7 @@ pub fn LogContact(
             .zip(parse_time(&time.get_untracked()))
             .map(|(d, t)| NaiveDateTime::new(d, t));
         let Some(at) = at else {
-            form_error.set(Some(t_string!(i18n, error_date_time).to_string()));
+            form_error.set(Some(tu_string!(i18n, error_date_time).to_string()));
             return;
         };
         let minutes = duration
@@ -56,7 +56,7 @@ pub fn LogContact(
             .ok()
             .filter(|m| *m <= 24 * 60);
         if minutes.is_none() && !duration.get_untracked().trim().is_empty() {
-            form_error.set(Some(t_string!(i18n, error_duration).to_string()));
+            form_error.set(Some(tu_string!(i18n, error_duration).to_string()));
             return;
         }
         form_error.set(None);
@@ -88,7 +88,7 @@ pub fn LogContact(
             match store.change(role, edits).await {
                 Ok(()) => {
                     store.notice.set(Some(Notice {
-                        text: t_string!(i18n, contact_saved).to_string(),
+                        text: tu_string!(i18n, contact_saved).to_string(),
                         is_error: false,
                     }));
                     nav.carry(if planned {
@@ -119,56 +119,56 @@ pub fn LogContact(
     };
 
     view! {
-        <h1>{if planned { t_string!(i18n, plan_contact) } else { t_string!(i18n, log_contact) }}</h1>
+        <h1>{if planned { tu_string!(i18n, plan_contact) } else { tu_string!(i18n, log_contact) }}</h1>
         <NoticeBar notice=store.notice/>
         <form class="card form" novalidate on:submit=submit data-testid="contact-form">
             <fieldset>
-                <legend>{t_string!(i18n, contact_kind)}</legend>
+                <legend>{tu_string!(i18n, contact_kind)}</legend>
                 <div class="choice-row">
                     {ContactKind::ALL.into_iter().map(|k| view! {
                         <label class="choice">
                             <input type="radio" name="kind" prop:checked=move || kind.get() == k
                                 on:change=move |_| kind.set(k)/>
-                            <span>{format::contact_kind(i18n.get_locale(), k)}</span>
+                            <span>{format::contact_kind(i18n.get_locale_untracked(), k)}</span>
                         </label>
                     }).collect_view()}
                 </div>
             </fieldset>
             <div class="row">
                 <label class="field">
-                    <span>{t_string!(i18n, date)}</span>
+                    <span>{tu_string!(i18n, date)}</span>
                     <input type="date" required bind:value=date/>
                 </label>
                 <label class="field">
-                    <span>{t_string!(i18n, time)}</span>
+                    <span>{tu_string!(i18n, time)}</span>
                     <input type="time" required bind:value=time/>
                 </label>
             </div>
             <fieldset>
-                <legend>{if planned { t_string!(i18n, who_will_be_there) } else { t_string!(i18n, who_was_there) }}</legend>
+                <legend>{if planned { tu_string!(i18n, who_will_be_there) } else { tu_string!(i18n, who_was_there) }}</legend>
                 <div class="choice-row">
                     {[Role::Parent, Role::FosterParent, Role::Youth, Role::Guardian, Role::FosterCareWorker, Role::CareWorker]
                         .into_iter().map(|r| view! {
                         <label class="choice">
                             <input type="checkbox" prop:checked=move || attendees.with(|a| a.contains(&r))
                                 on:change=move |_| toggle_attendee(r)/>
-                            <span>{format::role(i18n.get_locale(), r)}</span>
+                            <span>{format::role(i18n.get_locale_untracked(), r)}</span>
                         </label>
                     }).collect_view()}
                 </div>
             </fieldset>
             <label class="field">
-                <span>{t_string!(i18n, duration_minutes)}</span>
+                <span>{tu_string!(i18n, duration_minutes)}</span>
                 <input type="number" inputmode="numeric" min="0" max="1440" step="5" bind:value=duration/>
             </label>
             {planned.then(|| view! {
                 <label class="field">
-                    <span>{t_string!(i18n, place)}</span>
+                    <span>{tu_string!(i18n, place)}</span>
                     <input type="text" maxlength="4000" bind:value=place/>
                 </label>
             })}
             <fieldset class:hidden=planned>
-                <legend>{t_string!(i18n, how_did_it_go)}</legend>
+                <legend>{tu_string!(i18n, how_did_it_go)}</legend>
                 <div class="rating-row">
                     {(1..=5u8).map(|r| view! {
                         <label class="rating">
@@ -181,12 +181,12 @@ pub fn LogContact(
                 </div>
             </fieldset>
             <label class="field">
-                <span>{t_string!(i18n, note)}</span>
+                <span>{tu_string!(i18n, note)}</span>
                 <textarea rows="3" maxlength="4000" bind:value=note></textarea>
             </label>
             {move || form_error.get().map(|e| view! { <p class="alert" role="alert">{e}</p> })}
             <button type="submit" class="button primary wide" disabled=move || saving.get() data-testid="save-contact">
-                {t_string!(i18n, save)}
+                {tu_string!(i18n, save)}
             </button>
         </form>
     }

@@ -35,9 +35,9 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
     };
     let fail = move |e: SyncError| {
         problem.set(Some(match e {
-            SyncError::Offline => t_string!(i18n, members_offline).to_string(),
+            SyncError::Offline => tu_string!(i18n, members_offline).to_string(),
             SyncError::Rejected { code, .. } => crate::format::refusal(i18n, &code),
-            _ => t_string!(i18n, error_storage).to_string(),
+            _ => tu_string!(i18n, error_storage).to_string(),
         }))
     };
     let refresh = move || {
@@ -108,7 +108,7 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
     let me = move || store.session.with(|s| s.as_ref().map(|s| s.member));
 
     view! {
-        <h1>{t_string!(i18n, members_title)}</h1>
+        <h1>{tu_string!(i18n, members_title)}</h1>
         <NoticeBar notice=store.notice/>
         {move || problem.get().map(|p| view! { <p class="alert" role="alert">{p}</p> })}
         <Show when=manages>
@@ -117,12 +117,12 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
         <ul class="members" data-testid="members">
             <For each=members key=|m| (m.id, m.name.clone(), m.role, m.phone.clone()) let:m>
                 <li class="card member" data-role=m.role.key()>
-                    <p><strong>{m.name.clone()}</strong>" · "{format::role(i18n.get_locale(), m.role)}</p>
+                    <p><strong>{m.name.clone()}</strong>" · "{format::role(i18n.get_locale_untracked(), m.role)}</p>
                     {
                         let member = m.clone();
                         move || manages().then(|| view! {
                             <details data-testid="edit-member">
-                                <summary>{t_string!(i18n, edit)}</summary>
+                                <summary>{tu_string!(i18n, edit)}</summary>
                                 <MemberForm store role member=Some(member.clone())/>
                             </details>
                         })
@@ -131,10 +131,10 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
                         {move || {
                             let mine: Vec<Device> = devices.get().into_iter().filter(|d| d.member == m.id && !d.revoked).collect();
                             if mine.is_empty() {
-                                return view! { <li class="muted">{t_string!(i18n, no_devices)}</li> }.into_any();
+                                return view! { <li class="muted">{tu_string!(i18n, no_devices)}</li> }.into_any();
                             }
                             mine.into_iter().map(|d| {
-                                let seen = d.last_seen_at.as_deref().map(|t| t_string!(i18n, last_seen, time = format::instant(i18n.get_locale_untracked(), t)).to_string());
+                                let seen = d.last_seen_at.as_deref().map(|t| tu_string!(i18n, last_seen, time = format::instant(i18n.get_locale_untracked(), t)).to_string());
                                 // Removing one's own phone would lock oneself out.
                                 let own = store.session.with_untracked(|s| s.as_ref().is_some_and(|s| s.member == d.member));
                                 let id = d.device.clone();
@@ -144,7 +144,7 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
                                         <Show when=move || manages() && !own>
                                             <button class="button small" data-testid="revoke-device"
                                                 on:click={let id = id.clone(); move |_| revoke(id.clone())}>
-                                                {t_string!(i18n, revoke)}
+                                                {tu_string!(i18n, revoke)}
                                             </button>
                                         </Show>
                                     </li>
@@ -154,13 +154,13 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
                     </ul>
                     <ul class="devices">
                         {move || open_invites.get().into_iter().filter(|i| i.member == m.id).map(|i| {
-                            let until = t_string!(i18n, invite_open_until, date = format::instant(i18n.get_locale_untracked(), &i.expires_at)).to_string();
+                            let until = tu_string!(i18n, invite_open_until, date = format::instant(i18n.get_locale_untracked(), &i.expires_at)).to_string();
                             let id = i.invite.clone();
                             view! {
                                 <li class="device" data-testid="open-invite">
                                     <span>{until}</span>
                                     <button class="button small" data-testid="withdraw-invite" on:click=move |_| withdraw(id.clone())>
-                                        {t_string!(i18n, withdraw_invite)}
+                                        {tu_string!(i18n, withdraw_invite)}
                                     </button>
                                 </li>
                             }
@@ -168,7 +168,7 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
                     </ul>
                     <Show when=move || manages() && m.role != Role::FosterCareWorker>
                         <button class="button wide" data-testid="invite" on:click=move |_| invite_member(m.id)>
-                            {t_string!(i18n, invite)}
+                            {tu_string!(i18n, invite)}
                         </button>
                     </Show>
                     {
@@ -178,7 +178,7 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
                     <HistoryToggle store entity=Entity::Member(m.id)/>
                     {move || invite.get().filter(|(who, _)| *who == m.id).map(|(_, i)| view! {
                         <div class="invite" data-testid="invite-card">
-                            <p>{t_string!(i18n, invite_explained, date = format::instant(i18n.get_locale_untracked(), &i.expires_at)).to_string()}</p>
+                            <p>{tu_string!(i18n, invite_explained, date = format::instant(i18n.get_locale_untracked(), &i.expires_at)).to_string()}</p>
                             <p><a href=i.link.clone().unwrap_or_default() data-testid="invite-link">{i.link.clone().unwrap_or_default()}</a></p>
                             // The QR code is SVG made by the server: no script, only shapes.
                             <div class="qr" inner_html=i.qr_svg.clone().unwrap_or_default()></div>
@@ -192,11 +192,11 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
             let former = former.get();
             (!former.is_empty()).then(|| view! {
                 <section class="card" data-testid="former-members">
-                    <h2>{t_string!(i18n, former_members)}</h2>
+                    <h2>{tu_string!(i18n, former_members)}</h2>
                     <ul>
                         {former.into_iter().map(|m| view! {
                             <li>
-                                {m.name}" · "{format::role(i18n.get_locale(), m.role)}
+                                {m.name}" · "{format::role(i18n.get_locale_untracked(), m.role)}
                                 <HistoryToggle store entity=Entity::Member(m.id)/>
                             </li>
                         }).collect_view()}
@@ -206,7 +206,7 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
         }}
         <Show when=manages>
             <details class="card" data-testid="add-member">
-                <summary>{t_string!(i18n, add_member)}</summary>
+                <summary>{tu_string!(i18n, add_member)}</summary>
                 <MemberForm store role member=None/>
             </details>
         </Show>
@@ -237,7 +237,7 @@ fn ContactPersonChoice(store: PlanStore, role: RwSignal<Option<Role>>) -> impl I
                 i18n,
                 by,
                 edits,
-                t_string!(i18n, contact_person_saved),
+                tu_string!(i18n, contact_person_saved),
             )
             .await;
         });
@@ -246,17 +246,17 @@ fn ContactPersonChoice(store: PlanStore, role: RwSignal<Option<Role>>) -> impl I
     view! {
         <section class="card form" data-testid="contact-person-choice">
             <fieldset>
-                <legend>{t_string!(i18n, contact_person)}</legend>
+                <legend>{tu_string!(i18n, contact_person)}</legend>
                 {move || plan.with(|p| {
                     let current = p.contact_person().map(|m| m.id);
                     let none = current.is_none().then(|| view! {
-                        <p class="muted">{t_string!(i18n, contact_person_none)}</p>
+                        <p class="muted">{tu_string!(i18n, contact_person_none)}</p>
                     });
                     let members = p.members.iter().map(|m| view! {
                         <label class="choice">
                             <input type="radio" name="contact-person" value=m.id.0.to_string()
                                 prop:checked=current == Some(m.id) on:change=choose/>
-                            <span>{format!("{} · {}", m.name, format::role(i18n.get_locale(), m.role))}</span>
+                            <span>{format!("{} · {}", m.name, format::role(i18n.get_locale_untracked(), m.role))}</span>
                         </label>
                     }).collect_view();
                     (none, view! { <div class="choice-list">{members}</div> })
@@ -287,7 +287,7 @@ fn MemberForm(
         ev.prevent_default();
         let who = name.get_untracked().trim().to_string();
         let (false, Some(by)) = (who.is_empty(), role.get_untracked()) else {
-            form_error.set(Some(t_string!(i18n, error_name)));
+            form_error.set(Some(tu_string!(i18n, error_name)));
             return;
         };
         form_error.set(None);
@@ -301,9 +301,9 @@ fn MemberForm(
             edits.insert(1, Edit::new(e, Field::Role, new_role.get_untracked()));
         }
         let confirmation = if is_new {
-            t_string!(i18n, member_added)
+            tu_string!(i18n, member_added)
         } else {
-            t_string!(i18n, member_saved)
+            tu_string!(i18n, member_saved)
         };
         leptos::task::spawn_local(async move {
             if save(store, i18n, by, edits, confirmation).await && is_new {
@@ -314,23 +314,23 @@ fn MemberForm(
     };
     view! {
         <form class="form" novalidate on:submit=submit>
-            <label class="field"><span>{t_string!(i18n, name)}</span><input type="text" maxlength="4000" bind:value=name/></label>
+            <label class="field"><span>{tu_string!(i18n, name)}</span><input type="text" maxlength="4000" bind:value=name/></label>
             {is_new.then(|| view! {
                 <label class="field">
-                    <span>{t_string!(i18n, role)}</span>
+                    <span>{tu_string!(i18n, role)}</span>
                     <select on:change=move |ev| {
                         if let Some(r) = Role::from_key(&event_target_value(&ev)) { new_role.set(r) }
                     }>
                         {Role::ALL.into_iter().map(|r| view! {
-                            <option value=r.key() selected=new_role.get_untracked() == r>{format::role(i18n.get_locale(), r)}</option>
+                            <option value=r.key() selected=new_role.get_untracked() == r>{format::role(i18n.get_locale_untracked(), r)}</option>
                         }).collect_view()}
                     </select>
                 </label>
             })}
-            <label class="field"><span>{t_string!(i18n, phone)}</span><input type="tel" maxlength="40" bind:value=phone/></label>
+            <label class="field"><span>{tu_string!(i18n, phone)}</span><input type="tel" maxlength="40" bind:value=phone/></label>
             {move || form_error.get().map(|e| view! { <p class="alert" role="alert">{e}</p> })}
             <button type="submit" class="button primary wide">
-                {if is_new { t_string!(i18n, add_member) } else { t_string!(i18n, save) }}
+                {if is_new { tu_string!(i18n, add_member) } else { tu_string!(i18n, save) }}
             </button>
         </form>
     }
@@ -352,20 +352,20 @@ fn TakeOut(
         };
         let edits = vec![Edit::new(Entity::Member(id), Field::Deleted, true)];
         leptos::task::spawn_local(async move {
-            save(store, i18n, by, edits, t_string!(i18n, member_taken_out)).await;
+            save(store, i18n, by, edits, tu_string!(i18n, member_taken_out)).await;
         });
     };
-    let warning = t_string!(i18n, take_out_warning, name = name).to_string();
+    let warning = tu_string!(i18n, take_out_warning, name = name).to_string();
     view! {
         <Show when=move || asking.get() fallback=move || view! {
             <button type="button" class="button wide" data-testid="take-out" on:click=move |_| asking.set(true)>
-                {t_string!(i18n, take_out)}
+                {tu_string!(i18n, take_out)}
             </button>
         }>
             <div class="alert" role="alert" data-testid="take-out-confirm">
                 <p>{warning.clone()}</p>
-                <button type="button" class="button wide danger" on:click=confirm>{t_string!(i18n, take_out_confirm)}</button>
-                <button type="button" class="button wide" on:click=move |_| asking.set(false)>{t_string!(i18n, cancel)}</button>
+                <button type="button" class="button wide danger" on:click=confirm>{tu_string!(i18n, take_out_confirm)}</button>
+                <button type="button" class="button wide" on:click=move |_| asking.set(false)>{tu_string!(i18n, cancel)}</button>
             </div>
         </Show>
     }

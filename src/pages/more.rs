@@ -49,8 +49,8 @@ pub fn More(store: PlanStore, nav: Nav) -> impl IntoView {
                 |c| {
                     format!(
                         "{} · {}",
-                        format::contact_kind(i18n.get_locale(), c.kind),
-                        t_string!(i18n, plan_of, child = p.child_name.clone())
+                        format::contact_kind(i18n.get_locale_untracked(), c.kind),
+                        tu_string!(i18n, plan_of, child = p.child_name.clone())
                     )
                 },
                 chrono::Utc::now(),
@@ -67,12 +67,12 @@ pub fn More(store: PlanStore, nav: Nav) -> impl IntoView {
             let text = wasm_bindgen_futures::JsFuture::from(file.text()).await;
             input.set_value("");
             let Some(text) = text.ok().and_then(|t| t.as_string()) else {
-                tell(t_string!(i18n, import_unreadable).to_string(), true);
+                tell(tu_string!(i18n, import_unreadable).to_string(), true);
                 return;
             };
             match store.import(&text).await {
                 Ok(()) => tell(
-                    t_string!(
+                    tu_string!(
                         i18n,
                         import_done,
                         child = plan.with_untracked(|p| p.child_name.clone())
@@ -86,26 +86,26 @@ pub fn More(store: PlanStore, nav: Nav) -> impl IntoView {
     };
 
     view! {
-        <h1>{t_string!(i18n, more_title)}</h1>
+        <h1>{tu_string!(i18n, more_title)}</h1>
         <NoticeBar notice=store.notice/>
         <section class="card" aria-labelledby="export-title">
-            <h2 id="export-title">{t_string!(i18n, export_title)}</h2>
-            <p>{t_string!(i18n, export_intro)}</p>
-            <button class="button wide" on:click=export data-testid="export">{t_string!(i18n, export_button)}</button>
+            <h2 id="export-title">{tu_string!(i18n, export_title)}</h2>
+            <p>{tu_string!(i18n, export_intro)}</p>
+            <button class="button wide" on:click=export data-testid="export">{tu_string!(i18n, export_button)}</button>
             <label class="button wide file">
-                {t_string!(i18n, import_button)}
+                {tu_string!(i18n, import_button)}
                 <input type="file" accept=".json,application/json" on:change=import data-testid="import"/>
             </label>
         </section>
         <section class="card" aria-labelledby="calendar-title">
-            <h2 id="calendar-title">{t_string!(i18n, calendar_title)}</h2>
-            <p>{t_string!(i18n, calendar_intro)}</p>
-            <button class="button wide" on:click=calendar data-testid="calendar">{t_string!(i18n, calendar_button)}</button>
+            <h2 id="calendar-title">{tu_string!(i18n, calendar_title)}</h2>
+            <p>{tu_string!(i18n, calendar_intro)}</p>
+            <button class="button wide" on:click=calendar data-testid="calendar">{tu_string!(i18n, calendar_button)}</button>
         </section>
         <section class="card" aria-labelledby="print-title">
-            <h2 id="print-title">{t_string!(i18n, print_title)}</h2>
-            <p>{t_string!(i18n, print_intro)}</p>
-            <Link nav to=Screen::Summary class="button wide" testid="summary-link">{t_string!(i18n, summary_open)}</Link>
+            <h2 id="print-title">{tu_string!(i18n, print_title)}</h2>
+            <p>{tu_string!(i18n, print_intro)}</p>
+            <Link nav to=Screen::Summary class="button wide" testid="summary-link">{tu_string!(i18n, summary_open)}</Link>
         </section>
         <reminders::NotificationSwitch/>
         <WipePhone store/>
@@ -132,7 +132,7 @@ fn WipePhone(store: PlanStore) -> impl IntoView {
                 Ok(()) => drop(window().location().replace("/")),
                 Err(WipeError::NotSignedOut) => not_signed_out.set(true),
                 Err(WipeError::Storage(_)) => store.notice.set(Some(Notice {
-                    text: t_string!(i18n, error_storage).to_string(),
+                    text: tu_string!(i18n, error_storage).to_string(),
                     is_error: true,
                 })),
             }
@@ -145,29 +145,29 @@ fn WipePhone(store: PlanStore) -> impl IntoView {
     };
     view! {
         <section class="card" aria-labelledby="wipe-title" data-testid="wipe">
-            <h2 id="wipe-title">{t_string!(i18n, wipe_title)}</h2>
-            <p>{t_string!(i18n, wipe_intro)}</p>
+            <h2 id="wipe-title">{tu_string!(i18n, wipe_title)}</h2>
+            <p>{tu_string!(i18n, wipe_intro)}</p>
             <Show when=move || asking.get() fallback=move || view! {
                 <button type="button" class="button wide" on:click=move |_| asking.set(true)>
-                    {t_string!(i18n, wipe_button)}
+                    {tu_string!(i18n, wipe_button)}
                 </button>
             }>
                 <div class="alert" role="alert" data-testid="wipe-confirm">
                     <p>{move || match (not_signed_out.get(), shared()) {
-                        (true, _) => t_string!(i18n, wipe_not_signed_out),
-                        (false, true) => t_string!(i18n, wipe_shared),
-                        (false, false) => t_string!(i18n, wipe_local),
+                        (true, _) => tu_string!(i18n, wipe_not_signed_out),
+                        (false, true) => tu_string!(i18n, wipe_shared),
+                        (false, false) => tu_string!(i18n, wipe_local),
                     }}</p>
                     {move || match unsent() {
                         0 => None,
-                        1 => Some(t_string!(i18n, wipe_unsent_one).to_string()),
-                        n => Some(t_string!(i18n, wipe_unsent, count = n).to_string()),
+                        1 => Some(tu_string!(i18n, wipe_unsent_one).to_string()),
+                        n => Some(tu_string!(i18n, wipe_unsent, count = n).to_string()),
                     }.map(|text| view! { <p><strong>{text}</strong></p> })}
                     <button type="button" class="button wide danger" on:click=wipe disabled=busy>
-                        {move || if not_signed_out.get() { t_string!(i18n, wipe_anyway) } else { t_string!(i18n, wipe_confirm) }}
+                        {move || if not_signed_out.get() { tu_string!(i18n, wipe_anyway) } else { tu_string!(i18n, wipe_confirm) }}
                     </button>
                     <button type="button" class="button wide" on:click=cancel>
-                        {t_string!(i18n, cancel)}
+                        {tu_string!(i18n, cancel)}
                     </button>
                 </div>
             </Show>
@@ -178,14 +178,16 @@ fn WipePhone(store: PlanStore) -> impl IntoView {
 fn import_failure(i18n: I18nContext<Locale>, e: &ImportFailure) -> String {
     use koers_core::ImportError as E;
     match e {
-        ImportFailure::SharedPlan => t_string!(i18n, import_shared_plan).to_string(),
-        ImportFailure::Invalid(E::NewerVersion { .. }) => t_string!(i18n, import_newer).to_string(),
-        ImportFailure::Invalid(E::NotAnExport) => t_string!(i18n, import_not_export).to_string(),
-        ImportFailure::Invalid(_) => t_string!(i18n, import_damaged).to_string(),
-        ImportFailure::Storage(koers_store::StoreError::QuotaExceeded) => {
-            t_string!(i18n, error_quota).to_string()
+        ImportFailure::SharedPlan => tu_string!(i18n, import_shared_plan).to_string(),
+        ImportFailure::Invalid(E::NewerVersion { .. }) => {
+            tu_string!(i18n, import_newer).to_string()
         }
-        ImportFailure::Storage(_) => t_string!(i18n, error_storage).to_string(),
+        ImportFailure::Invalid(E::NotAnExport) => tu_string!(i18n, import_not_export).to_string(),
+        ImportFailure::Invalid(_) => tu_string!(i18n, import_damaged).to_string(),
+        ImportFailure::Storage(koers_store::StoreError::QuotaExceeded) => {
+            tu_string!(i18n, error_quota).to_string()
+        }
+        ImportFailure::Storage(_) => tu_string!(i18n, error_storage).to_string(),
     }
 }
 

@@ -25,29 +25,29 @@ pub fn Network(store: PlanStore, role: Role) -> impl IntoView {
     let edits_network = allowed(role, Action::EditNetwork);
     let edits_help = allowed(role, Action::EditIntervention);
     view! {
-        <h1>{t_string!(i18n, network_title)}</h1>
-        <p class="muted">{t_string!(i18n, network_intro)}</p>
+        <h1>{tu_string!(i18n, network_title)}</h1>
+        <p class="muted">{tu_string!(i18n, network_intro)}</p>
         <NoticeBar notice=store.notice/>
         <section class="card" aria-labelledby="people-title">
-            <h2 id="people-title">{t_string!(i18n, network_people)}</h2>
+            <h2 id="people-title">{tu_string!(i18n, network_people)}</h2>
             <ul class="people" data-testid="network">
                 {move || people().into_iter().map(|person| view! { <PersonItem store role person editable=edits_network/> }).collect_view()}
             </ul>
             {edits_network.then(|| view! {
                 <details data-testid="new-person">
-                    <summary>{t_string!(i18n, network_add)}</summary>
+                    <summary>{tu_string!(i18n, network_add)}</summary>
                     <PersonForm store role person=None/>
                 </details>
             })}
         </section>
         <section class="card" aria-labelledby="help-title">
-            <h2 id="help-title">{t_string!(i18n, interventions_title)}</h2>
+            <h2 id="help-title">{tu_string!(i18n, interventions_title)}</h2>
             <ul class="people" data-testid="interventions">
                 {move || help().into_iter().map(|i| view! { <InterventionItem store role i editable=edits_help/> }).collect_view()}
             </ul>
             {edits_help.then(|| view! {
                 <details data-testid="new-intervention">
-                    <summary>{t_string!(i18n, intervention_add)}</summary>
+                    <summary>{tu_string!(i18n, intervention_add)}</summary>
                     <InterventionForm store role intervention=None/>
                 </details>
             })}
@@ -78,7 +78,7 @@ fn PersonItem(
             })}
             {editable.then(|| view! {
                 <details>
-                    <summary>{t_string!(i18n, edit)}</summary>
+                    <summary>{tu_string!(i18n, edit)}</summary>
                     <PersonForm store role person=Some(person.clone())/>
                 </details>
             })}
@@ -103,7 +103,7 @@ fn PersonForm(store: PlanStore, role: Role, person: Option<NetworkPerson>) -> im
         ev.prevent_default();
         let who = name.get_untracked().trim().to_string();
         if who.is_empty() {
-            form_error.set(Some(t_string!(i18n, error_name)));
+            form_error.set(Some(tu_string!(i18n, error_name)));
             return;
         }
         form_error.set(None);
@@ -116,7 +116,7 @@ fn PersonForm(store: PlanStore, role: Role, person: Option<NetworkPerson>) -> im
             Edit::new(e, Field::Phone, optional_text(phone)),
         ];
         leptos::task::spawn_local(async move {
-            if save(store, i18n, role, edits, t_string!(i18n, network_saved)).await && is_new {
+            if save(store, i18n, role, edits, tu_string!(i18n, network_saved)).await && is_new {
                 for s in [name, relation, helps, phone] {
                     s.set(String::new());
                 }
@@ -134,20 +134,20 @@ fn PersonForm(store: PlanStore, role: Role, person: Option<NetworkPerson>) -> im
                 i18n,
                 role,
                 vec![Edit::new(e, Field::Deleted, true)],
-                t_string!(i18n, network_removed),
+                tu_string!(i18n, network_removed),
             )
             .await;
         });
     };
     view! {
         <form class="form" novalidate on:submit=submit>
-            <label class="field"><span>{t_string!(i18n, name)}</span><input type="text" maxlength="4000" bind:value=name/></label>
-            <label class="field"><span>{t_string!(i18n, network_relation)}</span><input type="text" maxlength="4000" bind:value=relation/></label>
-            <label class="field"><span>{t_string!(i18n, network_helps)}</span><input type="text" maxlength="4000" bind:value=helps/></label>
-            <label class="field"><span>{t_string!(i18n, phone)}</span><input type="tel" maxlength="40" bind:value=phone/></label>
+            <label class="field"><span>{tu_string!(i18n, name)}</span><input type="text" maxlength="4000" bind:value=name/></label>
+            <label class="field"><span>{tu_string!(i18n, network_relation)}</span><input type="text" maxlength="4000" bind:value=relation/></label>
+            <label class="field"><span>{tu_string!(i18n, network_helps)}</span><input type="text" maxlength="4000" bind:value=helps/></label>
+            <label class="field"><span>{tu_string!(i18n, phone)}</span><input type="tel" maxlength="40" bind:value=phone/></label>
             {move || form_error.get().map(|e| view! { <p class="alert" role="alert">{e}</p> })}
-            <button type="submit" class="button primary wide">{t_string!(i18n, save)}</button>
-            {(!is_new).then(|| view! { <button type="button" class="button wide danger" on:click=remove>{t_string!(i18n, remove)}</button> })}
+            <button type="submit" class="button primary wide">{tu_string!(i18n, save)}</button>
+            {(!is_new).then(|| view! { <button type="button" class="button wide danger" on:click=remove>{tu_string!(i18n, remove)}</button> })}
         </form>
     }
 }
@@ -162,7 +162,7 @@ fn InterventionItem(
     let i18n = use_i18n();
     let title = format::intervention(i18n, &i);
     let status = format::intervention_status(i18n, i.status);
-    let hours = t_string!(
+    let hours = tu_string!(
         i18n,
         hours_per_week,
         hours = format::hours(i18n.get_locale_untracked(), i.hours_per_week)
@@ -175,7 +175,7 @@ fn InterventionItem(
             {i.note.clone().map(|n| view! { <span class="pre">{n}</span> })}
             {editable.then(|| view! {
                 <details>
-                    <summary>{t_string!(i18n, edit)}</summary>
+                    <summary>{tu_string!(i18n, edit)}</summary>
                     <InterventionForm store role intervention=Some(i.clone())/>
                 </details>
             })}
@@ -213,7 +213,7 @@ fn InterventionForm(
             text_hours.parse::<f32>().ok()
         };
         let Some(h) = h.filter(|h| (0.0..=60.0).contains(h)) else {
-            form_error.set(Some(t_string!(i18n, error_hours)));
+            form_error.set(Some(tu_string!(i18n, error_hours)));
             return;
         };
         form_error.set(None);
@@ -232,7 +232,7 @@ fn InterventionForm(
                 i18n,
                 role,
                 edits,
-                t_string!(i18n, intervention_saved),
+                tu_string!(i18n, intervention_saved),
             )
             .await
                 && is_new
@@ -246,22 +246,22 @@ fn InterventionForm(
     view! {
         <form class="form" novalidate on:submit=submit>
             <label class="field">
-                <span>{t_string!(i18n, filter_kind)}</span>
+                <span>{tu_string!(i18n, filter_kind)}</span>
                 <select on:change=move |ev| kind.set(InterventionKind::ALL.into_iter().find(|k| format::intervention_kind(i18n, *k) == event_target_value(&ev)).unwrap_or(InterventionKind::Other))>
                     {InterventionKind::ALL.into_iter().map(|k| view! { <option selected=move || kind.get() == k>{format::intervention_kind(i18n, k)}</option> }).collect_view()}
                 </select>
             </label>
-            <label class="field"><span>{t_string!(i18n, name)}</span><input type="text" maxlength="4000" bind:value=name/></label>
+            <label class="field"><span>{tu_string!(i18n, name)}</span><input type="text" maxlength="4000" bind:value=name/></label>
             <label class="field">
-                <span>{t_string!(i18n, goal_status_label)}</span>
+                <span>{tu_string!(i18n, goal_status_label)}</span>
                 <select on:change=move |ev| status.set(InterventionStatus::ALL.into_iter().find(|s| format::intervention_status(i18n, *s) == event_target_value(&ev)).unwrap_or_default())>
                     {InterventionStatus::ALL.into_iter().map(|s| view! { <option selected=move || status.get() == s>{format::intervention_status(i18n, s)}</option> }).collect_view()}
                 </select>
             </label>
-            <label class="field"><span>{t_string!(i18n, hours_label)}</span><input type="text" inputmode="decimal" bind:value=hours/></label>
-            <label class="field"><span>{t_string!(i18n, note)}</span><textarea rows="2" maxlength="4000" bind:value=note></textarea></label>
+            <label class="field"><span>{tu_string!(i18n, hours_label)}</span><input type="text" inputmode="decimal" bind:value=hours/></label>
+            <label class="field"><span>{tu_string!(i18n, note)}</span><textarea rows="2" maxlength="4000" bind:value=note></textarea></label>
             {move || form_error.get().map(|e| view! { <p class="alert" role="alert">{e}</p> })}
-            <button type="submit" class="button primary wide">{t_string!(i18n, save)}</button>
+            <button type="submit" class="button primary wide">{tu_string!(i18n, save)}</button>
         </form>
     }
 }

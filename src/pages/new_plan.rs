@@ -58,7 +58,7 @@ pub fn NewPlanForm(store: PlanStore, nav: Nav) -> impl IntoView {
             child.get_untracked().trim().is_empty(),
             me.get_untracked().trim().is_empty(),
         ) else {
-            problem.set(Some(t_string!(i18n, new_plan_incomplete).to_string()));
+            problem.set(Some(tu_string!(i18n, new_plan_incomplete).to_string()));
             return;
         };
         let members = rows
@@ -81,9 +81,9 @@ pub fn NewPlanForm(store: PlanStore, nav: Nav) -> impl IntoView {
                 Err(e) => {
                     saving.set(false);
                     problem.set(Some(match e {
-                        SyncError::Offline => t_string!(i18n, new_plan_offline).to_string(),
+                        SyncError::Offline => tu_string!(i18n, new_plan_offline).to_string(),
                         SyncError::Rejected { code, .. } => crate::format::refusal(i18n, &code),
-                        _ => t_string!(i18n, error_storage).to_string(),
+                        _ => tu_string!(i18n, error_storage).to_string(),
                     }));
                 }
             }
@@ -91,36 +91,36 @@ pub fn NewPlanForm(store: PlanStore, nav: Nav) -> impl IntoView {
     };
 
     view! {
-        <h1>{t_string!(i18n, new_plan_title)}</h1>
-        <p>{t_string!(i18n, new_plan_intro)}</p>
+        <h1>{tu_string!(i18n, new_plan_title)}</h1>
+        <p>{tu_string!(i18n, new_plan_intro)}</p>
         <form class="card form" novalidate on:submit=submit data-testid="new-plan-form">
             <label class="field">
-                <span>{t_string!(i18n, child_first_name)}</span>
+                <span>{tu_string!(i18n, child_first_name)}</span>
                 <input type="text" autocomplete="off" required bind:value=child/>
             </label>
             <label class="field">
-                <span>{t_string!(i18n, start_date)}</span>
+                <span>{tu_string!(i18n, start_date)}</span>
                 <input type="date" required bind:value=start/>
             </label>
             <label class="field">
-                <span>{t_string!(i18n, your_name)}</span>
+                <span>{tu_string!(i18n, your_name)}</span>
                 <input type="text" autocomplete="name" required bind:value=me/>
             </label>
             <fieldset>
-                <legend>{t_string!(i18n, who_takes_part)}</legend>
+                <legend>{tu_string!(i18n, who_takes_part)}</legend>
                 <For each=move || rows.get() key=|p| p.key let:person>
                     <div class="row">
                         <label class="field">
-                            <span>{t_string!(i18n, name)}</span>
+                            <span>{tu_string!(i18n, name)}</span>
                             <input type="text" autocomplete="off" bind:value=person.name/>
                         </label>
                         <label class="field">
-                            <span>{t_string!(i18n, role)}</span>
+                            <span>{tu_string!(i18n, role)}</span>
                             <select on:change=move |ev| {
                                 if let Some(r) = Role::from_key(&event_target_value(&ev)) { person.role.set(r) }
                             }>
                                 {ROLES.into_iter().map(|r| view! {
-                                    <option value=r.key() selected=person.role.get_untracked() == r>{format::role(i18n.get_locale(), r)}</option>
+                                    <option value=r.key() selected=person.role.get_untracked() == r>{format::role(i18n.get_locale_untracked(), r)}</option>
                                 }).collect_view()}
                             </select>
                         </label>
@@ -128,12 +128,12 @@ pub fn NewPlanForm(store: PlanStore, nav: Nav) -> impl IntoView {
                 </For>
                 <button type="button" class="button wide"
                     on:click=move |_| rows.update(|r| r.push(Person::new(r.len(), Role::Parent)))>
-                    {t_string!(i18n, add_person)}
+                    {tu_string!(i18n, add_person)}
                 </button>
             </fieldset>
             {move || problem.get().map(|p| view! { <p class="alert" role="alert">{p}</p> })}
             <button type="submit" class="button primary wide" disabled=move || saving.get() data-testid="create-plan">
-                {t_string!(i18n, create_plan)}
+                {tu_string!(i18n, create_plan)}
             </button>
         </form>
     }

@@ -36,11 +36,11 @@ pub fn Phases(store: PlanStore, role: Role) -> impl IntoView {
             Edit::new(Entity::PhaseDates(next), Field::ActualStart, Some(today)),
         ];
         leptos::task::spawn_local(async move {
-            save(store, i18n, role, edits, t_string!(i18n, phase_moved)).await;
+            save(store, i18n, role, edits, tu_string!(i18n, phase_moved)).await;
         });
     };
     view! {
-        <h1>{t_string!(i18n, phases_title)}</h1>
+        <h1>{tu_string!(i18n, phases_title)}</h1>
         <NoticeBar notice=store.notice/>
         <ol class="phases" data-testid="phases">
             {Phase::ALL.into_iter().map(|phase| {
@@ -48,8 +48,8 @@ pub fn Phases(store: PlanStore, role: Role) -> impl IntoView {
                 view! {
                     <li class="card phase" class:current=move || state().is_eq() class:done=move || state().is_lt()
                         aria-current=move || state().is_eq().then_some("step") data-phase=phase.number()>
-                        <h2>{format!("{} {}: {}", t_string!(i18n, phase_word), phase.number(), format::phase(i18n.get_locale(), phase))}</h2>
-                        <p>{format::phase_explained(i18n.get_locale(), phase, role == Role::Youth)}</p>
+                        <h2>{format!("{} {}: {}", tu_string!(i18n, phase_word), phase.number(), format::phase(i18n.get_locale_untracked(), phase))}</h2>
+                        <p>{format::phase_explained(i18n.get_locale_untracked(), phase, role == Role::Youth)}</p>
                         {move || plan.with(|p| phase_dates(i18n, p, phase))}
                         {allowed(role, Action::ChangePhase).then(|| view! { <PlannedStart store role phase/> })}
                         {(phase == Phase::Mandate).then(|| view! { <Consents store role/> })}
@@ -62,7 +62,7 @@ pub fn Phases(store: PlanStore, role: Role) -> impl IntoView {
             let next = plan.with(|p| p.phase.next());
             (allowed(role, Action::ChangePhase) && next.is_some()).then(|| view! {
                 <button class="button primary wide" on:click=next_phase data-testid="next-phase">
-                    {t_string!(i18n, phase_next, phase = next.map_or(0, Phase::number)).to_string()}
+                    {tu_string!(i18n, phase_next, phase = next.map_or(0, Phase::number)).to_string()}
                 </button>
             })
         }}
@@ -79,10 +79,10 @@ fn phase_dates(
     let locale = i18n.get_locale_untracked();
     let planned = dates
         .planned_start
-        .map(|d| t_string!(i18n, phase_planned, date = format::date(locale, d)).to_string());
+        .map(|d| tu_string!(i18n, phase_planned, date = format::date(locale, d)).to_string());
     let actual = dates
         .actual_start
-        .map(|d| t_string!(i18n, phase_started, date = format::date(locale, d)).to_string());
+        .map(|d| tu_string!(i18n, phase_started, date = format::date(locale, d)).to_string());
     let text = [planned, actual]
         .into_iter()
         .flatten()
@@ -94,11 +94,11 @@ fn phase_dates(
 pub fn phase_error(i18n: leptos_i18n::I18nContext<Locale>, e: &PhaseError) -> String {
     match e {
         PhaseError::ConsentMissing { missing } => {
-            t_string!(i18n, phase_error_consent, count = missing.len()).to_string()
+            tu_string!(i18n, phase_error_consent, count = missing.len()).to_string()
         }
-        PhaseError::NoDecision => t_string!(i18n, phase_error_decision).to_string(),
-        PhaseError::DecisionNotHome => t_string!(i18n, phase_error_not_home).to_string(),
-        PhaseError::NotNextPhase { .. } => t_string!(i18n, error_phase).to_string(),
+        PhaseError::NoDecision => tu_string!(i18n, phase_error_decision).to_string(),
+        PhaseError::DecisionNotHome => tu_string!(i18n, phase_error_not_home).to_string(),
+        PhaseError::NotNextPhase { .. } => tu_string!(i18n, error_phase).to_string(),
     }
 }
 
@@ -138,29 +138,29 @@ fn Consents(store: PlanStore, role: Role) -> impl IntoView {
             Some(now),
         )];
         leptos::task::spawn_local(async move {
-            save(store, i18n, role, edits, t_string!(i18n, consent_saved)).await;
+            save(store, i18n, role, edits, tu_string!(i18n, consent_saved)).await;
         });
     };
     view! {
-        <h3>{t_string!(i18n, consents_title)}</h3>
+        <h3>{tu_string!(i18n, consents_title)}</h3>
         <ul class="consents" data-testid="consents">
             {move || rows().into_iter().map(|r| view! {
                 <li>
-                    <span>{format!("{} ({})", r.1, format::role(i18n.get_locale(), r.2))}</span>
+                    <span>{format!("{} ({})", r.1, format::role(i18n.get_locale_untracked(), r.2))}</span>
                     {match r.3 {
                         Some((at, by)) => view! {
                             <span class="ok">
-                                {t_string!(i18n, consent_given, date = format::date(i18n.get_locale_untracked(), at.date())).to_string()}
-                                {by.map(|name| t_string!(i18n, consent_recorded_by, name = name).to_string())}
+                                {tu_string!(i18n, consent_given, date = format::date(i18n.get_locale_untracked(), at.date())).to_string()}
+                                {by.map(|name| tu_string!(i18n, consent_recorded_by, name = name).to_string())}
                             </span>
                         }.into_any(),
                         None if Some(r.0) == me => view! {
-                            <button class="button small primary" on:click=move |_| consent(r.0)>{t_string!(i18n, consent_give)}</button>
+                            <button class="button small primary" on:click=move |_| consent(r.0)>{tu_string!(i18n, consent_give)}</button>
                         }.into_any(),
                         None if allowed(role, Action::RecordConsentForOther) => view! {
-                            <button class="button small" on:click=move |_| consent(r.0)>{t_string!(i18n, consent_record)}</button>
+                            <button class="button small" on:click=move |_| consent(r.0)>{tu_string!(i18n, consent_record)}</button>
                         }.into_any(),
-                        None => view! { <span class="muted">{t_string!(i18n, consent_missing)}</span> }.into_any(),
+                        None => view! { <span class="muted">{tu_string!(i18n, consent_missing)}</span> }.into_any(),
                     }}
                 </li>
             }).collect_view()}
@@ -183,12 +183,12 @@ fn Decision(store: PlanStore, role: Role) -> impl IntoView {
             outcome.get_untracked(),
             date.get_untracked().parse::<NaiveDate>(),
         ) else {
-            form_error.set(Some(t_string!(i18n, error_decision)));
+            form_error.set(Some(tu_string!(i18n, error_decision)));
             return;
         };
         let why = reasons.get_untracked().trim().to_string();
         if why.is_empty() {
-            form_error.set(Some(t_string!(i18n, error_decision)));
+            form_error.set(Some(tu_string!(i18n, error_decision)));
             return;
         }
         form_error.set(None);
@@ -198,11 +198,11 @@ fn Decision(store: PlanStore, role: Role) -> impl IntoView {
             Edit::new(Entity::Decision, Field::Date, Some(day)),
         ];
         leptos::task::spawn_local(async move {
-            save(store, i18n, role, edits, t_string!(i18n, decision_saved)).await;
+            save(store, i18n, role, edits, tu_string!(i18n, decision_saved)).await;
         });
     };
     view! {
-        <h3>{t_string!(i18n, decision_title)}</h3>
+        <h3>{tu_string!(i18n, decision_title)}</h3>
         {move || plan.with(|p| match &p.decision {
             Some(d) => view! {
                 <div class="decision" data-testid="decision">
@@ -211,15 +211,15 @@ fn Decision(store: PlanStore, role: Role) -> impl IntoView {
                     {d.reasons.clone().map(|r| view! { <p class="pre">{r}</p> })}
                 </div>
             }.into_any(),
-            None => view! { <p class="muted" data-testid="decision">{t_string!(i18n, decision_none)}</p> }.into_any(),
+            None => view! { <p class="muted" data-testid="decision">{tu_string!(i18n, decision_none)}</p> }.into_any(),
         })}
         <HistoryToggle store entity=Entity::Decision/>
         {(allowed(role, Action::RecordDecision)).then(|| view! {
             <details>
-                <summary>{t_string!(i18n, decision_record)}</summary>
+                <summary>{tu_string!(i18n, decision_record)}</summary>
                 <form class="form" novalidate on:submit=submit data-testid="decision-form">
                     <fieldset>
-                        <legend>{t_string!(i18n, decision_outcome)}</legend>
+                        <legend>{tu_string!(i18n, decision_outcome)}</legend>
                         <div class="choice-row">
                             {[Perspective::Home, Perspective::FosterFamily].into_iter().map(|o| view! {
                                 <label class="choice">
@@ -230,15 +230,15 @@ fn Decision(store: PlanStore, role: Role) -> impl IntoView {
                         </div>
                     </fieldset>
                     <label class="field">
-                        <span>{t_string!(i18n, decision_reasons)}</span>
+                        <span>{tu_string!(i18n, decision_reasons)}</span>
                         <textarea rows="3" maxlength="4000" bind:value=reasons></textarea>
                     </label>
                     <label class="field">
-                        <span>{t_string!(i18n, date)}</span>
+                        <span>{tu_string!(i18n, date)}</span>
                         <input type="date" bind:value=date/>
                     </label>
                     {move || form_error.get().map(|e| view! { <p class="alert" role="alert">{e}</p> })}
-                    <button type="submit" class="button primary wide">{t_string!(i18n, save)}</button>
+                    <button type="submit" class="button primary wide">{tu_string!(i18n, save)}</button>
                 </form>
             </details>
         })}
@@ -261,7 +261,7 @@ fn PlannedStart(store: PlanStore, role: Role, phase: Phase) -> impl IntoView {
         ev.prevent_default();
         let Ok(day) = optional_date(date) else {
             store.notice.set(Some(Notice {
-                text: t_string!(i18n, error_date).to_string(),
+                text: tu_string!(i18n, error_date).to_string(),
                 is_error: true,
             }));
             return;
@@ -277,20 +277,20 @@ fn PlannedStart(store: PlanStore, role: Role, phase: Phase) -> impl IntoView {
                 i18n,
                 role,
                 edits,
-                t_string!(i18n, phase_planned_saved),
+                tu_string!(i18n, phase_planned_saved),
             )
             .await;
         });
     };
     view! {
         <details>
-            <summary>{t_string!(i18n, phase_plan)}</summary>
+            <summary>{tu_string!(i18n, phase_plan)}</summary>
             <form class="form" novalidate on:submit=submit>
                 <label class="field">
-                    <span>{t_string!(i18n, phase_planned_label)}</span>
+                    <span>{tu_string!(i18n, phase_planned_label)}</span>
                     <input type="date" bind:value=date/>
                 </label>
-                <button type="submit" class="button wide">{t_string!(i18n, save)}</button>
+                <button type="submit" class="button wide">{tu_string!(i18n, save)}</button>
             </form>
         </details>
     }
