@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 use serde_json::Value;
+use uuid::Uuid;
 
 use crate::hlc::{Clock, NodeId};
 use crate::model::{Entity, Field, MemberId, OpId};
@@ -95,19 +96,36 @@ pub fn restamp(
     node: NodeId,
     now_millis: u64,
 ) -> Vec<Op> {
+    restamp_refused(ops, unsent, refused, &[], node, now_millis)
+}
+
+/// [`restamp`] for every refusal of a timestamp at once: those refused as too far ahead
+/// (`clock_ahead`, only once the clock reads right, as in [`restamp`]) and those refused as
+/// unusable whatever the clock reads (`stale`: stamped before the plan was founded, or with a
+/// counter at [`COUNTER_LIMIT`](crate::hlc::COUNTER_LIMIT)), which are restamped at once. All of
+/// them in one go, so that they keep the order they were made in; the new timestamps come after
+/// everything the device has seen (not counting the refused operations themselves, nor other
+/// unsent ones stamped ahead) and have counters below the limit.
+pub fn restamp_refused(
+    ops: &[Op],
+    unsent: &[OpId],
+    clock_ahead: &[OpId],
+    stale: &[OpId],
+    node: NodeId,
+    now_millis: u64,
+) -> Vec<Op> {
     let ahead = |op: &Op| op.hlc.check_drift(now_millis).is_err();
-    let mut restamped: Vec<Op> = ops
-        .iter()
-        .filter(|op| refused.contains(&op.id) && ahead(op))
-        .cloned()
-        .collect();
+    let due = |op: &Op| stale.contains(&op.id) || (clock_ahead.contains(&op.id) && ahead(op));
+    let mut restamped: Vec<Op> = ops.iter().filter(|op| due(op)).cloned().collect();
     if restamped.is_empty() {
         return restamped;
     }
     restamped.sort_by_key(|op| op.hlc);
+    // What is about to be restamped does not count as seen: a counter at the limit would push
+    // the new stamps on for nothing, a stamp ahead would keep them ahead.
     let seen = ops
         .iter()
-        .filter(|op| !(unsent.contains(&op.id) && ahead(op)))
+        .filter(|op| !(due(op) || (unsent.contains(&op.id) && ahead(op))))
         .map(|op| op.hlc)
         .max();
     let mut clock = Clock::new(node);
@@ -118,4 +136,45 @@ pub fn restamp(
         op.hlc = clock.tick(now_millis);
     }
     restamped
+}
+
+/// This device's operations that the server refused because it holds another change under
+/// their id (`reused`): the same changes (timestamp, value, what they overwrote) under new ids
+/// from `new_id`, which must give fresh ones (a random UUID each). Operations not sent yet
+/// (`unsent`) that name one of them as the value they overwrote are returned too, naming the
+/// new id, or others would take them for changes made without seeing it. Operations already
+/// sent stay as the server stored them. In the order of `ops`; the old ids are for the caller
+/// to remove once the new ones are stored.
+pub fn renew_ids(
+    ops: &[Op],
+    unsent: &[OpId],
+    reused: &[OpId],
+    mut new_id: impl FnMut() -> Uuid,
+) -> Vec<Op> {
+    // Only ids this device holds: an id it does not hold has nothing to carry a new one.
+    let mut new_ids: Vec<(OpId, OpId)> = Vec::new();
+    for op in ops {
+        if reused.contains(&op.id) && !new_ids.iter().any(|(old, _)| *old == op.id) {
+            new_ids.push((op.id, OpId(new_id())));
+        }
+    }
+    let renewed = |id: OpId| {
+        new_ids
+            .iter()
+            .find(|(old, _)| *old == id)
+            .map(|(_, new)| *new)
+    };
+    ops.iter()
+        .filter_map(|op| {
+            let id = renewed(op.id);
+            let supersedes = op.supersedes.and_then(renewed);
+            if id.is_none() && !(supersedes.is_some() && unsent.contains(&op.id)) {
+                return None;
+            }
+            let mut op = op.clone();
+            op.id = id.unwrap_or(op.id);
+            op.supersedes = supersedes.or(op.supersedes);
+            Some(op)
+        })
+        .collect()
 }

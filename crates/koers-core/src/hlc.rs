@@ -24,6 +24,12 @@ pub struct Hlc {
 /// How far ahead of the receiver's clock a timestamp may be before it is refused (5 minutes).
 pub const MAX_DRIFT_MILLIS: u64 = 5 * 60 * 1000;
 
+/// The first counter value that is refused. The text form has 7 counter digits, so a counter of
+/// 10,000,000 or more would sort wrong as text (in SQLite and IndexedDB); the margin below that
+/// leaves room for whatever a device already holds. [`Clock`] never reaches it: it moves its
+/// millis on by one instead.
+pub const COUNTER_LIMIT: u32 = 9_000_000;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClockError {
     #[error(
@@ -32,6 +38,8 @@ pub enum ClockError {
     TooFarAhead { ahead_millis: u64 },
     #[error("not a timestamp: {0}")]
     Malformed(String),
+    #[error("the timestamp's counter {counter} is at or above the limit of {COUNTER_LIMIT}; give the change a new timestamp")]
+    CounterNearLimit { counter: u32 },
 }
 
 impl Hlc {
@@ -50,6 +58,36 @@ impl Hlc {
             })
         } else {
             Ok(())
+        }
+    }
+
+    /// Refuses a timestamp whose counter is at or above [`COUNTER_LIMIT`].
+    pub fn check_counter(&self) -> Result<(), ClockError> {
+        if self.counter >= COUNTER_LIMIT {
+            Err(ClockError::CounterNearLimit {
+                counter: self.counter,
+            })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The smallest timestamp after `self` on `node` with a counter below [`COUNTER_LIMIT`]:
+    /// the next counter, or, when that would reach the limit, the next millisecond. Saturates at
+    /// the end of time rather than overflow.
+    fn successor(self, node: NodeId) -> Hlc {
+        if self.counter < COUNTER_LIMIT - 1 {
+            Hlc {
+                millis: self.millis,
+                counter: self.counter + 1,
+                node,
+            }
+        } else {
+            Hlc {
+                millis: self.millis.saturating_add(1),
+                counter: 0,
+                node,
+            }
         }
     }
 }
@@ -79,7 +117,9 @@ impl Clock {
         self.last
     }
 
-    /// A new timestamp for a local event.
+    /// A new timestamp for a local event: later than every timestamp this clock issued or
+    /// observed, with a counter below [`COUNTER_LIMIT`] (a burst that would reach it moves on to
+    /// the next millisecond instead, so the clock never overflows).
     pub fn tick(&mut self, now_millis: u64) -> Hlc {
         let node = self.last.node;
         self.last = if now_millis > self.last.millis {
@@ -89,25 +129,32 @@ impl Clock {
                 node,
             }
         } else {
-            Hlc {
-                millis: self.last.millis,
-                counter: self.last.counter + 1,
-                node,
-            }
+            self.last.successor(node)
         };
         self.last
     }
 
     /// Takes in a timestamp seen from another device, so that later local events order after it.
+    /// A remote counter at or near [`COUNTER_LIMIT`] (another device's bug) is not copied: the
+    /// clock moves on to the next millisecond instead, which orders after it all the same.
     pub fn observe(&mut self, remote: Hlc, now_millis: u64) -> Result<(), ClockError> {
         remote.check_drift(now_millis)?;
         if remote.millis > self.last.millis
             || (remote.millis == self.last.millis && remote.counter > self.last.counter)
         {
-            self.last = Hlc {
-                millis: remote.millis,
-                counter: remote.counter,
-                node: self.last.node,
+            let node = self.last.node;
+            self.last = if remote.counter < COUNTER_LIMIT {
+                Hlc {
+                    millis: remote.millis,
+                    counter: remote.counter,
+                    node,
+                }
+            } else {
+                Hlc {
+                    millis: remote.millis.saturating_add(1),
+                    counter: 0,
+                    node,
+                }
             };
         }
         Ok(())
@@ -203,6 +250,61 @@ mod tests {
             Err(ClockError::TooFarAhead { .. })
         ));
         assert_eq!(c.last().millis, 0);
+    }
+
+    #[test]
+    fn a_counter_at_its_end_moves_the_millis_on_instead_of_overflowing() {
+        // Before COUNTER_LIMIT, observing this and ticking overflowed the u32 counter (a panic
+        // in debug builds, a counter of 0 that sorted before the remote in release).
+        let mut c = Clock::new(NodeId(1));
+        let remote = Hlc {
+            millis: 5_000,
+            counter: u32::MAX,
+            node: NodeId(2),
+        };
+        c.observe(remote, 5_000).unwrap();
+        let next = c.tick(5_000);
+        assert!(next > remote, "{next:?}");
+        assert!(next.check_counter().is_ok(), "{next:?}");
+        // A burst of ticks in one millisecond stops just below the limit.
+        let mut c = Clock::new(NodeId(1));
+        c.observe(
+            Hlc {
+                millis: 7_000,
+                counter: COUNTER_LIMIT - 2,
+                node: NodeId(2),
+            },
+            7_000,
+        )
+        .unwrap();
+        let last_in_ms = c.tick(7_000);
+        assert_eq!(
+            (last_in_ms.millis, last_in_ms.counter),
+            (7_000, COUNTER_LIMIT - 1)
+        );
+        let moved_on = c.tick(7_000);
+        assert_eq!((moved_on.millis, moved_on.counter), (7_001, 0));
+        assert!(moved_on.to_string().len() == last_in_ms.to_string().len());
+        assert!(moved_on.to_string() > last_in_ms.to_string());
+    }
+
+    #[test]
+    fn counters_at_the_limit_are_refused() {
+        let at = |counter| Hlc {
+            millis: 1,
+            counter,
+            node: NodeId(1),
+        };
+        assert!(at(COUNTER_LIMIT - 1).check_counter().is_ok());
+        assert_eq!(
+            at(COUNTER_LIMIT).check_counter(),
+            Err(ClockError::CounterNearLimit {
+                counter: COUNTER_LIMIT
+            })
+        );
+        assert!(at(u32::MAX).check_counter().is_err());
+        // The limit still fits the 7-digit text form.
+        assert_eq!(at(COUNTER_LIMIT).to_string().len(), at(0).to_string().len());
     }
 
     #[test]

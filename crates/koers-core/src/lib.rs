@@ -29,13 +29,13 @@ pub mod rules;
 /// A generated one-year plan for benchmarks and load tests.
 pub mod year;
 
-pub use author::{restamp, Author, Edit};
+pub use author::{renew_ids, restamp, restamp_refused, Author, Edit};
 pub use export::{ImportError, Imported};
 pub use history::Change;
 pub use hlc::{Clock, Hlc, NodeId};
 pub use model::*;
 pub use op::{InvalidOp, Op};
-pub use permission::{allowed, Action};
+pub use permission::{affects_authorization, allowed, Action};
 pub use plan::Plan;
 pub use reminders::Reminder;
 pub use replica::{Applied, Replica, WrongPlan};
@@ -57,10 +57,23 @@ pub enum Refusal {
     /// Taking oneself out would leave a plan without the one who manages it.
     #[error("a member cannot take themselves out of the plan")]
     RemovesSelf,
+    /// A goal comment, or a parent's or the child's view, is in its writer's own words: nobody
+    /// else changes or removes it (the worker may hide it instead).
+    #[error("only its writer may change this {}", own_words_name(*.field))]
+    NotTheWriter { writer: MemberId, field: Field },
+}
+
+fn own_words_name(field: Field) -> &'static str {
+    match field {
+        Field::ParentView => "parent's view",
+        Field::YouthView => "child's view",
+        _ => "comment",
+    }
 }
 
 /// Checks one operation against the plan as it stands: the value's type, the author's membership
-/// and role (through [`allowed`]), and the phase rules. Returns what kind of action it is.
+/// and role (through [`allowed`]), that only its writer changes a comment or a view
+/// ([`Plan::writer`]), and the phase rules. Returns what kind of action it is.
 pub fn authorize(plan: &Plan, op: &Op) -> Result<Action, Refusal> {
     if op.plan != plan.id {
         return Err(Refusal::WrongPlan);
@@ -70,6 +83,14 @@ pub fn authorize(plan: &Plan, op: &Op) -> Result<Action, Refusal> {
     let action = permission::action_of(plan, role, op.author, &op.entity, op.field);
     if !allowed(role, action) {
         return Err(Refusal::NotAllowed { role, action });
+    }
+    if let Some(writer) = plan.writer(op.entity, op.field) {
+        if writer != op.author {
+            return Err(Refusal::NotTheWriter {
+                writer,
+                field: op.field,
+            });
+        }
     }
     if op.entity == Entity::Member(op.author) && op.field == Field::Deleted && op.value == true {
         return Err(Refusal::RemovesSelf);

@@ -377,6 +377,15 @@ pub enum Field {
     Reasons,
     // Any removable item: a tombstone, so a deletion merges like any other write.
     Deleted,
+    // Hiding what someone wrote in their own name (the worker only; the words stay in the log).
+    // Their own fields rather than a flag inside the value, so a hide merges like any write and
+    // history shows who hid what, and when.
+    /// A goal comment hidden.
+    Hidden,
+    /// A contact moment's parent view hidden.
+    ParentViewHidden,
+    /// A contact moment's or evaluation's youth view hidden.
+    YouthViewHidden,
 }
 
 /// Dates and times are local to the family (Europe/Amsterdam); no time zone is stored.

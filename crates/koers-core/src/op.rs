@@ -136,7 +136,7 @@ pub fn validate_value(entity: &Entity, field: Field, value: &Value) -> Result<()
         Entity::GoalComment(_) => match field {
             F::Goal => parse::<GoalId>(field, value).map(drop),
             F::Text => text(),
-            F::Deleted => parse::<bool>(field, value).map(drop),
+            F::Deleted | F::Hidden => parse::<bool>(field, value).map(drop),
             _ => unknown(),
         },
         Entity::ContactMoment(_) => match field {
@@ -147,7 +147,9 @@ pub fn validate_value(entity: &Entity, field: Field, value: &Value) -> Result<()
             F::Attendees => list(),
             F::DurationMinutes => parse::<Option<u16>>(field, value).map(drop),
             F::Rating => parse::<Option<Rating>>(field, value).map(drop),
-            F::Deleted => parse::<bool>(field, value).map(drop),
+            F::Deleted | F::ParentViewHidden | F::YouthViewHidden => {
+                parse::<bool>(field, value).map(drop)
+            }
             _ => unknown(),
         },
         Entity::Evaluation(_) => match field {
@@ -157,8 +159,9 @@ pub fn validate_value(entity: &Entity, field: Field, value: &Value) -> Result<()
             }
             F::Note | F::BigChange | F::YouthView => opt_text(),
             F::Participants => list(),
-            F::ChildTookPart => parse::<bool>(field, value).map(drop),
-            F::Deleted => parse::<bool>(field, value).map(drop),
+            F::ChildTookPart | F::Deleted | F::YouthViewHidden => {
+                parse::<bool>(field, value).map(drop)
+            }
             _ => unknown(),
         },
         Entity::Intervention(_) => match field {

@@ -36,10 +36,13 @@ pub enum Action {
     RecordDecision,
     EditNetwork,
     EditIntervention,
+    /// Hide (or show again) a comment or a parent's or child's view that someone else wrote: the
+    /// worker's moderation. The words stay in the log; history shows who hid them and when.
+    HideContribution,
 }
 
 impl Action {
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 17] = [
         Action::EditPlanDetails,
         Action::ChangePhase,
         Action::GiveOwnConsent,
@@ -56,6 +59,7 @@ impl Action {
         Action::RecordDecision,
         Action::EditNetwork,
         Action::EditIntervention,
+        Action::HideContribution,
     ];
 }
 
@@ -65,7 +69,7 @@ pub fn allowed(role: Role, action: Action) -> bool {
     use Role as R;
     match action {
         A::GiveOwnConsent | A::TickOwnGoal => true,
-        A::EditPlanDetails | A::ManageMembers | A::RecordConsentForOther => {
+        A::EditPlanDetails | A::ManageMembers | A::RecordConsentForOther | A::HideContribution => {
             role == R::FosterCareWorker
         }
         A::ChangePhase
@@ -108,18 +112,44 @@ pub fn action_of(
             _ => Action::TickOtherGoal,
         },
         Entity::Goal(_) => Action::ManageGoals,
+        Entity::GoalComment(_) if field == Field::Hidden => Action::HideContribution,
         Entity::GoalComment(_) => Action::CommentOnGoal,
         Entity::ContactMoment(_) => match field {
             Field::ParentView => Action::AddParentView,
             Field::YouthView => Action::AddYouthView,
+            Field::ParentViewHidden | Field::YouthViewHidden => Action::HideContribution,
             _ => Action::LogContactMoment,
         },
         Entity::Evaluation(_) if field == Field::YouthView => Action::AddYouthView,
+        Entity::Evaluation(_) if field == Field::YouthViewHidden => Action::HideContribution,
         Entity::Evaluation(_) => Action::RecordEvaluation,
         Entity::Intervention(_) => Action::EditIntervention,
         Entity::NetworkPerson(_) => Action::EditNetwork,
         Entity::Decision => Action::RecordDecision,
     }
+}
+
+/// Whether `field` of `entity` holds words written in someone's own name (a goal comment, a
+/// parent's or the child's view): only their writer may change or clear them
+/// ([`crate::Plan::writer`]).
+pub fn is_own_words(entity: &Entity, field: Field) -> bool {
+    match entity {
+        Entity::GoalComment(_) => field != Field::Hidden,
+        Entity::ContactMoment(_) => matches!(field, Field::ParentView | Field::YouthView),
+        Entity::Evaluation(_) => field == Field::YouthView,
+        _ => false,
+    }
+}
+
+/// True if applying `op` can change what [`crate::authorize`] decides for later ops: membership
+/// and roles, goal owners, phase, consents, the decision, and who wrote a comment or a view.
+/// A holder of a [`Plan`] kept beside its replica (the server) derives the plan again after such
+/// an op before checking the next one.
+pub fn affects_authorization(op: &crate::Op) -> bool {
+    matches!(
+        op.entity,
+        Entity::Plan | Entity::Member(_) | Entity::Consent(_) | Entity::Goal(_) | Entity::Decision
+    ) || is_own_words(&op.entity, op.field)
 }
 
 #[cfg(test)]
@@ -153,6 +183,17 @@ mod tests {
         );
         assert!(allowed(Role::Guardian, Action::RecordDecision));
         assert!(!allowed(Role::Guardian, Action::ManageMembers));
+    }
+
+    #[test]
+    fn only_the_worker_hides_what_others_wrote() {
+        for role in Role::ALL {
+            assert_eq!(
+                allowed(role, Action::HideContribution),
+                role == Role::FosterCareWorker,
+                "{role:?}"
+            );
+        }
     }
 
     #[test]

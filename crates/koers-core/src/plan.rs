@@ -4,8 +4,9 @@ use std::collections::BTreeMap;
 
 use serde::de::DeserializeOwned;
 
+use crate::hlc::Hlc;
 use crate::model::*;
-use crate::replica::Replica;
+use crate::replica::{Replica, Write};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Member {
@@ -35,7 +36,25 @@ pub struct GoalComment {
     pub id: CommentId,
     pub goal: GoalId,
     pub text: String,
+    /// Who wrote it: the only one who may change or remove it.
     pub author: MemberId,
+}
+
+/// Someone's words that the foster-care worker hid: who hid them, and when. The words stay in
+/// the log and in history; the plan leaves them out.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Hiding {
+    pub by: MemberId,
+    pub at: Hlc,
+}
+
+/// A goal comment the worker hid: where it was and whose it is, without its words.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HiddenComment {
+    pub id: CommentId,
+    pub goal: GoalId,
+    pub author: MemberId,
+    pub hiding: Hiding,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -50,8 +69,15 @@ pub struct ContactMoment {
     pub rating: Option<Rating>,
     pub note: Option<String>,
     pub cancel_reason: Option<String>,
+    /// Absent when hidden.
     pub parent_view: Option<String>,
+    /// Who wrote the parent view there is now: only they may change or clear it.
+    pub parent_view_writer: Option<MemberId>,
+    pub parent_view_hidden: Option<Hiding>,
+    /// Absent when hidden.
     pub youth_view: Option<String>,
+    pub youth_view_writer: Option<MemberId>,
+    pub youth_view_hidden: Option<Hiding>,
     /// Who logged it.
     pub logged_by: MemberId,
     pub changed_concurrently: bool,
@@ -69,7 +95,11 @@ pub struct Evaluation {
     pub child_took_part: bool,
     /// Set when this evaluation follows a big change (the reason).
     pub big_change: Option<String>,
+    /// Absent when hidden.
     pub youth_view: Option<String>,
+    /// Who wrote the youth view there is now: only they may change or clear it.
+    pub youth_view_writer: Option<MemberId>,
+    pub youth_view_hidden: Option<Hiding>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -130,7 +160,9 @@ pub struct Plan {
     pub phase_dates: BTreeMap<Phase, PhaseDates>,
     /// Ordered by priority.
     pub goals: Vec<Goal>,
+    /// The comments shown; hidden ones are in `hidden_comments`, without their words.
     pub comments: Vec<GoalComment>,
+    pub hidden_comments: Vec<HiddenComment>,
     /// Ordered by date and time.
     pub contact_moments: Vec<ContactMoment>,
     /// Ordered by date.
@@ -138,7 +170,14 @@ pub struct Plan {
     pub interventions: Vec<Intervention>,
     pub network: Vec<NetworkPerson>,
     pub decision: Option<PerspectiveDecision>,
+    /// Who wrote each comment (removed ones too) and each view there is now: read it through
+    /// [`Plan::writer`], which [`crate::authorize`] checks writer-only changes against.
+    pub writers: Writers,
 }
+
+/// Who wrote each comment and view, by (item, field); a comment's under [`Field::Text`].
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Writers(BTreeMap<(Entity, Field), MemberId>);
 
 impl Plan {
     pub fn from_replica(r: &Replica) -> Plan {
@@ -159,11 +198,13 @@ impl Plan {
             phase_dates: BTreeMap::new(),
             goals: vec![],
             comments: vec![],
+            hidden_comments: vec![],
             contact_moments: vec![],
             evaluations: vec![],
             interventions: vec![],
             network: vec![],
             decision: None,
+            writers: Writers::default(),
         };
         // Walk each entity once; registers are grouped by entity.
         let mut last: Option<Entity> = None;
@@ -179,6 +220,22 @@ impl Plan {
             ) {
                 read.singleton(&mut plan, e);
                 continue;
+            }
+            // Who wrote it counts even once it is removed: nobody else may bring it back.
+            match e {
+                Entity::GoalComment(_) => {
+                    if let Some(writer) = read.comment_writer(e) {
+                        plan.writers.0.insert((e, Field::Text), writer);
+                    }
+                }
+                Entity::ContactMoment(_) | Entity::Evaluation(_) => {
+                    for f in [Field::ParentView, Field::YouthView] {
+                        if let Some(writer) = read.view_writer(e, f) {
+                            plan.writers.0.insert((e, f), writer);
+                        }
+                    }
+                }
+                _ => {}
             }
             if read.or_default::<bool>(e, Field::Deleted) {
                 if let Entity::Member(id) = e {
@@ -212,17 +269,33 @@ impl Plan {
                     else {
                         continue;
                     };
-                    plan.comments.push(GoalComment {
-                        id,
-                        goal,
-                        text,
-                        author: read.first_author(e, Field::Text),
-                    });
+                    let author = plan
+                        .writers
+                        .0
+                        .get(&(e, Field::Text))
+                        .copied()
+                        .unwrap_or_else(|| read.first_author(e, Field::Text));
+                    match read.hiding(e, Field::Hidden) {
+                        Some(hiding) => plan.hidden_comments.push(HiddenComment {
+                            id,
+                            goal,
+                            author,
+                            hiding,
+                        }),
+                        None => plan.comments.push(GoalComment {
+                            id,
+                            goal,
+                            text,
+                            author,
+                        }),
+                    }
                 }
                 Entity::ContactMoment(id) => {
                     let Some(at) = read.get(e, Field::At) else {
                         continue;
                     };
+                    let parent_view_hidden = read.hiding(e, Field::ParentViewHidden);
+                    let youth_view_hidden = read.hiding(e, Field::YouthViewHidden);
                     plan.contact_moments.push(ContactMoment {
                         id,
                         at,
@@ -234,8 +307,12 @@ impl Plan {
                         rating: read.or_default(e, Field::Rating),
                         note: read.or_default(e, Field::Note),
                         cancel_reason: read.or_default(e, Field::CancelReason),
-                        parent_view: read.or_default(e, Field::ParentView),
-                        youth_view: read.or_default(e, Field::YouthView),
+                        parent_view: read.unless_hidden(e, Field::ParentView, parent_view_hidden),
+                        parent_view_writer: plan.writers.0.get(&(e, Field::ParentView)).copied(),
+                        parent_view_hidden,
+                        youth_view: read.unless_hidden(e, Field::YouthView, youth_view_hidden),
+                        youth_view_writer: plan.writers.0.get(&(e, Field::YouthView)).copied(),
+                        youth_view_hidden,
                         logged_by: read.first_author(e, Field::At),
                         changed_concurrently: r.has_concurrent_change(e),
                     });
@@ -244,6 +321,7 @@ impl Plan {
                     let Some(date) = read.get(e, Field::Date) else {
                         continue;
                     };
+                    let youth_view_hidden = read.hiding(e, Field::YouthViewHidden);
                     plan.evaluations.push(Evaluation {
                         id,
                         date,
@@ -254,7 +332,9 @@ impl Plan {
                         participants: read.or_default(e, Field::Participants),
                         child_took_part: read.or_default(e, Field::ChildTookPart),
                         big_change: read.or_default(e, Field::BigChange),
-                        youth_view: read.or_default(e, Field::YouthView),
+                        youth_view: read.unless_hidden(e, Field::YouthView, youth_view_hidden),
+                        youth_view_writer: plan.writers.0.get(&(e, Field::YouthView)).copied(),
+                        youth_view_hidden,
                     });
                 }
                 Entity::Intervention(id) => {
@@ -286,6 +366,41 @@ impl Plan {
         plan.contact_moments.sort_by_key(|c| (c.at, c.id));
         plan.evaluations.sort_by_key(|e| (e.date, e.id));
         plan
+    }
+
+    /// Who wrote `field` of `entity` in their own name, if it holds such words now: the only
+    /// member who may change or clear it. A goal comment is one whole: its writer is who created
+    /// it, for every field (removed comments too). A parent's or the child's view belongs to who
+    /// wrote it since it was last empty; an empty view may be written by any member the
+    /// permission table allows. Hiding is the worker's, never a writer's ([`None`]).
+    pub fn writer(&self, entity: Entity, field: Field) -> Option<MemberId> {
+        if !crate::permission::is_own_words(&entity, field) {
+            return None;
+        }
+        let field = match entity {
+            Entity::GoalComment(_) => Field::Text,
+            _ => field,
+        };
+        self.writers.0.get(&(entity, field)).copied()
+    }
+
+    /// Whether the worker hid the words `field` of `entity` holds (a comment's every field, or one
+    /// view): a history shown to others may leave their values out.
+    pub fn is_hidden(&self, entity: Entity, field: Field) -> bool {
+        match (entity, field) {
+            (Entity::GoalComment(id), _) => self.hidden_comments.iter().any(|c| c.id == id),
+            (Entity::ContactMoment(id), Field::ParentView | Field::ParentViewHidden) => self
+                .contact_moment(id)
+                .is_some_and(|c| c.parent_view_hidden.is_some()),
+            (Entity::ContactMoment(id), Field::YouthView | Field::YouthViewHidden) => self
+                .contact_moment(id)
+                .is_some_and(|c| c.youth_view_hidden.is_some()),
+            (Entity::Evaluation(id), Field::YouthView | Field::YouthViewHidden) => self
+                .evaluations
+                .iter()
+                .any(|e| e.id == id && e.youth_view_hidden.is_some()),
+            _ => false,
+        }
     }
 
     /// A member who takes part now.
@@ -385,6 +500,43 @@ impl Reader<'_> {
             .register(e, f)
             .map(|r| r.writes()[0].author)
             .unwrap_or(MemberId(uuid::Uuid::nil()))
+    }
+
+    /// Who created a goal comment: the author of its earliest write, hides aside.
+    fn comment_writer(&self, e: Entity) -> Option<MemberId> {
+        self.r
+            .fields_of(e)
+            .filter(|(f, _)| *f != Field::Hidden)
+            .map(|(_, r)| &r.writes()[0])
+            .min_by_key(|w| (w.hlc, w.op))
+            .map(|w| w.author)
+    }
+
+    /// Who wrote a view as it stands: the author of the first write since it was last empty
+    /// (cleared, or never written). None while it is empty.
+    fn view_writer(&self, e: Entity, f: Field) -> Option<MemberId> {
+        let writes = self.r.register(e, f)?.writes();
+        let empty = |w: &Write| w.value.as_str().is_none_or(|s| s.trim().is_empty());
+        let since = writes.iter().rposition(empty).map_or(0, |at| at + 1);
+        writes.get(since).map(|w| w.author)
+    }
+
+    /// Set when the worker hid what `hidden_field` covers: who did, and when.
+    fn hiding(&self, e: Entity, hidden_field: Field) -> Option<Hiding> {
+        let w = self.r.register(e, hidden_field)?.current();
+        (w.value == serde_json::Value::Bool(true)).then_some(Hiding {
+            by: w.author,
+            at: w.hlc,
+        })
+    }
+
+    /// A view's words, left out while hidden.
+    fn unless_hidden(&self, e: Entity, f: Field, hidden: Option<Hiding>) -> Option<String> {
+        if hidden.is_some() {
+            None
+        } else {
+            self.or_default(e, f)
+        }
     }
 
     /// Who wrote the field's current value.

@@ -195,6 +195,26 @@ pub fn year_plan(start: Date) -> Vec<Op> {
     into_ops(y)
 }
 
+/// [`year_plan`] under a plan id and operation ids from `new_id` (the plan's first), so that
+/// one server can hold it again and again: for the benchmarks and the e2e seeder. What an
+/// operation supersedes follows it to its new id.
+pub fn year_plan_with_ids(start: Date, mut new_id: impl FnMut() -> Uuid) -> Vec<Op> {
+    let plan = PlanId(new_id());
+    let mut ids: HashMap<OpId, OpId> = HashMap::new();
+    year_plan(start)
+        .into_iter()
+        .map(|mut op| {
+            let id = OpId(new_id());
+            ids.insert(op.id, id);
+            op.id = id;
+            op.plan = plan;
+            // What an op supersedes always came before it, so it has its new id already.
+            op.supersedes = op.supersedes.map(|old| ids[&old]);
+            op
+        })
+        .collect()
+}
+
 fn founding(y: &mut Year) {
     let t = y.at(0, 9, 0);
     // The founder's role first: the server starts a plan from it.

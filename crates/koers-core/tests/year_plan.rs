@@ -7,15 +7,6 @@ fn start() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 1, 5).unwrap()
 }
 
-/// As the server's `affects_authorization`: ops after which the plan must be derived again
-/// before the next op is checked.
-fn affects_authorization(op: &Op) -> bool {
-    matches!(
-        op.entity,
-        Entity::Plan | Entity::Member(_) | Entity::Consent(_) | Entity::Goal(_) | Entity::Decision
-    )
-}
-
 #[test]
 fn every_change_of_the_year_passes_the_servers_check_in_order() {
     let ops = year::year_plan(start());
@@ -128,4 +119,33 @@ fn the_same_start_gives_the_same_plan() {
     let b = year::year_plan(start() + chrono::Days::new(1));
     assert_eq!(a.len(), b.len());
     assert_ne!(a[0].hlc, b[0].hlc);
+}
+
+#[test]
+fn the_year_plan_under_new_ids_is_the_same_plan() {
+    let start = chrono::NaiveDate::from_ymd_opt(2025, 11, 3).unwrap();
+    let original = koers_core::year::year_plan(start);
+    let mut n = 0u128;
+    let renamed = koers_core::year::year_plan_with_ids(start, || {
+        n += 1;
+        uuid::Uuid::from_u128(n)
+    });
+    assert_eq!(renamed.len(), original.len());
+    let plan = renamed[0].plan;
+    assert!(renamed.iter().all(|op| op.plan == plan));
+    let ids: std::collections::HashSet<_> = renamed.iter().map(|op| op.id).collect();
+    assert_eq!(ids.len(), renamed.len(), "every op has its own new id");
+    assert!(original.iter().all(|op| !ids.contains(&op.id)));
+    // Supersedes point at an earlier op of the renamed plan.
+    for (i, op) in renamed.iter().enumerate() {
+        if let Some(old) = op.supersedes {
+            assert!(renamed[..i].iter().any(|o| o.id == old), "{op:?}");
+        }
+    }
+    let a =
+        koers_core::Plan::from_replica(&koers_core::Replica::from_ops(original[0].plan, &original));
+    let b = koers_core::Plan::from_replica(&koers_core::Replica::from_ops(plan, &renamed));
+    assert_eq!(a.child_name, b.child_name);
+    assert_eq!(a.goals.len(), b.goals.len());
+    assert_eq!(a.contact_moments.len(), b.contact_moments.len());
 }
