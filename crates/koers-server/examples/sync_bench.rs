@@ -3,8 +3,14 @@
 //!
 //! (a) one device pushes 10,000 contact-moment operations in batches of 1000, another pulls them
 //!     all (and applies them to its replica): time and operations per second;
+//! (j) join: the generated year plan (`koers_core::year`, about 5,000 operations) is put on the
+//!     server by its members' devices, then a new phone joins through an invite and pulls it all,
+//!     page by page following the answer's `cursor`: time, requests, operations;
 //! (b) 200 devices (20 plans of 10) sync at once for 30 s: push 1–5 operations, pull after their
 //!     cursor, sleep 100–500 ms; requests, p50/p99 latency, errors, and the server's peak RSS.
+//!
+//! The server runs with its limits (`koers_server::limits`) in place, as in production, except
+//! the rate limit on invite acceptance: the benchmark registers 190 devices from one address.
 //!
 //! Run: `cargo run --profile server -p koers-server --example sync_bench`
 //! (`-- --quick` for a 5-second load phase).
@@ -61,10 +67,24 @@ fn serve(data: &str, dist: &str) {
             data_dir: data.into(),
             dist_dir: dist.into(),
         };
-        let app = koers_server::build_app(&config).expect("the server starts");
+        let limits = koers_server::limits::LimitsConfig {
+            invite_accepts_per_address: 100_000,
+            invite_accepts_per_prefix: 100_000,
+            ..Default::default()
+        };
+        let header_read_timeout = limits.header_read_timeout;
+        let app = koers_server::build_app_with_limits(&config, limits).expect("the server starts");
         let listener = tokio::net::TcpListener::bind(config.addr).await.unwrap();
         println!("{}", listener.local_addr().unwrap().port());
-        axum::serve(listener, app).await.unwrap();
+        koers_server::limits::serve(
+            listener,
+            app,
+            header_read_timeout,
+            std::future::pending(),
+            Duration::from_secs(1),
+        )
+        .await
+        .unwrap();
     });
 }
 
@@ -259,8 +279,11 @@ impl Device {
                 let op: Op =
                     serde_json::from_value(item["op"].clone()).map_err(|e| e.to_string())?;
                 let _ = self.replica.apply(&op);
-                self.cursor = self.cursor.max(item["seq"].as_i64().unwrap_or(0));
             }
+            // As the app does: continue from the answer's cursor, and keep it.
+            self.cursor = reply.json["cursor"]
+                .as_i64()
+                .ok_or_else(|| format!("pull: no cursor in {}", reply.json))?;
             if reply.json["more"] != json!(true) {
                 return Ok(requests);
             }
@@ -391,25 +414,7 @@ async fn make_plan(api: &Api, others: usize) -> Vec<Device> {
     let worker_token = created["device_token"].as_str().unwrap().to_owned();
     let mut devices = vec![Device::new(plan, worker, worker_token.clone())];
     for m in members {
-        let invite = api
-            .expect(
-                Method::POST,
-                &format!("/api/plans/{plan}/invites"),
-                Some(&worker_token),
-                Some(&json!({ "member": m })),
-                StatusCode::CREATED,
-            )
-            .await;
-        let accepted = api
-            .expect(
-                Method::POST,
-                "/api/invites/accept",
-                None,
-                Some(&json!({ "code": invite["code"], "device_name": "bench" })),
-                StatusCode::CREATED,
-            )
-            .await;
-        let token = accepted["device_token"].as_str().unwrap().to_owned();
+        let token = register(api, plan, &worker_token, m).await;
         devices.push(Device::new(plan, m, token));
     }
     for device in &mut devices {
@@ -421,6 +426,104 @@ async fn make_plan(api: &Api, others: usize) -> Vec<Device> {
 
 // ---------------------------------------------------------------------------------------------
 // The benchmark
+
+/// The year plan under a new plan id and new operation ids (so that it never collides with
+/// another run), dated so that it ends before now.
+fn fresh_year_plan() -> Vec<Op> {
+    let start = chrono::Utc::now().date_naive() - chrono::Days::new(380);
+    year::year_plan_with_ids(start, Uuid::new_v4)
+}
+
+/// A device for `member` of `plan`, through an invite by the worker.
+async fn register(api: &Api, plan: PlanId, worker_token: &str, member: MemberId) -> String {
+    let invite = api
+        .expect(
+            Method::POST,
+            &format!("/api/plans/{plan}/invites"),
+            Some(worker_token),
+            Some(&json!({ "member": member })),
+            StatusCode::CREATED,
+        )
+        .await;
+    let accepted = api
+        .expect(
+            Method::POST,
+            "/api/invites/accept",
+            None,
+            Some(&json!({ "code": invite["code"], "device_name": "bench" })),
+            StatusCode::CREATED,
+        )
+        .await;
+    accepted["device_token"].as_str().unwrap().to_owned()
+}
+
+/// Puts the year plan on the server as its members' devices would have sent it (in order, in
+/// runs of one author, at most 1000 per request), then times a new phone of a parent pulling
+/// all of it. Returns the plan's operation count, the pull's time and requests, and how many
+/// operations the new phone holds.
+async fn join_year_plan(api: &Api) -> (usize, Duration, usize, usize) {
+    let ops = fresh_year_plan();
+    let plan = ops[0].plan;
+    let founder = ops[0].author;
+    let founding = ops
+        .iter()
+        .take(BATCH)
+        .take_while(|op| op.author == founder)
+        .count();
+    let created = api
+        .expect(
+            Method::POST,
+            "/api/plans",
+            None,
+            Some(&json!({ "ops": &ops[..founding], "device_name": "bench worker" })),
+            StatusCode::CREATED,
+        )
+        .await;
+    let worker_token = created["device_token"].as_str().unwrap().to_owned();
+    let mut tokens = std::collections::HashMap::from([(founder, worker_token.clone())]);
+    let mut rest = &ops[founding..];
+    while !rest.is_empty() {
+        let author = rest[0].author;
+        let run = rest
+            .iter()
+            .take(BATCH)
+            .take_while(|op| op.author == author)
+            .count();
+        let (batch, later) = rest.split_at(run);
+        if let std::collections::hash_map::Entry::Vacant(entry) = tokens.entry(author) {
+            entry.insert(register(api, plan, &worker_token, author).await);
+        }
+        let answer = api
+            .expect(
+                Method::POST,
+                &format!("/api/plans/{plan}/ops"),
+                Some(&tokens[&author]),
+                Some(&json!({ "ops": batch })),
+                StatusCode::OK,
+            )
+            .await;
+        assert_eq!(
+            answer["accepted"].as_array().map_or(0, Vec::len),
+            batch.len(),
+            "every year-plan operation is accepted: {}",
+            answer["refused"]
+        );
+        rest = later;
+    }
+    let view = Plan::from_replica(&Replica::from_ops(plan, &ops));
+    let parent = view
+        .members
+        .iter()
+        .find(|m| m.role == Role::Parent)
+        .expect("the year plan has parents")
+        .id;
+    let token = register(api, plan, &worker_token, parent).await;
+    let mut phone = Device::new(plan, parent, token);
+    let started = Instant::now();
+    let requests = phone.pull(api).await.expect("the new phone pulls the plan");
+    let time = started.elapsed();
+    (ops.len(), time, requests, phone.replica.op_count())
+}
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
@@ -548,6 +651,27 @@ async fn bench(load_secs: u64) {
     );
     println!("+------------------------------+------------+--------------+------------+");
     println!("reader's replica holds {pulled} operations; server peak RSS so far {hwm_a:.1} MiB");
+
+    // (j) a new phone joins a year's plan.
+    let (join_ops, join_time, join_requests, join_held) = join_year_plan(&api).await;
+    println!();
+    println!("(j) a new phone joins the year plan (koers_core::year): pulls every page, following the cursor");
+    println!("+------------------------------+------------+--------------+------------+");
+    println!("| step                         |   time (s) |       ops/s  |  requests  |");
+    println!("+------------------------------+------------+--------------+------------+");
+    println!(
+        "| {:<28} | {:>10.3} | {:>12.0} | {:>10} |",
+        format!("join: {join_ops} ops, all pages"),
+        join_time.as_secs_f64(),
+        join_ops as f64 / join_time.as_secs_f64(),
+        join_requests
+    );
+    println!("+------------------------------+------------+--------------+------------+");
+    println!("the new phone holds {join_held} of the plan's {join_ops} operations");
+    assert_eq!(
+        join_held, join_ops,
+        "the joining phone holds every operation"
+    );
 
     // (b) 200 devices at once.
     let setup = Instant::now();

@@ -5,10 +5,11 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use base64::Engine as _;
-use koers_core::{MemberId, PlanId};
+use koers_core::{MemberId, PlanId, Role};
 use sha2::{Digest as _, Sha256};
 
 use crate::error::ApiError;
+use crate::plans::PlanState;
 use crate::store::DeviceRecord;
 use crate::AppState;
 
@@ -61,6 +62,34 @@ impl AuthDevice {
             ))
         }
     }
+
+    /// The role the device's member has in `plan` now, or 401 `member_removed` if they were
+    /// taken out of it. Read from the plan as the server holds it, not from the device row: a
+    /// removed member is shut out even if revoking their device went wrong.
+    pub fn role_in(&self, plan: &PlanState) -> Result<Role, ApiError> {
+        plan.plan
+            .member(self.member)
+            .map(|m| m.role)
+            .ok_or_else(member_removed)
+    }
+
+    /// The access check every plan endpoint makes first: a device of this plan (403
+    /// `wrong_plan`) whose member still belongs to it (401 `member_removed`). Returns the
+    /// member's current role.
+    pub async fn admit(&self, state: &AppState, plan: PlanId) -> Result<Role, ApiError> {
+        self.require_plan(plan)?;
+        let mut locked = state.plans.lock(state.store.as_ref(), plan).await?;
+        self.role_in(locked.state())
+    }
+}
+
+/// 401 `member_removed`: the device's member is no longer in the plan. Like `device_revoked`,
+/// it tells the phone to wipe the plan (after offering what it could not send).
+pub fn member_removed() -> ApiError {
+    unauthorized(
+        "member_removed",
+        "This device's member was taken out of the plan; ask the foster-care worker for a new invite if that was a mistake.",
+    )
 }
 
 fn unauthorized(code: &'static str, message: &str) -> ApiError {
@@ -110,7 +139,7 @@ impl FromRequestParts<AppState> for AuthDevice {
             })?;
         if device.revoked_at.is_some() {
             return Err(unauthorized(
-                "token_revoked",
+                "device_revoked",
                 "This device was removed from the plan; ask the foster-care worker for a new invite.",
             ));
         }

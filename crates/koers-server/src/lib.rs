@@ -9,6 +9,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod headers;
+pub mod limits;
 pub mod openapi;
 pub mod plans;
 pub mod static_files;
@@ -147,10 +148,20 @@ pub struct AppState {
     pub files: ServeDir,
     /// Plans in memory, for authorization and event streams.
     pub plans: Arc<plans::Plans>,
+    /// What the server refuses to keep or serve ([`limits`]).
+    pub limits: Arc<limits::Limits>,
 }
 
 /// Checks the built app, prepares the data folder and the database, and builds the router.
 pub fn build_app(config: &Config) -> Result<Router, StartupError> {
+    build_app_with_limits(config, limits::LimitsConfig::default())
+}
+
+/// [`build_app`] with other limits than the defaults (benchmarks, tests).
+pub fn build_app_with_limits(
+    config: &Config,
+    limits: limits::LimitsConfig,
+) -> Result<Router, StartupError> {
     let index_html = read_index_html(&config.dist_dir)?;
     prepare_data_dir(&config.data_dir)?;
     let db_path = config.data_dir.join(DB_FILE);
@@ -158,7 +169,12 @@ pub fn build_app(config: &Config) -> Result<Router, StartupError> {
         path: db_path.clone(),
         source,
     })?;
-    Ok(app_router(&config.dist_dir, &index_html, Arc::new(store)))
+    Ok(app_router_with_limits(
+        &config.dist_dir,
+        &index_html,
+        Arc::new(store),
+        limits,
+    ))
 }
 
 /// Reads `dist/index.html` (needed for the CSP hashes).
@@ -195,10 +211,22 @@ pub fn prepare_data_dir(data_dir: &Path) -> Result<(), StartupError> {
 /// when a precompressed file was served, never for event streams); `Cache-Control: no-store`
 /// where no handler chose one; JSON error bodies for `/api/…`; request body limit.
 pub fn app_router(dist_dir: &Path, index_html: &str, store: Arc<dyn Store>) -> Router {
+    app_router_with_limits(dist_dir, index_html, store, limits::LimitsConfig::default())
+}
+
+/// [`app_router`] with other limits than the defaults (tests use small ones).
+pub fn app_router_with_limits(
+    dist_dir: &Path,
+    index_html: &str,
+    store: Arc<dyn Store>,
+    limits: limits::LimitsConfig,
+) -> Router {
+    let limits = Arc::new(limits::Limits::new(limits));
     let state = AppState {
         store,
         files: static_files::serve_dir(dist_dir),
         plans: Arc::default(),
+        limits: Arc::clone(&limits),
     };
     let csp = HeaderValue::from_str(&headers::content_security_policy(index_html))
         .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'; object-src 'none'"));
@@ -231,7 +259,13 @@ pub fn app_router(dist_dir: &Path, index_html: &str, store: Arc<dyn Store>) -> R
             "/api/plans/{plan}/devices/{device}",
             delete(sync::revoke_device),
         )
-        .route("/api/invites/accept", post(sync::accept_invite))
+        .route(
+            "/api/invites/accept",
+            post(sync::accept_invite).route_layer(middleware::from_fn_with_state(
+                Arc::clone(&limits),
+                limits::invite_rate_limit,
+            )),
+        )
         .route("/api", any(api::not_found))
         .route("/api/{*rest}", any(api::not_found))
         .fallback(static_files::handler)
@@ -257,7 +291,13 @@ pub fn app_router(dist_dir: &Path, index_html: &str, store: Arc<dyn Store>) -> R
     }
     router
         .layer(middleware::from_fn(headers::vary_accept_encoding))
-        .layer(TraceLayer::new_for_http())
+        .layer(middleware::from_fn_with_state(
+            limits,
+            limits::request_timeout,
+        ))
+        // The span names the path, never the query: the event stream's `?access_token=` must
+        // not reach the logs at any level.
+        .layer(TraceLayer::new_for_http().make_span_with(limits::request_span))
 }
 
 async fn default_cache_control(
@@ -282,9 +322,14 @@ pub fn browser_url(addr: SocketAddr) -> String {
     format!("http://{}", SocketAddr::new(ip, addr.port()))
 }
 
+/// Time open connections get to finish after SIGINT or SIGTERM (event streams never finish).
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Starts Koers and serves until SIGINT or SIGTERM.
 pub async fn run(config: Config) -> Result<(), StartupError> {
-    let app = build_app(&config)?;
+    let limits = limits::LimitsConfig::default();
+    let header_read_timeout = limits.header_read_timeout;
+    let app = build_app_with_limits(&config, limits)?;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|source| {
@@ -306,10 +351,15 @@ pub async fn run(config: Config) -> Result<(), StartupError> {
     println!("{message}");
     tracing::info!("{message}");
 
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(StartupError::Serve)?;
+    limits::serve(
+        listener,
+        app,
+        header_read_timeout,
+        shutdown_signal(),
+        SHUTDOWN_GRACE,
+    )
+    .await
+    .map_err(StartupError::Serve)?;
     tracing::info!("Koers stopped");
     Ok(())
 }

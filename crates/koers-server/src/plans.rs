@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use koers_core::{Entity, Op, Plan, PlanId, Replica};
+use koers_core::{MemberId, Op, Plan, PlanId, Replica};
 use tokio::sync::{broadcast, OwnedMutexGuard};
 
 use crate::store::{Store, StoreError};
@@ -31,6 +31,9 @@ pub enum PlanEvent {
     Ops(i64),
     /// This device was revoked: its streams end.
     DeviceRevoked(String),
+    /// This member was taken out of the plan: the streams of all their devices end, whether or
+    /// not a device row was revoked.
+    MemberRemoved(MemberId),
 }
 
 /// A plan as the server knows it.
@@ -39,16 +42,36 @@ pub struct PlanState {
     pub replica: Replica,
     pub plan: Plan,
     pub last_seq: i64,
+    /// When the plan was founded: the smallest HLC millis of its founding operations. Set from
+    /// the founding batch on creation and, on load, from all stored operations (the same value,
+    /// as nothing dated earlier is accepted; older data can only make it earlier, never refuse
+    /// more). Operations dated before it are refused (`before_plan`).
+    pub founded_millis: u64,
+    /// What the plan has used of the server's limits (issue 10; see [`crate::limits`]).
+    pub usage: crate::limits::Usage,
 }
 
 impl PlanState {
     pub fn new(replica: Replica, last_seq: i64) -> Self {
         let plan = Plan::from_replica(&replica);
+        let founded_millis = replica
+            .registers()
+            .flat_map(|(_, _, register)| register.writes())
+            .map(|write| write.hlc.millis)
+            .min()
+            .unwrap_or(0);
         PlanState {
+            founded_millis,
             replica,
             plan,
             last_seq,
+            usage: crate::limits::Usage::default(),
         }
+    }
+
+    /// True if `member` belongs to the plan now (not taken out).
+    pub fn has_member(&self, member: MemberId) -> bool {
+        self.plan.member(member).is_some()
     }
 
     /// Re-derives [`PlanState::plan`] after ops were applied to the replica.
@@ -58,12 +81,10 @@ impl PlanState {
 }
 
 /// True if applying `op` can change what [`koers_core::authorize`] decides for later ops
-/// (membership and roles, goal owners, phase, consents, the decision).
+/// (membership and roles, goal owners, phase, consents, the decision, who wrote a comment or a
+/// view): the core says, as it is the one that reads them.
 pub fn affects_authorization(op: &Op) -> bool {
-    matches!(
-        op.entity,
-        Entity::Plan | Entity::Member(_) | Entity::Consent(_) | Entity::Goal(_) | Entity::Decision
-    )
+    koers_core::affects_authorization(op)
 }
 
 type Slot = Arc<tokio::sync::Mutex<Option<PlanState>>>;
@@ -94,16 +115,42 @@ impl std::fmt::Debug for Plans {
 }
 
 /// Exclusive access to one loaded plan.
-pub struct LockedPlan(OwnedMutexGuard<Option<PlanState>>);
+pub struct LockedPlan {
+    guard: OwnedMutexGuard<Option<PlanState>>,
+    /// A write is under way: the in-memory state may be ahead of the store.
+    writing: bool,
+}
 
 impl LockedPlan {
     pub fn state(&mut self) -> &mut PlanState {
-        self.0.as_mut().expect("a locked plan is loaded")
+        self.guard.as_mut().expect("a locked plan is loaded")
+    }
+
+    /// Marks the start of a write that changes the in-memory state before the store commits.
+    /// Dropped before [`LockedPlan::write_done`] — the request was cancelled (the client hung
+    /// up, or it timed out) while the store committed, or not — the state is forgotten and read
+    /// again from the store on its next use, rather than kept with a batch that may not be
+    /// stored or a last seq that is behind.
+    pub fn begin_write(&mut self) {
+        self.writing = true;
+    }
+
+    /// The write is stored and the in-memory state follows it.
+    pub fn write_done(&mut self) {
+        self.writing = false;
     }
 
     /// Forgets the in-memory state (after a failed write), so the next use reloads it.
     pub fn invalidate(mut self) {
-        *self.0 = None;
+        *self.guard = None;
+    }
+}
+
+impl Drop for LockedPlan {
+    fn drop(&mut self) {
+        if self.writing {
+            *self.guard = None;
+        }
     }
 }
 
@@ -155,7 +202,10 @@ impl Plans {
             *guard = Some(load(store, id).await?);
             self.evict();
         }
-        Ok(LockedPlan(guard))
+        Ok(LockedPlan {
+            guard,
+            writing: false,
+        })
     }
 
     /// Puts a freshly created plan in memory (unless something already loaded it).
@@ -241,7 +291,10 @@ mod tests {
             .iter()
             .map(|op| (op.id.0.to_string(), serde_json::to_string(op).unwrap()))
             .collect();
-        store.append_ops(&plan.to_string(), &rows).await.unwrap();
+        store
+            .append_ops(&plan.to_string(), &rows, &[], "2026-01-05T08:00:00.000Z")
+            .await
+            .unwrap();
         plan
     }
 
@@ -267,6 +320,30 @@ mod tests {
             again.state().last_seq,
             store.last_seq(&sam.to_string()).await.unwrap()
         );
+    }
+
+    #[tokio::test]
+    async fn a_write_dropped_half_way_leaves_no_state_ahead_of_the_store() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let plans = Plans::default();
+        let noa = stored_plan(&store, "Noa").await;
+        let stored = store.last_seq(&noa.to_string()).await.unwrap();
+        {
+            // A push cancelled (client gone, timeout) after changing the plan in memory.
+            let mut locked = plans.lock(&store, noa).await.unwrap();
+            locked.begin_write();
+            locked.state().last_seq = stored + 10;
+            locked.state().plan.child_name = "not stored".into();
+        }
+        let mut again = plans.lock(&store, noa).await.unwrap();
+        assert_eq!(again.state().last_seq, stored);
+        assert_eq!(again.state().plan.child_name, "Noa");
+        // A write that finished keeps its state.
+        again.begin_write();
+        again.state().last_seq = stored + 1;
+        again.write_done();
+        drop(again);
+        assert_eq!(plans.lock(&store, noa).await.unwrap().state().last_seq, stored + 1);
     }
 
     #[tokio::test]

@@ -12,7 +12,9 @@ use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::Json;
 use futures_util::Stream;
-use koers_core::{allowed, authorize, Action, Entity, Field, MemberId, Op, PlanId, Replica, Role};
+use koers_core::{
+    allowed, authorize, Action, Entity, Field, MemberId, Op, OpId, PlanId, Replica, Role,
+};
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
@@ -22,7 +24,7 @@ use crate::auth::{
 use crate::error::{ApiError, ApiJson, ApiQuery};
 use crate::plans::{affects_authorization, PlanEvent, PlanState};
 use crate::store::{
-    AcceptOutcome, DeviceRecord, InviteRecord, NewDevice, NewInvite, NewOp, StoreError,
+    AcceptOutcome, Appended, DeviceRecord, InviteRecord, NewDevice, NewInvite, NewOp, StoreError,
 };
 use crate::wire::*;
 use crate::AppState;
@@ -148,6 +150,19 @@ fn op_id_taken(op_id: &str) -> ApiError {
     )
 }
 
+fn op_id_reused(op_id: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "op_id_reused",
+        format!(
+            "Operation {op_id} is sent with two different contents; give each change its own id."
+        ),
+    )
+}
+
+/// The per-op refusal of a re-sent id whose content differs from what is stored.
+const OP_ID_REUSED_MESSAGE: &str = "The server holds another change with this operation id; keep this change, give it a new id and send it again.";
+
 fn is_founder_op(op: &Op) -> bool {
     op.entity == Entity::Member(op.author)
         && op.field == Field::Role
@@ -164,7 +179,7 @@ fn is_founder_op(op: &Op) -> bool {
     responses(
         (status = 201, description = "Plan created; the device token is shown once", body = CreatePlanResponse),
         (status = 400, description = "Not a valid founding batch", body = ErrorBody),
-        (status = 409, description = "The plan exists", body = ErrorBody),
+        (status = 409, description = "The plan exists (`plan_exists`), an operation id belongs to another plan (`op_id_taken`) or is sent with two contents (`op_id_reused`)", body = ErrorBody),
         (status = 422, description = "An operation was refused", body = ErrorBody),
         (status = 413, description = "Body larger than 2 MiB", body = ErrorBody),
         (status = 415, description = "Body not sent as application/json", body = ErrorBody),
@@ -204,6 +219,12 @@ pub async fn create_plan(
         return Err(ApiError::bad_request(
             "clock_ahead",
             format!("Operation {} is dated too far in the future; set this device's date and time correctly.", op.id),
+        ));
+    }
+    if let Some(op) = body.ops.iter().find(|op| op.hlc.check_counter().is_err()) {
+        return Err(ApiError::bad_request(
+            "hlc_counter_limit",
+            format!("Operation {} has a clock counter at its limit; give it a new timestamp and send the plan again.", op.id),
         ));
     }
     if state.store.plan_exists(&plan_id.to_string()).await? {
@@ -256,10 +277,13 @@ pub async fn create_plan(
         Ok(seqs) => seqs,
         Err(StoreError::PlanExists { .. }) => return Err(plan_exists()),
         Err(StoreError::OpIdConflict { op_id }) => return Err(op_id_taken(&op_id)),
+        Err(StoreError::OpIdReused { op_id }) => return Err(op_id_reused(&op_id)),
         Err(err) => return Err(err.into()),
     };
     let last_seq = seqs.iter().copied().max().unwrap_or(0);
     grown.last_seq = last_seq;
+    // The founding batch dates the plan: nothing older is accepted later (`before_plan`).
+    grown.founded_millis = body.ops.iter().map(|op| op.hlc.millis).min().unwrap_or(0);
     state.plans.insert(plan_id, grown).await;
     Ok((
         StatusCode::CREATED,
@@ -292,12 +316,14 @@ fn plan_exists() -> ApiError {
     responses(
         (status = 200, description = "Each operation accepted (with its seq) or refused (with a reason)", body = PushResponse),
         (status = 400, description = "Malformed batch", body = ErrorBody),
-        (status = 401, description = "Missing, unknown or revoked token", body = ErrorBody),
+        (status = 401, description = "Missing, unknown or revoked token (`token_missing`, `token_unknown`, `device_revoked`), or the device's member was taken out of the plan (`member_removed`)", body = ErrorBody),
         (status = 403, description = "Token of another plan", body = ErrorBody),
         (status = 404, description = "No such plan", body = ErrorBody),
         (status = 409, description = "An operation id belongs to another plan", body = ErrorBody),
-        (status = 413, description = "Body larger than 2 MiB", body = ErrorBody),
+        (status = 413, description = "Body larger than 2 MiB, or the plan would grow beyond the size the server keeps (`plan_too_large`); nothing stored", body = ErrorBody),
         (status = 415, description = "Body not sent as application/json", body = ErrorBody),
+        (status = 422, description = "The plan would hold more items of one kind than allowed (`item_limit`); nothing stored", body = ErrorBody),
+        (status = 429, description = "The member sent the most operations allowed in one day (`daily_limit`); nothing stored", body = ErrorBody),
     )
 )]
 pub async fn push_ops(
@@ -307,11 +333,40 @@ pub async fn push_ops(
     ApiJson(body): ApiJson<PushRequest>,
 ) -> Result<Json<PushResponse>, ApiError> {
     device.require_plan(plan_id)?;
-    check_batch_size(&body.ops)?;
     let now = now_millis();
     let mut locked = state.plans.lock(state.store.as_ref(), plan_id).await?;
+    // Access first (as `AuthDevice::admit`, under the lock this push holds anyway).
+    device.role_in(locked.state())?;
+    check_batch_size(&body.ops)?;
     let plan = locked.state();
+    // Issue 10, server limits (crate::limits): a batch that could cross one is refused whole,
+    // before anything of it is applied.
+    (state.limits)
+        .check_push(state.store.as_ref(), plan, device.member, &body.ops)
+        .await?;
     let before = plan.last_seq;
+    let members_before: Vec<MemberId> = plan.plan.members.iter().map(|m| m.id).collect();
+    // What the store holds for the ids this batch sends again: a re-send is acknowledged only if
+    // it says the same (compared as `Op` values, not as text).
+    let resent: Vec<String> = body
+        .ops
+        .iter()
+        .filter(|op| plan.replica.contains(op.id))
+        .map(|op| op.id.to_string())
+        .collect();
+    let mut stored_ops: HashMap<OpId, Op> = HashMap::new();
+    if !resent.is_empty() {
+        for (_, text) in state.store.op_bodies(&plan_id.to_string(), &resent).await? {
+            if let Ok(op) = serde_json::from_str::<Op>(&text) {
+                stored_ops.insert(op.id, op);
+            }
+        }
+    }
+    // From here the replica runs ahead of the store until the batch is committed.
+    locked.begin_write();
+    let plan = locked.state();
+    // Ops accepted earlier in this batch, for a second op with the same id further on.
+    let mut in_batch: HashMap<OpId, &Op> = HashMap::new();
     let mut refused = Vec::new();
     let mut to_store: Vec<&Op> = Vec::new();
     let mut stale = false;
@@ -333,10 +388,30 @@ pub async fn push_ops(
                     .into(),
             ));
         } else if plan.replica.contains(op.id) {
-            // Already stored: acknowledged again with its seq.
-            to_store.push(op);
+            let held = stored_ops
+                .get(&op.id)
+                .or_else(|| in_batch.get(&op.id).copied());
+            if held == Some(op) {
+                // Already stored: acknowledged again with its seq.
+                to_store.push(op);
+            } else {
+                // Acknowledging it would tell the phone this edit is kept; it is not.
+                refused.push(refuse("op_id_reused", OP_ID_REUSED_MESSAGE.into()));
+            }
         } else if let Err(err) = op.hlc.check_drift(now) {
             refused.push(refuse("clock_ahead", format!("{err}.")));
+        } else if op.hlc.check_counter().is_err() {
+            refused.push(refuse(
+                "hlc_counter_limit",
+                "This change's clock counter is at its limit; keep the change, give it a new timestamp and send it again.".into(),
+            ));
+        } else if op.hlc.millis < plan.founded_millis {
+            // Dated before the plan existed: no device could have written it then. (Old is fine
+            // otherwise: a phone may send a change written weeks ago while offline.)
+            refused.push(refuse(
+                "before_plan",
+                "This change is dated before the plan was founded; keep the change, give it a new timestamp and send it again.".into(),
+            ));
         } else {
             if stale {
                 plan.project();
@@ -346,6 +421,7 @@ pub async fn push_ops(
                 Ok(_) => {
                     let _ = plan.replica.apply(op);
                     stale |= affects_authorization(op);
+                    in_batch.insert(op.id, op);
                     to_store.push(op);
                 }
                 Err(refusal) => refused.push(refuse("refused", format!("{refusal}."))),
@@ -355,16 +431,35 @@ pub async fn push_ops(
     if stale {
         plan.project();
     }
+    // Members this batch took out of the plan: their phones and open invites stop working in
+    // the same transaction that stores the batch.
+    let removed: Vec<MemberId> = members_before
+        .into_iter()
+        .filter(|m| !plan.has_member(*m))
+        .collect();
     let mut accepted = Vec::with_capacity(to_store.len());
+    let mut revoked_devices = Vec::new();
     if !to_store.is_empty() {
         let bodies: Vec<NewOp> = to_store.iter().map(|op| op_body(op)).collect();
-        let seqs = match state.store.append_ops(&plan_id.to_string(), &bodies).await {
-            Ok(seqs) => seqs,
+        let shut_out: Vec<String> = removed.iter().map(MemberId::to_string).collect();
+        let appended = state
+            .store
+            .append_ops(&plan_id.to_string(), &bodies, &shut_out, &now_text())
+            .await;
+        let seqs = match appended {
+            Ok(Appended {
+                seqs,
+                revoked_devices: revoked,
+            }) => {
+                revoked_devices = revoked;
+                seqs
+            }
             Err(err) => {
                 // The replica already holds the batch: forget it, the store is the truth.
                 locked.invalidate();
                 return Err(match err {
                     StoreError::OpIdConflict { op_id } => op_id_taken(&op_id),
+                    StoreError::OpIdReused { op_id } => op_id_reused(&op_id),
                     other => other.into(),
                 });
             }
@@ -377,20 +472,24 @@ pub async fn push_ops(
         }
         let plan = locked.state();
         plan.last_seq = plan.last_seq.max(seqs.iter().copied().max().unwrap_or(0));
+        // Issue 10, server limits: count what this batch newly stored (seqs above `before`).
+        let stored = to_store.iter().zip(&seqs).filter(|(_, seq)| **seq > before);
+        state.limits.record(plan, stored.map(|(op, _)| *op));
     }
-    // Members this batch took out of the plan: their phones and open invites stop working.
-    let removed: Vec<MemberId> = to_store
-        .iter()
-        .filter_map(|op| match op.entity {
-            Entity::Member(m) if op.field == Field::Deleted => Some(m),
-            _ => None,
-        })
-        .filter(|m| locked.state().plan.member(*m).is_none())
-        .collect();
+    locked.write_done();
     let last_seq = locked.state().last_seq;
     drop(locked);
+    // After the commit: end the streams of what was shut out. `MemberRemoved` ends them even for
+    // a device whose row was not revoked.
+    for device in revoked_devices {
+        state
+            .plans
+            .notify(plan_id, PlanEvent::DeviceRevoked(device));
+    }
     for member in removed {
-        shut_out(&state, plan_id, member).await?;
+        state
+            .plans
+            .notify(plan_id, PlanEvent::MemberRemoved(member));
     }
     if last_seq > before {
         state.plans.notify(plan_id, PlanEvent::Ops(last_seq));
@@ -400,25 +499,6 @@ pub async fn push_ops(
         refused,
         last_seq,
     }))
-}
-
-/// Revokes every device and open invite of a member who was taken out of the plan, and ends
-/// those devices' event streams (their next request gets 401 and the app wipes the plan).
-async fn shut_out(state: &AppState, plan_id: PlanId, member: MemberId) -> Result<(), ApiError> {
-    let plan = plan_id.to_string();
-    let member = member.to_string();
-    let now = now_text();
-    for d in state.store.devices(&plan).await? {
-        if d.member_id == member && d.revoked_at.is_none() {
-            revoke(state, plan_id, d.device_id, &now).await?;
-        }
-    }
-    for i in state.store.invites(&plan).await? {
-        if i.member_id == member && i.used_at.is_none() && i.revoked_at.is_none() {
-            state.store.revoke_invite(&plan, &i.invite_id, &now).await?;
-        }
-    }
-    Ok(())
 }
 
 /// `GET /api/plans/{plan}/ops?after=&limit=`: operations in seq order.
@@ -431,7 +511,7 @@ async fn shut_out(state: &AppState, plan_id: PlanId, member: MemberId) -> Result
     responses(
         (status = 200, description = "Operations after `after`, oldest first", body = PullResponse),
         (status = 400, description = "Invalid `after` or `limit`", body = ErrorBody),
-        (status = 401, description = "Missing, unknown or revoked token", body = ErrorBody),
+        (status = 401, description = "Missing, unknown or revoked token (`token_missing`, `token_unknown`, `device_revoked`), or the device's member was taken out of the plan (`member_removed`)", body = ErrorBody),
         (status = 403, description = "Token of another plan", body = ErrorBody),
         (status = 404, description = "No such plan", body = ErrorBody),
     )
@@ -442,7 +522,7 @@ pub async fn pull_ops(
     device: AuthDevice,
     ApiQuery(query): ApiQuery<PullQuery>,
 ) -> Result<Json<PullResponse>, ApiError> {
-    device.require_plan(plan_id)?;
+    device.admit(&state, plan_id).await?;
     let after = query.after.unwrap_or(0).max(0);
     let limit = query.limit.unwrap_or(MAX_BATCH as u32);
     if limit == 0 || limit as usize > MAX_BATCH {
@@ -451,45 +531,50 @@ pub async fn pull_ops(
             format!("The limit is 1 to {MAX_BATCH}; ask for fewer operations."),
         ));
     }
-    let key = plan_id.to_string();
-    let mut rows = state.store.ops_after(&key, after, limit + 1).await?;
+    // The page and the plan's last seq from one read: a push landing in between cannot give a
+    // cursor beyond ops the reader never saw.
+    let page = state
+        .store
+        .ops_page(&plan_id.to_string(), after, limit + 1)
+        .await?;
+    // Asked again after the read: a push that took this member out may have committed between
+    // the first check and the read, and the page would then hold what came after. (That push
+    // holds the plan's lock until its commit, so this check sees it.)
+    device.admit(&state, plan_id).await?;
+    let mut rows = page.ops;
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
+    // Where the reader goes on from: the last op of a page with more after it (a row skipped
+    // below still counts, or the reader would ask for it forever), else the plan's last seq of
+    // this same read. Never back before `after`.
+    let cursor = if more {
+        rows.last().map_or(after, |row| row.seq)
+    } else {
+        page.last_seq.max(after)
+    };
     let mut ops = Vec::with_capacity(rows.len());
-    for (seq, body) in rows {
-        match serde_json::from_str::<Op>(&body) {
-            Ok(op) => ops.push(SeqOp { seq, op }),
+    for row in rows {
+        match serde_json::from_str::<Op>(&row.body) {
+            Ok(op) => ops.push(SeqOp {
+                seq: row.seq,
+                op,
+                received_at: row.received_at,
+            }),
             Err(err) => {
-                tracing::warn!(plan = %plan_id, seq, error = %err, "stored op does not parse; skipped")
+                tracing::warn!(plan = %plan_id, seq = row.seq, error = %err, "stored op does not parse; skipped")
             }
         }
     }
-    let last_seq = state.store.last_seq(&key).await?;
     Ok(Json(PullResponse {
         ops,
-        last_seq,
+        last_seq: page.last_seq,
+        cursor,
         more,
     }))
 }
 
-/// The role the device's member has in the plan now, or 403 if they are no member any more.
-async fn current_role(state: &AppState, device: &AuthDevice) -> Result<Role, ApiError> {
-    let mut locked = state.plans.lock(state.store.as_ref(), device.plan).await?;
-    locked
-        .state()
-        .plan
-        .member(device.member)
-        .map(|m| m.role)
-        .ok_or_else(|| {
-            ApiError::forbidden(
-                "not_a_member",
-                "This device's member is no longer part of the plan; ask the foster-care worker.",
-            )
-        })
-}
-
-async fn require_manager(state: &AppState, device: &AuthDevice) -> Result<(), ApiError> {
-    let role = current_role(state, device).await?;
+/// 403 unless `role` (the member's current role, from [`AuthDevice::admit`]) manages members.
+fn require_manager(role: Role) -> Result<(), ApiError> {
     if allowed(role, Action::ManageMembers) {
         Ok(())
     } else {
@@ -537,7 +622,7 @@ fn invite_info(i: InviteRecord, now: &str) -> InviteInfo {
         (status = 400, description = "Invalid number of days or link base", body = ErrorBody),
         (status = 403, description = "Not the foster-care worker, or another plan", body = ErrorBody),
         (status = 404, description = "No such plan or member", body = ErrorBody),
-        (status = 401, description = "Missing, unknown or revoked token", body = ErrorBody),
+        (status = 401, description = "Missing, unknown or revoked token (`token_missing`, `token_unknown`, `device_revoked`), or the device's member was taken out of the plan (`member_removed`)", body = ErrorBody),
         (status = 413, description = "Body larger than 2 MiB", body = ErrorBody),
         (status = 415, description = "Body not sent as application/json", body = ErrorBody),
     )
@@ -548,8 +633,7 @@ pub async fn create_invite(
     device: AuthDevice,
     ApiJson(body): ApiJson<CreateInviteRequest>,
 ) -> Result<(StatusCode, Json<CreateInviteResponse>), ApiError> {
-    device.require_plan(plan_id)?;
-    require_manager(&state, &device).await?;
+    require_manager(device.admit(&state, plan_id).await?)?;
     let days = body.days.unwrap_or(DEFAULT_INVITE_DAYS);
     if !(1..=MAX_INVITE_DAYS).contains(&days) {
         return Err(ApiError::bad_request(
@@ -622,7 +706,7 @@ pub async fn create_invite(
     responses(
         (status = 200, body = InviteList),
         (status = 403, description = "Not the foster-care worker, or another plan", body = ErrorBody),
-        (status = 401, description = "Missing, unknown or revoked token", body = ErrorBody),
+        (status = 401, description = "Missing, unknown or revoked token (`token_missing`, `token_unknown`, `device_revoked`), or the device's member was taken out of the plan (`member_removed`)", body = ErrorBody),
         (status = 404, description = "No such plan", body = ErrorBody),
     )
 )]
@@ -631,8 +715,7 @@ pub async fn list_invites(
     State(state): State<AppState>,
     device: AuthDevice,
 ) -> Result<Json<InviteList>, ApiError> {
-    device.require_plan(plan_id)?;
-    require_manager(&state, &device).await?;
+    require_manager(device.admit(&state, plan_id).await?)?;
     let now = now_text();
     let invites = state.store.invites(&plan_id.to_string()).await?;
     Ok(Json(InviteList {
@@ -651,7 +734,7 @@ pub async fn list_invites(
         (status = 204, description = "Revoked (or already used or revoked)"),
         (status = 403, description = "Not the foster-care worker, or another plan", body = ErrorBody),
         (status = 404, description = "No such plan or invite", body = ErrorBody),
-        (status = 401, description = "Missing, unknown or revoked token", body = ErrorBody),
+        (status = 401, description = "Missing, unknown or revoked token (`token_missing`, `token_unknown`, `device_revoked`), or the device's member was taken out of the plan (`member_removed`)", body = ErrorBody),
     )
 )]
 pub async fn revoke_invite(
@@ -660,8 +743,7 @@ pub async fn revoke_invite(
     device: AuthDevice,
     Path(params): Path<HashMap<String, String>>,
 ) -> Result<StatusCode, ApiError> {
-    device.require_plan(plan_id)?;
-    require_manager(&state, &device).await?;
+    require_manager(device.admit(&state, plan_id).await?)?;
     let invite = path_param(&params, "invite");
     if state
         .store
@@ -686,10 +768,11 @@ pub async fn revoke_invite(
     responses(
         (status = 201, description = "Device registered; the token is shown once", body = AcceptInviteResponse),
         (status = 404, description = "Unknown code", body = ErrorBody),
-        (status = 410, description = "Code used, expired or revoked", body = ErrorBody),
+        (status = 410, description = "Code used, expired or revoked (also when its member was taken out of the plan)", body = ErrorBody),
         (status = 400, description = "Malformed body or device name too long", body = ErrorBody),
         (status = 413, description = "Body larger than 2 MiB", body = ErrorBody),
         (status = 415, description = "Body not sent as application/json", body = ErrorBody),
+        (status = 429, description = "Too many codes tried from this address or with this code prefix (`rate_limited`); see `Retry-After`", body = ErrorBody),
     )
 )]
 pub async fn accept_invite(
@@ -707,11 +790,32 @@ pub async fn accept_invite(
         name,
     };
     let gone = |code, message: &str| ApiError::new(StatusCode::GONE, code, message);
-    let record = match state
+    let code_hash = hash_secret(body.code.trim());
+    // The invite's member must still be in the plan. The plan stays locked while the invite is
+    // used: a push that takes the member out holds it too (and revokes their open invites in its
+    // transaction), so it comes wholly before this acceptance or wholly after it.
+    let mut held = None;
+    if let Some(invite) = state.store.invite_by_code(&code_hash).await? {
+        if let Ok(plan) = invite.plan_id.parse::<Uuid>() {
+            let mut locked = state.plans.lock(state.store.as_ref(), PlanId(plan)).await?;
+            let member = invite.member_id.parse::<Uuid>().ok().map(MemberId);
+            if !member.is_some_and(|m| locked.state().has_member(m)) {
+                // Their open invites were withdrawn with the removal; should one be left (a
+                // store from before that), it is withdrawn all the same.
+                return Err(gone(
+                    "invite_revoked",
+                    "The person this invite is for was taken out of the plan, so the invite was withdrawn; ask the foster-care worker for a new one if that was a mistake.",
+                ));
+            }
+            held = Some(locked);
+        }
+    }
+    let outcome = state
         .store
-        .accept_invite(&hash_secret(body.code.trim()), &device, &now_text())
-        .await?
-    {
+        .accept_invite(&code_hash, &device, &now_text())
+        .await;
+    drop(held);
+    let record = match outcome? {
         AcceptOutcome::Accepted(record) => record,
         AcceptOutcome::Unknown => {
             return Err(ApiError::not_found(
@@ -783,8 +887,8 @@ fn device_info(d: DeviceRecord) -> DeviceInfo {
     security(("device_token" = [])),
     responses(
         (status = 200, body = DeviceList),
-        (status = 403, description = "Another plan, or no member any more", body = ErrorBody),
-        (status = 401, description = "Missing, unknown or revoked token", body = ErrorBody),
+        (status = 403, description = "Token of another plan", body = ErrorBody),
+        (status = 401, description = "Missing, unknown or revoked token (`token_missing`, `token_unknown`, `device_revoked`), or the device's member was taken out of the plan (`member_removed`)", body = ErrorBody),
         (status = 404, description = "No such plan", body = ErrorBody),
     )
 )]
@@ -793,8 +897,7 @@ pub async fn list_devices(
     State(state): State<AppState>,
     device: AuthDevice,
 ) -> Result<Json<DeviceList>, ApiError> {
-    device.require_plan(plan_id)?;
-    current_role(&state, &device).await?;
+    device.admit(&state, plan_id).await?;
     let devices = state.store.devices(&plan_id.to_string()).await?;
     Ok(Json(DeviceList {
         devices: devices.into_iter().map(device_info).collect(),
@@ -813,7 +916,7 @@ pub async fn list_devices(
         (status = 204, description = "Revoked"),
         (status = 403, description = "Not the foster-care worker, or another plan", body = ErrorBody),
         (status = 404, description = "No such plan or device", body = ErrorBody),
-        (status = 401, description = "Missing, unknown or revoked token", body = ErrorBody),
+        (status = 401, description = "Missing, unknown or revoked token (`token_missing`, `token_unknown`, `device_revoked`), or the device's member was taken out of the plan (`member_removed`)", body = ErrorBody),
     )
 )]
 pub async fn revoke_device(
@@ -822,13 +925,13 @@ pub async fn revoke_device(
     device: AuthDevice,
     Path(params): Path<HashMap<String, String>>,
 ) -> Result<StatusCode, ApiError> {
-    device.require_plan(plan_id)?;
+    let role = device.admit(&state, plan_id).await?;
     let target = match path_param(&params, "device") {
         me if me == "me" => device.record.device_id.clone(),
         other => other,
     };
     if target != device.record.device_id {
-        require_manager(&state, &device).await?;
+        require_manager(role)?;
     }
     if revoke(&state, plan_id, target, &now_text()).await? {
         Ok(StatusCode::NO_CONTENT)
@@ -875,9 +978,10 @@ fn ops_event(last_seq: i64) -> Event {
     security(("device_token" = [])),
     responses(
         (status = 200, description = "text/event-stream of `ops` events (each described here) whose data is the JSON of an OpsEvent", content_type = "text/event-stream", body = OpsEventMessage),
-        (status = 401, description = "Missing, unknown or revoked token", body = ErrorBody),
+        (status = 401, description = "Missing, unknown or revoked token (`token_missing`, `token_unknown`, `device_revoked`), or the device's member was taken out of the plan (`member_removed`)", body = ErrorBody),
         (status = 403, description = "Token of another plan", body = ErrorBody),
         (status = 404, description = "No such plan", body = ErrorBody),
+        (status = 429, description = "The device holds the most event streams allowed (`too_many_streams`)", body = ErrorBody),
     )
 )]
 pub async fn events(
@@ -885,9 +989,14 @@ pub async fn events(
     State(state): State<AppState>,
     device: AuthDevice,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    device.require_plan(plan_id)?;
+    device.admit(&state, plan_id).await?;
+    // Issue 10, server limits: a few streams per device; the place is held by the stream.
+    let place = state.limits.open_stream(&device.record.device_id)?;
     // Subscribe before reading the current seq, so that nothing falls in between.
     let receiver = state.plans.subscribe(plan_id);
+    // Checked again now that the stream listens: a removal between the first check and the
+    // subscription would otherwise go unheard.
+    device.admit(&state, plan_id).await?;
     let current = state.store.last_seq(&plan_id.to_string()).await?;
     let listener = Listener {
         first: Some(current),
@@ -895,11 +1004,13 @@ pub async fn events(
         state,
         plan: plan_id,
         device: device.record.device_id,
+        member: device.member,
     };
     let stream = futures_util::stream::unfold(listener, |mut listener| async move {
         let event = listener.next().await?;
         Some((Ok(event), listener))
     });
+    let stream = crate::limits::guarded(stream, place);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive")))
 }
 
@@ -911,10 +1022,12 @@ struct Listener {
     state: AppState,
     plan: PlanId,
     device: String,
+    member: MemberId,
 }
 
 impl Listener {
-    /// The next event to send, or `None` when the stream ends (the device was revoked).
+    /// The next event to send, or `None` when the stream ends (the device was revoked or its
+    /// member taken out of the plan).
     async fn next(&mut self) -> Option<Event> {
         if let Some(seq) = self.first.take() {
             return Some(ops_event(seq));
@@ -924,9 +1037,23 @@ impl Listener {
                 Ok(PlanEvent::Ops(seq)) => return Some(ops_event(seq)),
                 Ok(PlanEvent::DeviceRevoked(device)) if device == self.device => return None,
                 Ok(PlanEvent::DeviceRevoked(_)) => continue,
-                // Skipped messages: the newest seq comes with the next one, but a revocation may
-                // have been among them, so ask the store.
+                Ok(PlanEvent::MemberRemoved(member)) if member == self.member => return None,
+                Ok(PlanEvent::MemberRemoved(_)) => continue,
+                // Skipped messages: the newest seq comes with the next one, but a revocation or
+                // removal may have been among them, so ask the plan and the store.
                 Err(RecvError::Lagged(_)) => {
+                    let member = {
+                        let state = &self.state;
+                        let mut locked = state
+                            .plans
+                            .lock(state.store.as_ref(), self.plan)
+                            .await
+                            .ok()?;
+                        locked.state().has_member(self.member)
+                    };
+                    if !member {
+                        return None;
+                    }
                     let devices = self
                         .state
                         .store

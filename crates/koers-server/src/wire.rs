@@ -93,7 +93,13 @@ pub struct AcceptedOp {
     pub seq: i64,
 }
 
-/// `reason` is `wrong_plan`, `not_your_member`, `clock_ahead` or `refused`.
+/// `reason` says what the sender should do with the op:
+/// - `clock_ahead` (dated too far in the future), `before_plan` (dated before the plan was
+///   founded) and `hlc_counter_limit` (clock counter at `koers_core::hlc::COUNTER_LIMIT`): keep
+///   the change, give it a new timestamp and send it again;
+/// - `op_id_reused` (the id is stored with other content): keep the change, give it a new id and
+///   send it again;
+/// - `wrong_plan`, `not_your_member`, `refused` (not allowed): the change is not kept.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefusedOp {
@@ -130,15 +136,28 @@ pub struct SeqOp {
     pub seq: i64,
     #[schema(value_type = OpSchema)]
     pub op: Op,
+    /// When the server stored the op (RFC 3339, UTC, milliseconds). Beside the op's own `hlc`
+    /// (when it was written) it shows a change that was sent long after it was made.
+    #[schema(
+        pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$",
+        example = "2026-11-29T10:00:00.000Z"
+    )]
+    pub received_at: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PullResponse {
-    /// Oldest first; continue with `after` = the last one's seq while `more` is true.
+    /// Oldest first.
     pub ops: Vec<SeqOp>,
-    /// The plan's newest sequence number.
+    /// The plan's newest sequence number, read together with `ops`. Not where to continue from:
+    /// that is `cursor`.
     pub last_seq: i64,
+    /// Where to continue from: send it as `after` in the next pull (while `more` is true), and
+    /// store it as what this device holds. It is the seq of the last op of the page when `more`
+    /// is true, else `last_seq` of this same read; never below `after`.
+    pub cursor: i64,
+    /// More ops follow: pull again with `after` = `cursor`.
     pub more: bool,
 }
 

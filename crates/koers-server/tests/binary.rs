@@ -182,3 +182,173 @@ fn runs_serves_and_stops_on_sigterm() {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issue 10: slow clients are cut off, and the event stream's token never reaches the logs.
+
+mod client;
+
+/// A client that opens a connection and sends its headers slower than the header-read timeout
+/// (10 s) is disconnected, instead of holding the connection (and a file descriptor) forever.
+#[test]
+fn a_client_sending_its_headers_too_slowly_is_disconnected() {
+    let server = client::start_server("warn");
+    let mut stream = TcpStream::connect(&server.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(25)))
+        .unwrap();
+    let started = Instant::now();
+    // Half a request line, then nothing.
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: ")
+        .unwrap();
+    let mut reply = Vec::new();
+    let outcome = stream.read_to_end(&mut reply);
+    let waited = started.elapsed();
+    assert!(
+        outcome.is_ok() || waited < Duration::from_secs(24),
+        "the server still held the connection after {waited:?}: {outcome:?}"
+    );
+    assert!(
+        waited >= Duration::from_secs(9) && waited < Duration::from_secs(20),
+        "cut off after {waited:?}"
+    );
+    // The server itself serves on.
+    let health = http_get(&server.addr, "/healthz");
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+}
+
+/// Founds a plan over HTTP; returns its id and the worker's device token.
+fn found_plan(addr: &str) -> (koers_core::PlanId, String) {
+    use koers_core::founding::{plan_ops, NewPlan};
+    let new = NewPlan {
+        child_name: "Noa".into(),
+        start_date: chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
+        founder_name: "Lotte".into(),
+        members: vec![("Mirjam".into(), koers_core::Role::Parent)],
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let mut clock = koers_core::Clock::new(koers_core::NodeId(7));
+    let (plan, _, ops) = plan_ops(&new, &mut clock, now, uuid::Uuid::new_v4);
+    let mut conn = client::Conn::new(addr);
+    let reply = conn.call(
+        "POST",
+        "/api/plans",
+        None,
+        Some(&serde_json::json!({ "ops": ops, "device_name": "worker" })),
+    );
+    assert_eq!(reply.status, 201, "{}", reply.json);
+    (
+        plan,
+        reply.json["device_token"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// Reads from a raw connection until `needle` came by (or 10 s passed); returns what came.
+fn read_until(stream: &mut TcpStream, needle: &str) -> String {
+    stream
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while Instant::now() < deadline && !String::from_utf8_lossy(&seen).contains(needle) {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+            Err(_) => continue,
+        }
+    }
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
+/// The browser's EventSource sends the device token in the query (`?access_token=`): at the
+/// most verbose log level, neither it nor a wrong one shows up anywhere in what the server
+/// prints.
+#[test]
+fn the_event_stream_token_never_reaches_the_logs() {
+    let server = client::start_server("trace");
+    let (plan, token) = found_plan(&server.addr);
+    let wrong = "WrongTokenThatMustNotBeLoggedEither0123456789";
+
+    let mut stream = TcpStream::connect(&server.addr).unwrap();
+    write!(
+        stream,
+        "GET /api/plans/{plan}/events?access_token={token} HTTP/1.1\r\nHost: {}\r\n\r\n",
+        server.addr
+    )
+    .unwrap();
+    let seen = read_until(&mut stream, "event: ops");
+    assert!(seen.starts_with("HTTP/1.1 200"), "{seen}");
+    drop(stream);
+    for path in [
+        format!("/api/plans/{plan}/events?access_token={wrong}"),
+        format!("/api/plans/{plan}/ops?access_token={token}"),
+    ] {
+        let reply = http_get(&server.addr, &path);
+        assert!(reply.starts_with("HTTP/1.1 "), "{reply}");
+    }
+
+    let log = server.stop();
+    assert!(
+        log.contains(&format!("/api/plans/{plan}/events")),
+        "the requests were logged (trace level): {log}"
+    );
+    for secret in [token.as_str(), wrong] {
+        assert!(
+            !log.contains(secret),
+            "the log holds a token: {}",
+            log.lines().find(|l| l.contains(secret)).unwrap_or_default()
+        );
+    }
+}
+
+/// Opens the plan's event stream on a raw connection; returns it and the answer's status line.
+fn open_events(addr: &str, plan: koers_core::PlanId, token: &str) -> (TcpStream, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET /api/plans/{plan}/events HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\r\n"
+    )
+    .unwrap();
+    let seen = read_until(&mut stream, "\r\n\r\n");
+    let status = seen.lines().next().unwrap_or_default().to_owned();
+    (stream, status)
+}
+
+/// A device holds at most four event streams; when a phone hangs up, its place comes back (the
+/// server notices the closed connection at once; this waits up to 25 s, past a keep-alive).
+#[test]
+fn a_device_gets_its_event_stream_place_back_when_it_hangs_up() {
+    let server = client::start_server("warn");
+    let (plan, token) = found_plan(&server.addr);
+    let mut open: Vec<TcpStream> = (0..4)
+        .map(|_| {
+            let (stream, status) = open_events(&server.addr, plan, &token);
+            assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+            stream
+        })
+        .collect();
+    let (_, status) = open_events(&server.addr, plan, &token);
+    assert!(status.starts_with("HTTP/1.1 429"), "{status}");
+
+    drop(open.pop());
+    let started = Instant::now();
+    loop {
+        let (stream, status) = open_events(&server.addr, plan, &token);
+        if status.starts_with("HTTP/1.1 200") {
+            open.push(stream);
+            break;
+        }
+        assert!(status.starts_with("HTTP/1.1 429"), "{status}");
+        assert!(
+            started.elapsed() < Duration::from_secs(25),
+            "the place never came back"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    println!("place back after {:?}", started.elapsed());
+}

@@ -10,8 +10,8 @@ use axum::Router;
 use base64::Engine as _;
 use common::*;
 use koers_server::store::{
-    AcceptOutcome, DeviceRecord, InviteRecord, NewDevice, NewInvite, NewOp, Store, StoreError,
-    StoreFuture,
+    AcceptOutcome, Appended, DeviceRecord, InviteRecord, NewDevice, NewInvite, NewOp, OpsPage,
+    Store, StoreError, StoreFuture,
 };
 use koers_server::{app_router, build_app, Config};
 use sha2::Digest as _;
@@ -218,7 +218,26 @@ impl Store for BrokenStore {
     fn health(&self) -> StoreFuture<'_, ()> {
         Box::pin(async { Err(StoreError::Task("disk on fire".into())) })
     }
-    fn append_ops<'a>(&'a self, _: &'a str, _: &'a [NewOp]) -> StoreFuture<'a, Vec<i64>> {
+    fn append_ops<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a [NewOp],
+        _: &'a [String],
+        _: &'a str,
+    ) -> StoreFuture<'a, Appended> {
+        Box::pin(async { Err(StoreError::Task("disk on fire".into())) })
+    }
+    fn ops_page<'a>(&'a self, _: &'a str, _: i64, _: u32) -> StoreFuture<'a, OpsPage> {
+        Box::pin(async { Err(StoreError::Task("disk on fire".into())) })
+    }
+    fn op_bodies<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a [String],
+    ) -> StoreFuture<'a, Vec<(String, String)>> {
+        Box::pin(async { Err(StoreError::Task("disk on fire".into())) })
+    }
+    fn invite_by_code<'a>(&'a self, _: &'a str) -> StoreFuture<'a, Option<InviteRecord>> {
         Box::pin(async { Err(StoreError::Task("disk on fire".into())) })
     }
     fn ops_after<'a>(&'a self, _: &'a str, _: i64, _: u32) -> StoreFuture<'a, Vec<(i64, String)>> {

@@ -603,6 +603,11 @@ fn op_for(world: &World, device: &mut Device, role: Role, action: Action) -> Op 
             Field::Kind,
             json!("vib"),
         ),
+        Action::HideContribution => (
+            Entity::ContactMoment(ContactMomentId(new_id())),
+            Field::ParentViewHidden,
+            json!(true),
+        ),
     };
     device.op(entity, field, value)
 }
@@ -792,9 +797,9 @@ async fn revoked_and_unknown_tokens_get_401() {
     assert_error(&reply, StatusCode::NOT_FOUND, "device_unknown");
 
     let reply = pull(&app, &parent, 0, 10).await;
-    assert_error(&reply, StatusCode::UNAUTHORIZED, "token_revoked");
+    assert_error(&reply, StatusCode::UNAUTHORIZED, "device_revoked");
     let reply = push(&app, &parent, &[]).await;
-    assert_error(&reply, StatusCode::UNAUTHORIZED, "token_revoked");
+    assert_error(&reply, StatusCode::UNAUTHORIZED, "device_revoked");
     let reply = call(
         &app.router,
         "GET",
@@ -841,7 +846,7 @@ async fn any_phone_signs_itself_out_but_only_the_worker_signs_out_others() {
     assert_error(
         &pull(&app, &parent, 0, 10).await,
         StatusCode::UNAUTHORIZED,
-        "token_revoked",
+        "device_revoked",
     );
     // The foster parent's phone is untouched, and cannot sign out the worker's.
     assert_eq!(pull(&app, &foster, 0, 10).await.status, StatusCode::OK);
@@ -900,8 +905,9 @@ async fn a_member_taken_out_of_the_plan_loses_their_phones_and_open_invites() {
     assert_error(
         &pull(&app, &parent, 0, 10).await,
         StatusCode::UNAUTHORIZED,
-        "token_revoked",
+        "device_revoked",
     );
+    // The invite was revoked with the removal; what the phone is told is why.
     assert_error(
         &accept(&app, &second_code).await,
         StatusCode::GONE,
@@ -1560,6 +1566,36 @@ async fn the_openapi_document_lists_the_endpoints() {
         "#/components/schemas/Op"
     );
     assert!(schemas["Op"]["properties"]["hlc"]["pattern"].is_string());
+    // Pull answers where to continue (`cursor`) and when each op arrived.
+    let pull = &schemas["PullResponse"];
+    for field in ["ops", "last_seq", "cursor", "more"] {
+        assert!(
+            pull["required"].as_array().unwrap().contains(&json!(field)),
+            "{pull}"
+        );
+    }
+    assert!(pull["properties"]["cursor"]["description"]
+        .as_str()
+        .unwrap()
+        .contains("after"));
+    let seq_op = &schemas["SeqOp"];
+    assert!(
+        seq_op["required"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("received_at")),
+        "{seq_op}"
+    );
+    assert!(seq_op["properties"]["received_at"]["pattern"].is_string());
+    let reasons = schemas["RefusedOp"]["description"].as_str().unwrap();
+    for reason in [
+        "op_id_reused",
+        "before_plan",
+        "hlc_counter_limit",
+        "clock_ahead",
+    ] {
+        assert!(reasons.contains(reason), "{reason}: {reasons}");
+    }
     let stream = &paths["/api/plans/{plan}/events"]["get"]["responses"]["200"]["content"]
         ["text/event-stream"]["schema"]["$ref"];
     assert_eq!(stream, "#/components/schemas/OpsEventMessage");
@@ -1954,4 +1990,657 @@ async fn an_invite_with_a_link_base_gets_a_link_and_a_qr_code() {
     }
     let after = listed(&call(&app.router, "GET", &path, Some(&world.worker.token), None).await);
     assert_eq!(before, after);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 10: nothing is lost. Pull follows a cursor from one snapshot, a reused op id with other
+// content is refused, a removed member is shut out whatever state the revocation is in, and
+// timestamps are refused only before the plan or at the counter limit.
+
+/// Runs SQL on the test database through a second connection (triggers that make the server's
+/// own updates fail or do nothing, to show what happens when a revocation goes wrong).
+fn sql(app: &TestApp, statements: &str) {
+    let conn = rusqlite::Connection::open(app._data.path().join("koers.sqlite3")).unwrap();
+    conn.execute_batch(statements).unwrap();
+}
+
+/// What a phone does: pages through the plan from `after`, continuing with `after = cursor`, and
+/// returns the ops it got and the cursor it would store. Checks the cursor rules on every page.
+async fn pull_all(
+    app: &TestApp,
+    device: &Device,
+    mut after: i64,
+    limit: u32,
+) -> (Vec<(i64, Op)>, i64) {
+    let mut got = Vec::new();
+    loop {
+        let reply = pull(app, device, after, limit).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
+        let page = pulled_ops(&reply);
+        let cursor = reply.json["cursor"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("the answer holds a cursor: {}", reply.json));
+        let more = reply.json["more"].as_bool().unwrap();
+        let last_seq = reply.json["last_seq"].as_i64().unwrap();
+        assert!(
+            cursor >= after,
+            "the cursor never goes back: {cursor} < {after}"
+        );
+        if more {
+            assert_eq!(
+                page.len(),
+                limit as usize,
+                "a page with more after it is full"
+            );
+            assert_eq!(
+                cursor,
+                page.last().unwrap().0,
+                "cursor = the last op returned"
+            );
+        } else {
+            assert_eq!(
+                cursor,
+                last_seq.max(after),
+                "cursor = last_seq of the same read"
+            );
+            if let Some((seq, _)) = page.last() {
+                assert_eq!(*seq, last_seq, "the last page ends at the plan's last seq");
+            }
+        }
+        got.extend(page);
+        after = cursor;
+        if !more {
+            return (got, cursor);
+        }
+    }
+}
+
+/// `n` new contact moments by `device`, in batches of at most 1000.
+async fn push_many(app: &TestApp, device: &mut Device, n: usize) -> Vec<Op> {
+    let ops: Vec<Op> = (0..n)
+        .map(|i| {
+            device.op(
+                Entity::ContactMoment(ContactMomentId(new_id())),
+                Field::Note,
+                json!(format!("bezoek {i}")),
+            )
+        })
+        .collect();
+    for batch in ops.chunks(1000) {
+        let reply = push(app, device, batch).await;
+        assert_eq!(reply.json["refused"], json!([]), "{}", reply.json);
+        assert_eq!(
+            reply.json["accepted"].as_array().unwrap().len(),
+            batch.len()
+        );
+    }
+    ops
+}
+
+#[tokio::test]
+async fn a_plan_larger_than_a_page_is_pulled_whole_by_following_the_cursor() {
+    let app = test_app();
+    let world = create_world(&app).await;
+    let mut foster = join(&app, &world, Role::FosterParent).await;
+    let pushed = push_many(&app, &mut foster, 2_500).await;
+    let parent = join(&app, &world, Role::Parent).await;
+    let (got, cursor) = pull_all(&app, &parent, 0, 1000).await;
+    assert_eq!(cursor, last_seq(&app, world.plan).await);
+    let ids: std::collections::HashSet<OpId> = got.iter().map(|(_, op)| op.id).collect();
+    assert_eq!(ids.len(), got.len(), "no op twice");
+    assert!(
+        pushed.iter().all(|op| ids.contains(&op.id)),
+        "every pushed op arrives"
+    );
+    assert!(got.windows(2).all(|w| w[0].0 < w[1].0), "in seq order");
+    // The first page of a fresh phone says there is more, and where to go on from.
+    let first = pull(&app, &parent, 0, 1000).await;
+    assert_eq!(first.json["more"], true);
+    assert_eq!(first.json["cursor"], first.json["ops"][999]["seq"]);
+    assert!(first.json["cursor"].as_i64() < first.json["last_seq"].as_i64());
+}
+
+#[tokio::test]
+async fn the_cursor_is_the_last_returned_seq_while_there_is_more_and_ops_say_when_they_arrived() {
+    let app = test_app();
+    let world = create_world(&app).await;
+    let mut foster = join(&app, &world, Role::FosterParent).await;
+    push_many(&app, &mut foster, 20).await;
+    let total = last_seq(&app, world.plan).await;
+    let reply = pull(&app, &foster, 3, 7).await;
+    assert_eq!(reply.json["more"], true, "{}", reply.json);
+    assert_eq!(reply.json["cursor"], reply.json["ops"][6]["seq"]);
+    assert_eq!(reply.json["last_seq"], total);
+    // Every op says when the server stored it: RFC 3339, UTC, milliseconds.
+    let now = chrono::Utc::now();
+    for o in reply.json["ops"].as_array().unwrap() {
+        let at = o["received_at"].as_str().unwrap_or_else(|| panic!("{o}"));
+        assert_eq!(at.len(), 24, "{at}");
+        assert!(at.ends_with('Z') && at.as_bytes()[19] == b'.', "{at}");
+        let at = chrono::DateTime::parse_from_rfc3339(at).unwrap();
+        assert!(
+            (now - at.with_timezone(&chrono::Utc)).num_seconds().abs() < 60,
+            "{at}"
+        );
+    }
+    // Small pages all the way: the same ops as one big pull.
+    let (small, cursor) = pull_all(&app, &foster, 0, 3).await;
+    let (big, _) = pull_all(&app, &foster, 0, 1000).await;
+    assert_eq!(cursor, total);
+    assert_eq!(
+        small.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+        big.iter().map(|(s, _)| *s).collect::<Vec<_>>()
+    );
+    // A phone that holds everything gets an empty page and keeps its cursor.
+    let reply = pull(&app, &foster, total, 10).await;
+    assert_eq!(reply.json["ops"], json!([]));
+    assert_eq!(reply.json["more"], false);
+    assert_eq!(reply.json["cursor"], total);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readers_following_the_cursor_miss_nothing_while_others_push() {
+    let app = Arc::new(test_app());
+    let world = create_world(&app).await;
+    let mut writers = vec![
+        join(&app, &world, Role::FosterParent).await,
+        join(&app, &world, Role::Guardian).await,
+    ];
+    let readers = vec![
+        join(&app, &world, Role::Parent).await,
+        join(&app, &world, Role::Youth).await,
+        join(&app, &world, Role::CareWorker).await,
+    ];
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut reading = Vec::new();
+    for (n, reader) in readers.into_iter().enumerate() {
+        let (app, done) = (Arc::clone(&app), Arc::clone(&done));
+        reading.push(tokio::spawn(async move {
+            let mut held = std::collections::BTreeMap::new();
+            let mut after = 0;
+            loop {
+                let finished = done.load(std::sync::atomic::Ordering::SeqCst);
+                let limit = (new_id().as_u128() % 7) as u32 + 1 + n as u32;
+                let (page, cursor) = pull_all(&app, &reader, after, limit).await;
+                for (seq, op) in page {
+                    held.insert(seq, op.id);
+                }
+                after = cursor;
+                if finished {
+                    return held;
+                }
+                tokio::task::yield_now().await;
+            }
+        }));
+    }
+    for round in 0..30 {
+        let device = &mut writers[round % 2];
+        let n = (new_id().as_u128() % 5) as usize + 1;
+        push_many(&app, device, n).await;
+    }
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (everything, _) = pull_all(&app, &writers[0], 0, 1000).await;
+    let everything: std::collections::BTreeMap<i64, OpId> =
+        everything.into_iter().map(|(s, op)| (s, op.id)).collect();
+    for reader in reading {
+        assert_eq!(
+            reader.await.unwrap(),
+            everything,
+            "a reader holds exactly the server's set"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_op_id_reused_with_other_content_is_refused_and_the_same_content_stays_idempotent() {
+    let app = test_app();
+    let world = create_world(&app).await;
+    let mut foster = join(&app, &world, Role::FosterParent).await;
+    let cm = Entity::ContactMoment(ContactMomentId(new_id()));
+    let original = foster.op(cm, Field::Note, json!("Bezoek bij opa"));
+    let first = push(&app, &foster, std::slice::from_ref(&original)).await;
+    let seq = first.json["accepted"][0]["seq"].clone();
+    let before = last_seq(&app, world.plan).await;
+
+    // Same id, other content: refused per op, never acknowledged; the other op lands.
+    let mut other = original.clone();
+    other.value = json!("Bezoek bij oma");
+    let fresh = foster.op(cm, Field::At, json!("2026-03-01T14:00:00"));
+    let reply = push(&app, &foster, &[other.clone(), fresh.clone()]).await;
+    assert_eq!(
+        reply.json["refused"][0]["op"],
+        json!(original.id),
+        "{}",
+        reply.json
+    );
+    assert_eq!(reply.json["refused"][0]["reason"], "op_id_reused");
+    let message = reply.json["refused"][0]["message"].as_str().unwrap();
+    assert!(
+        message.ends_with('.') && message.contains("new id"),
+        "{message}"
+    );
+    assert_eq!(
+        reply.json["accepted"].as_array().unwrap().len(),
+        1,
+        "{}",
+        reply.json
+    );
+    assert_eq!(reply.json["accepted"][0]["op"], json!(fresh.id));
+    assert_eq!(last_seq(&app, world.plan).await, before + 1);
+
+    // Same id, same content: an idempotent re-send with its seq, also after a reload.
+    let again = push(&app, &foster, std::slice::from_ref(&original)).await;
+    assert_eq!(again.json["accepted"][0]["seq"], seq, "{}", again.json);
+    assert_eq!(again.json["refused"], json!([]));
+    let fresh_router = koers_server::app_router(
+        app._dist.path(),
+        &common::index_html(),
+        Arc::new(app.store.clone()),
+    );
+    let path = format!("/api/plans/{}/ops", world.plan);
+    let token = Some(foster.token.as_str());
+    let reply = call(
+        &fresh_router,
+        "POST",
+        &path,
+        token,
+        Some(json!({ "ops": [original] })),
+    )
+    .await;
+    assert_eq!(reply.json["accepted"][0]["seq"], seq, "{}", reply.json);
+    let reply = call(
+        &fresh_router,
+        "POST",
+        &path,
+        token,
+        Some(json!({ "ops": [other] })),
+    )
+    .await;
+    assert_eq!(
+        reply.json["refused"][0]["reason"], "op_id_reused",
+        "{}",
+        reply.json
+    );
+
+    // Within one batch: the first body wins, the second is refused.
+    let a = foster.op(cm, Field::Place, json!("Thuis"));
+    let mut b = a.clone();
+    b.value = json!("School");
+    let reply = push(&app, &foster, &[a.clone(), b]).await;
+    assert_eq!(
+        reply.json["accepted"][0]["op"],
+        json!(a.id),
+        "{}",
+        reply.json
+    );
+    assert_eq!(
+        reply.json["refused"][0]["reason"], "op_id_reused",
+        "{}",
+        reply.json
+    );
+
+    // What everyone pulls is the original.
+    let (all, _) = pull_all(&app, &foster, 0, 1000).await;
+    let stored: Vec<&Op> = all
+        .iter()
+        .map(|(_, op)| op)
+        .filter(|op| op.id == original.id)
+        .collect();
+    assert_eq!(stored, [&original]);
+    let stored: Vec<&Op> = all
+        .iter()
+        .map(|(_, op)| op)
+        .filter(|op| op.id == a.id)
+        .collect();
+    assert_eq!(stored, [&a]);
+}
+
+#[tokio::test]
+async fn a_founding_batch_with_one_id_for_two_bodies_is_refused() {
+    let app = test_app();
+    let plan = PlanId(new_id());
+    let mut clock = Clock::new(NodeId(rand_node()));
+    let mut ops = founding_ops(plan, MemberId(new_id()), &mut clock).ops;
+    let mut twin = ops[2].clone();
+    twin.value = json!("Sam");
+    ops.push(twin);
+    let reply = call(
+        &app.router,
+        "POST",
+        "/api/plans",
+        None,
+        Some(json!({ "ops": ops })),
+    )
+    .await;
+    assert_error(&reply, StatusCode::CONFLICT, "op_id_reused");
+    assert!(!app.store.plan_exists(&plan.to_string()).await.unwrap());
+}
+
+/// The device id of `device` in the plan's device list.
+async fn device_id(app: &TestApp, world: &World, device: &Device) -> String {
+    let reply = call(
+        &app.router,
+        "GET",
+        &format!("/api/plans/{}/devices", world.plan),
+        Some(&world.worker.token),
+        None,
+    )
+    .await;
+    reply.json["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["member"] == json!(device.member))
+        .unwrap()["device"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Opens the event stream of `device` and reads its first event.
+async fn open_events(app: &TestApp, device: &Device) -> axum::body::BodyDataStream {
+    let response = app
+        .router
+        .clone()
+        .oneshot(
+            Request::builder()
+                .uri(format!("/api/plans/{}/events", device.plan))
+                .header(header::AUTHORIZATION, format!("Bearer {}", device.token))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut body = response.into_body().into_data_stream();
+    assert!(next_event(&mut body).await.starts_with("event: ops"));
+    body
+}
+
+#[tokio::test]
+async fn a_removed_member_is_refused_everywhere_even_if_their_phone_was_not_revoked() {
+    let app = test_app();
+    let mut world = create_world(&app).await;
+    let mut parent = join(&app, &world, Role::Parent).await;
+    let open = invite(&app, &world.worker, parent.member, None).await;
+    let open_code = open.json["code"].as_str().unwrap().to_owned();
+    let mut stream = open_events(&app, &parent).await;
+    // The revocation goes wrong without saying so: the device and invite rows stay as they are.
+    sql(
+        &app,
+        "CREATE TRIGGER keep_devices BEFORE UPDATE OF revoked_at ON devices BEGIN SELECT RAISE(IGNORE); END;
+         CREATE TRIGGER keep_invites BEFORE UPDATE OF revoked_at ON invites BEGIN SELECT RAISE(IGNORE); END;",
+    );
+    let out = world
+        .worker
+        .op(Entity::Member(parent.member), Field::Deleted, json!(true));
+    let reply = push(&app, &world.worker, &[out]).await;
+    assert_eq!(
+        reply.json["accepted"].as_array().unwrap().len(),
+        1,
+        "{}",
+        reply.json
+    );
+    let parent_device = device_id(&app, &world, &parent).await;
+    let rows = app.store.devices(&world.plan.to_string()).await.unwrap();
+    let row = rows.iter().find(|d| d.device_id == parent_device).unwrap();
+    assert!(
+        row.revoked_at.is_none(),
+        "the trigger kept the device row as it was"
+    );
+
+    // The open event stream ends…
+    let end = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match stream.next().await {
+                None => return,
+                Some(chunk) => {
+                    let text = String::from_utf8(chunk.unwrap().to_vec()).unwrap();
+                    assert!(!text.contains("keep-alive"), "the stream should have ended");
+                }
+            }
+        }
+    })
+    .await;
+    assert!(end.is_ok(), "the removed member's event stream ends");
+    // …and every plan endpoint refuses the phone, with the code that lets it wipe the plan.
+    let plan = world.plan;
+    assert_error(
+        &pull(&app, &parent, 0, 10).await,
+        StatusCode::UNAUTHORIZED,
+        "member_removed",
+    );
+    let op = parent.op(Entity::Plan, Field::ChildName, json!("Noa"));
+    assert_error(
+        &push(&app, &parent, &[op]).await,
+        StatusCode::UNAUTHORIZED,
+        "member_removed",
+    );
+    for (method, path) in [
+        ("GET", format!("/api/plans/{plan}/events")),
+        ("GET", format!("/api/plans/{plan}/devices")),
+        ("GET", format!("/api/plans/{plan}/invites")),
+        ("DELETE", format!("/api/plans/{plan}/devices/me")),
+    ] {
+        let reply = call(&app.router, method, &path, Some(&parent.token), None).await;
+        assert_error(&reply, StatusCode::UNAUTHORIZED, "member_removed");
+    }
+    let reply = call(
+        &app.router,
+        "POST",
+        &format!("/api/plans/{plan}/invites"),
+        Some(&parent.token),
+        Some(json!({ "member": parent.member })),
+    )
+    .await;
+    assert_error(&reply, StatusCode::UNAUTHORIZED, "member_removed");
+    // The invite that was left open registers no phone.
+    assert_error(
+        &accept(&app, &open_code).await,
+        StatusCode::GONE,
+        "invite_revoked",
+    );
+    // Also a server that loads the plan afresh (after a restart).
+    let fresh = koers_server::app_router(
+        app._dist.path(),
+        &common::index_html(),
+        Arc::new(app.store.clone()),
+    );
+    let reply = call(
+        &fresh,
+        "GET",
+        &format!("/api/plans/{plan}/ops"),
+        Some(&parent.token),
+        None,
+    )
+    .await;
+    assert_error(&reply, StatusCode::UNAUTHORIZED, "member_removed");
+}
+
+#[tokio::test]
+async fn removing_a_member_and_shutting_out_their_phones_is_one_transaction() {
+    let app = test_app();
+    let mut world = create_world(&app).await;
+    let parent = join(&app, &world, Role::Parent).await;
+    let open = invite(&app, &world.worker, parent.member, None).await;
+    let open_code = open.json["code"].as_str().unwrap().to_owned();
+    let before = last_seq(&app, world.plan).await;
+    // Revoking the parent's phone fails: the removal must not be stored either.
+    sql(
+        &app,
+        "CREATE TRIGGER fail_devices BEFORE UPDATE OF revoked_at ON devices BEGIN SELECT RAISE(ABORT, 'disk on fire'); END;",
+    );
+    let out = world
+        .worker
+        .op(Entity::Member(parent.member), Field::Deleted, json!(true));
+    let reply = push(&app, &world.worker, std::slice::from_ref(&out)).await;
+    assert_error(&reply, StatusCode::INTERNAL_SERVER_ERROR, "server_error");
+    assert_eq!(
+        last_seq(&app, world.plan).await,
+        before,
+        "nothing of the batch is stored"
+    );
+    assert_eq!(
+        pull(&app, &parent, 0, 10).await.status,
+        StatusCode::OK,
+        "still a member"
+    );
+
+    // Once it works, the op, the revoked phone and the revoked invite are there together.
+    sql(&app, "DROP TRIGGER fail_devices;");
+    let reply = push(&app, &world.worker, std::slice::from_ref(&out)).await;
+    assert_eq!(
+        reply.json["accepted"][0]["op"],
+        json!(out.id),
+        "{}",
+        reply.json
+    );
+    let plan = world.plan.to_string();
+    let devices = app.store.devices(&plan).await.unwrap();
+    let parents: Vec<_> = devices
+        .iter()
+        .filter(|d| d.member_id == parent.member.to_string())
+        .collect();
+    assert!(!parents.is_empty() && parents.iter().all(|d| d.revoked_at.is_some()));
+    let invites = app.store.invites(&plan).await.unwrap();
+    assert!(invites
+        .iter()
+        .filter(|i| i.member_id == parent.member.to_string() && i.used_at.is_none())
+        .all(|i| i.revoked_at.is_some()));
+    assert_error(
+        &pull(&app, &parent, 0, 10).await,
+        StatusCode::UNAUTHORIZED,
+        "device_revoked",
+    );
+    assert_error(
+        &accept(&app, &open_code).await,
+        StatusCode::GONE,
+        "invite_revoked",
+    );
+}
+
+#[tokio::test]
+async fn old_ops_are_accepted_but_not_ops_from_before_the_plan_or_at_the_counter_limit() {
+    const DAY: u64 = 24 * 60 * 60 * 1000;
+    // The counter limit of koers_core::hlc (the text form has 7 counter digits).
+    const COUNTER_LIMIT: u32 = 9_000_000;
+    let app = test_app();
+    // A plan founded 60 days ago.
+    let plan = PlanId(new_id());
+    let worker_id = MemberId(new_id());
+    let mut clock = Clock::new(NodeId(rand_node()));
+    let founded = now_millis() - 60 * DAY;
+    let mut ops = founding_ops(plan, worker_id, &mut clock).ops;
+    for (n, op) in ops.iter_mut().enumerate() {
+        op.hlc.millis = founded + n as u64;
+    }
+    let reply = call(
+        &app.router,
+        "POST",
+        "/api/plans",
+        None,
+        Some(json!({ "ops": ops })),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
+    let mut worker = Device::new(
+        plan,
+        worker_id,
+        reply.json["device_token"].as_str().unwrap().into(),
+    );
+    let dated = |worker: &mut Device, millis: u64, counter: u32| {
+        let mut op = worker.op(
+            Entity::ContactMoment(ContactMomentId(new_id())),
+            Field::Note,
+            json!("geschreven toen de telefoon offline was"),
+        );
+        op.hlc.millis = millis;
+        op.hlc.counter = counter;
+        op
+    };
+    let month_old = dated(&mut worker, now_millis() - 30 * DAY, 0);
+    let at_founding = dated(&mut worker, founded, 0);
+    let before_plan = dated(&mut worker, founded - DAY, 0);
+    let at_limit = dated(&mut worker, now_millis(), COUNTER_LIMIT);
+    let below_limit = dated(&mut worker, now_millis(), COUNTER_LIMIT - 1);
+    let batch = [
+        &month_old,
+        &at_founding,
+        &before_plan,
+        &at_limit,
+        &below_limit,
+    ]
+    .map(|o| o.clone());
+    let reply = push(&app, &worker, &batch).await;
+    let accepted: Vec<Value> = reply.json["accepted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["op"].clone())
+        .collect();
+    assert_eq!(
+        accepted,
+        [
+            json!(month_old.id),
+            json!(at_founding.id),
+            json!(below_limit.id)
+        ],
+        "{}",
+        reply.json
+    );
+    let refused: Vec<(Value, Value)> = reply.json["refused"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["op"].clone(), r["reason"].clone()))
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            (json!(before_plan.id), json!("before_plan")),
+            (json!(at_limit.id), json!("hlc_counter_limit")),
+        ],
+        "{}",
+        reply.json
+    );
+    for r in reply.json["refused"].as_array().unwrap() {
+        let message = r["message"].as_str().unwrap();
+        assert!(
+            message.ends_with('.') && message.contains("new timestamp"),
+            "{message}"
+        );
+    }
+    // The founding is known after a restart too (from the stored ops).
+    let fresh = koers_server::app_router(
+        app._dist.path(),
+        &common::index_html(),
+        Arc::new(app.store.clone()),
+    );
+    let again = dated(&mut worker, founded - 1, 0);
+    let reply = call(
+        &fresh,
+        "POST",
+        &format!("/api/plans/{plan}/ops"),
+        Some(&worker.token),
+        Some(json!({ "ops": [again] })),
+    )
+    .await;
+    assert_eq!(
+        reply.json["refused"][0]["reason"], "before_plan",
+        "{}",
+        reply.json
+    );
+    // A founding batch at the counter limit is refused as a whole.
+    let mut clock = Clock::new(NodeId(rand_node()));
+    let mut ops = founding_ops(PlanId(new_id()), MemberId(new_id()), &mut clock).ops;
+    ops[1].hlc.counter = COUNTER_LIMIT;
+    let reply = call(
+        &app.router,
+        "POST",
+        "/api/plans",
+        None,
+        Some(json!({ "ops": ops })),
+    )
+    .await;
+    assert_error(&reply, StatusCode::BAD_REQUEST, "hlc_counter_limit");
 }

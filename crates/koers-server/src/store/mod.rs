@@ -17,6 +17,33 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>>
 /// One operation to append: `(op_id, body)`. `op_id` is globally unique (a UUID from the client).
 pub type NewOp = (String, String);
 
+/// A stored operation as read back: its sequence number, body and when the server stored it
+/// (RFC 3339 UTC with milliseconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredOp {
+    pub seq: i64,
+    pub body: String,
+    pub received_at: String,
+}
+
+/// One page of a plan's log and the plan's newest sequence number, read in one transaction, so
+/// that both describe the same moment (a push in between cannot make `last_seq` run ahead of
+/// what the page could have held).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OpsPage {
+    pub ops: Vec<StoredOp>,
+    pub last_seq: i64,
+}
+
+/// What an append stored, and whom it shut out.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Appended {
+    /// The operations' sequence numbers, in the order given.
+    pub seqs: Vec<i64>,
+    /// Devices revoked because their member was shut out (their event streams should end).
+    pub revoked_devices: Vec<String>,
+}
+
 /// What can go wrong in a store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -28,6 +55,8 @@ pub enum StoreError {
     NoWal(String),
     #[error("operation {op_id} already belongs to another plan")]
     OpIdConflict { op_id: String },
+    #[error("operation {op_id} is stored with other content")]
+    OpIdReused { op_id: String },
     #[error("plan {plan_id} already exists")]
     PlanExists { plan_id: String },
     #[error("the database task failed: {0}")]
@@ -103,11 +132,38 @@ pub trait Store: Send + Sync + 'static {
     /// A trivial query that proves the database is usable.
     fn health(&self) -> StoreFuture<'_, ()>;
 
-    /// Appends operations to a plan's log in one transaction and returns their sequence numbers,
-    /// in the order given. Idempotent: an `op_id` that is already stored returns its existing
-    /// sequence number and nothing is duplicated. An `op_id` stored for another plan is an error
-    /// (and nothing of the batch is stored).
-    fn append_ops<'a>(&'a self, plan_id: &'a str, ops: &'a [NewOp]) -> StoreFuture<'a, Vec<i64>>;
+    /// Appends operations to a plan's log and returns their sequence numbers, in the order
+    /// given. Idempotent: an `op_id` already stored with the same content (compared as parsed
+    /// JSON) returns its existing sequence number and nothing is duplicated. An `op_id` stored
+    /// for another plan ([`StoreError::OpIdConflict`]) or with other content
+    /// ([`StoreError::OpIdReused`]) is an error, and nothing of the batch is stored.
+    ///
+    /// In the same transaction, every device and open invite of the members in `shut_out` (taken
+    /// out of the plan by these operations) is revoked at `now`: the change that removes someone
+    /// and the end of their access are stored together or not at all.
+    fn append_ops<'a>(
+        &'a self,
+        plan_id: &'a str,
+        ops: &'a [NewOp],
+        shut_out: &'a [String],
+        now: &'a str,
+    ) -> StoreFuture<'a, Appended>;
+
+    /// One page of a plan's log (seq above `after_seq`, oldest first, at most `limit`) with the
+    /// plan's newest sequence number, read in one transaction.
+    fn ops_page<'a>(
+        &'a self,
+        plan_id: &'a str,
+        after_seq: i64,
+        limit: u32,
+    ) -> StoreFuture<'a, OpsPage>;
+
+    /// The stored bodies of those of `op_ids` that the plan holds, as `(op_id, body)`.
+    fn op_bodies<'a>(
+        &'a self,
+        plan_id: &'a str,
+        op_ids: &'a [String],
+    ) -> StoreFuture<'a, Vec<(String, String)>>;
 
     /// The operations of one plan with a sequence number above `after_seq`, oldest first, at most
     /// `limit` of them: `(seq, body)`.
@@ -125,7 +181,9 @@ pub trait Store: Send + Sync + 'static {
     fn plan_exists<'a>(&'a self, plan_id: &'a str) -> StoreFuture<'a, bool>;
 
     /// Creates a plan with its first operations and its founder's device, in one transaction.
-    /// [`StoreError::PlanExists`] if the plan exists. Returns the operations' sequence numbers.
+    /// [`StoreError::PlanExists`] if the plan exists; [`StoreError::OpIdConflict`] or
+    /// [`StoreError::OpIdReused`] as for [`Store::append_ops`]. Returns the operations' sequence
+    /// numbers.
     fn create_plan<'a>(
         &'a self,
         plan_id: &'a str,
@@ -170,6 +228,9 @@ pub trait Store: Send + Sync + 'static {
         now: &'a str,
     ) -> StoreFuture<'a, bool>;
 
+    /// The invite whose code hashes to `code_hash`, whatever its state.
+    fn invite_by_code<'a>(&'a self, code_hash: &'a str) -> StoreFuture<'a, Option<InviteRecord>>;
+
     /// Uses the invite whose code hashes to `code_hash` and registers `device` (whose plan,
     /// member and role are taken from the invite), in one transaction.
     fn accept_invite<'a>(
@@ -178,4 +239,17 @@ pub trait Store: Send + Sync + 'static {
         device: &'a NewDevice,
         now: &'a str,
     ) -> StoreFuture<'a, AcceptOutcome>;
+
+    /// Issue 10 (server limits, [`crate::limits`]): how many operations each author has stored
+    /// in a plan since `since` (by `received_at`), as `(author member id, count)`. Counting from
+    /// what was received makes the daily limit survive a restart. A store that cannot tell
+    /// answers nothing (the day then counts from the first push after loading).
+    fn ops_per_author_since<'a>(
+        &'a self,
+        plan_id: &'a str,
+        since: &'a str,
+    ) -> StoreFuture<'a, Vec<(String, i64)>> {
+        let _ = (plan_id, since);
+        Box::pin(async { Ok(Vec::new()) })
+    }
 }

@@ -9,8 +9,8 @@ use rusqlite::{params, Connection, TransactionBehavior};
 use rusqlite::{OptionalExtension as _, Row, Transaction};
 
 use super::{
-    AcceptOutcome, DeviceRecord, InviteRecord, NewDevice, NewInvite, NewOp, Store, StoreError,
-    StoreFuture,
+    AcceptOutcome, Appended, DeviceRecord, InviteRecord, NewDevice, NewInvite, NewOp, OpsPage,
+    Store, StoreError, StoreFuture, StoredOp,
 };
 
 /// The schema version this build creates and understands (`PRAGMA user_version`).
@@ -145,11 +145,49 @@ fn append_ops_blocking(
     conn: &mut Connection,
     plan_id: &str,
     ops: &[NewOp],
-) -> Result<Vec<i64>, StoreError> {
+    shut_out: &[String],
+    now: &str,
+) -> Result<Appended, StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let seqs = append_in(&tx, plan_id, ops)?;
+    let mut revoked_devices = Vec::new();
+    {
+        // RETURNING names only the rows really changed, so a stream is told to end only for a
+        // device that was revoked here (the membership check covers any other).
+        let mut devices = tx.prepare_cached(
+            "UPDATE devices SET revoked_at = ?3
+             WHERE plan_id = ?1 AND member_id = ?2 AND revoked_at IS NULL
+             RETURNING device_id",
+        )?;
+        let mut invites = tx.prepare_cached(
+            "UPDATE invites SET revoked_at = ?3
+             WHERE plan_id = ?1 AND member_id = ?2 AND revoked_at IS NULL AND used_at IS NULL",
+        )?;
+        for member in shut_out {
+            let ids = devices.query_map(params![plan_id, member, now], |row| row.get(0))?;
+            for id in ids {
+                revoked_devices.push(id?);
+            }
+            invites.execute(params![plan_id, member, now])?;
+        }
+    }
     tx.commit()?;
-    Ok(seqs)
+    Ok(Appended {
+        seqs,
+        revoked_devices,
+    })
+}
+
+/// True if two stored bodies say the same: equal as parsed JSON (key order and spacing do not
+/// matter), or as text when either is not JSON.
+fn same_body(a: &str, b: &str) -> bool {
+    match (
+        serde_json::from_str::<serde_json::Value>(a),
+        serde_json::from_str::<serde_json::Value>(b),
+    ) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
 }
 
 /// Appends `ops` inside an open transaction (see [`Store::append_ops`]).
@@ -161,16 +199,24 @@ fn append_in(tx: &Transaction<'_>, plan_id: &str, ops: &[NewOp]) -> Result<Vec<i
              VALUES (?1, ?2, ?3, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
              ON CONFLICT (op_id) DO NOTHING",
         )?;
-        let mut existing = tx.prepare_cached("SELECT seq, plan_id FROM ops WHERE op_id = ?1")?;
+        let mut existing =
+            tx.prepare_cached("SELECT seq, plan_id, body FROM ops WHERE op_id = ?1")?;
         for (op_id, body) in ops {
             if insert.execute(params![plan_id, op_id, body])? == 1 {
                 seqs.push(tx.last_insert_rowid());
             } else {
-                let (seq, owner): (i64, String) =
-                    existing.query_row([op_id], |row| Ok((row.get(0)?, row.get(1)?)))?;
+                let (seq, owner, stored): (i64, String, String) = existing
+                    .query_row([op_id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+                // Dropping `tx` rolls the whole batch back.
                 if owner != plan_id {
-                    // Dropping `tx` rolls the whole batch back.
                     return Err(StoreError::OpIdConflict {
+                        op_id: op_id.clone(),
+                    });
+                }
+                // A re-send is acknowledged only if it says what was stored: acknowledging other
+                // content would tell its sender that an edit is kept which is not.
+                if !same_body(&stored, body) {
+                    return Err(StoreError::OpIdReused {
                         op_id: op_id.clone(),
                     });
                 }
@@ -360,6 +406,38 @@ fn ops_after_blocking(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+fn ops_page_blocking(
+    conn: &mut Connection,
+    plan_id: &str,
+    after_seq: i64,
+    limit: u32,
+) -> Result<OpsPage, StoreError> {
+    // One read transaction around both queries: in WAL mode they then read one snapshot, so a
+    // write committed in between (by this process or another) is in both or in neither.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+    let ops = {
+        let mut stmt = tx.prepare_cached(
+            "SELECT seq, body, received_at FROM ops
+             WHERE plan_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![plan_id, after_seq, i64::from(limit)], |row| {
+            Ok(StoredOp {
+                seq: row.get(0)?,
+                body: row.get(1)?,
+                received_at: row.get(2)?,
+            })
+        })?;
+        rows.collect::<Result<Vec<_>, _>>()?
+    };
+    let last_seq: i64 = tx.query_row(
+        "SELECT coalesce(max(seq), 0) FROM ops WHERE plan_id = ?1",
+        [plan_id],
+        |row| row.get(0),
+    )?;
+    tx.commit()?;
+    Ok(OpsPage { ops, last_seq })
+}
+
 impl Store for SqliteStore {
     fn health(&self) -> StoreFuture<'_, ()> {
         self.with_conn(|conn| {
@@ -370,10 +448,52 @@ impl Store for SqliteStore {
         })
     }
 
-    fn append_ops<'a>(&'a self, plan_id: &'a str, ops: &'a [NewOp]) -> StoreFuture<'a, Vec<i64>> {
+    fn append_ops<'a>(
+        &'a self,
+        plan_id: &'a str,
+        ops: &'a [NewOp],
+        shut_out: &'a [String],
+        now: &'a str,
+    ) -> StoreFuture<'a, Appended> {
+        let (plan_id, ops, shut_out, now) = (
+            plan_id.to_owned(),
+            ops.to_vec(),
+            shut_out.to_vec(),
+            now.to_owned(),
+        );
+        self.with_conn(move |conn| append_ops_blocking(conn, &plan_id, &ops, &shut_out, &now))
+    }
+
+    fn ops_page<'a>(
+        &'a self,
+        plan_id: &'a str,
+        after_seq: i64,
+        limit: u32,
+    ) -> StoreFuture<'a, OpsPage> {
         let plan_id = plan_id.to_owned();
-        let ops = ops.to_vec();
-        self.with_conn(move |conn| append_ops_blocking(conn, &plan_id, &ops))
+        self.with_conn(move |conn| ops_page_blocking(conn, &plan_id, after_seq, limit))
+    }
+
+    fn op_bodies<'a>(
+        &'a self,
+        plan_id: &'a str,
+        op_ids: &'a [String],
+    ) -> StoreFuture<'a, Vec<(String, String)>> {
+        let (plan_id, op_ids) = (plan_id.to_owned(), op_ids.to_vec());
+        self.with_conn(move |conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT body FROM ops WHERE plan_id = ?1 AND op_id = ?2")?;
+            let mut found = Vec::new();
+            for id in op_ids {
+                if let Some(body) = stmt
+                    .query_row(params![plan_id, id], |row| row.get::<_, String>(0))
+                    .optional()?
+                {
+                    found.push((id, body));
+                }
+            }
+            Ok(found)
+        })
     }
 
     fn ops_after<'a>(
@@ -532,6 +652,19 @@ impl Store for SqliteStore {
         })
     }
 
+    fn invite_by_code<'a>(&'a self, code_hash: &'a str) -> StoreFuture<'a, Option<InviteRecord>> {
+        let code_hash = code_hash.to_owned();
+        self.with_conn(move |conn| {
+            Ok(conn
+                .query_row(
+                    &format!("SELECT {INVITE_COLUMNS} FROM invites WHERE code_hash = ?1"),
+                    [code_hash],
+                    invite_row,
+                )
+                .optional()?)
+        })
+    }
+
     fn accept_invite<'a>(
         &'a self,
         code_hash: &'a str,
@@ -541,11 +674,45 @@ impl Store for SqliteStore {
         let (code_hash, device, now) = (code_hash.to_owned(), device.clone(), now.to_owned());
         self.with_conn(move |conn| accept_invite_blocking(conn, &code_hash, &device, &now))
     }
+
+    // Issue 10 (server limits): the daily count per member, from the stored ops.
+    fn ops_per_author_since<'a>(
+        &'a self,
+        plan_id: &'a str,
+        since: &'a str,
+    ) -> StoreFuture<'a, Vec<(String, i64)>> {
+        let (plan_id, since) = (plan_id.to_owned(), since.to_owned());
+        self.with_conn(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT json_extract(body, '$.author'), count(*) FROM ops
+                 WHERE plan_id = ?1 AND received_at >= ?2 GROUP BY 1",
+            )?;
+            let rows = stmt.query_map(params![plan_id, since], |row| {
+                Ok((row.get::<_, Option<String>>(0)?, row.get::<_, i64>(1)?))
+            })?;
+            let mut counts = Vec::new();
+            for row in rows {
+                if let (Some(author), count) = row? {
+                    counts.push((author, count));
+                }
+            }
+            Ok(counts)
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Appends without shutting anyone out; the sequence numbers.
+    async fn append(
+        store: &SqliteStore,
+        plan: &str,
+        ops: &[NewOp],
+    ) -> Result<Vec<i64>, StoreError> {
+        Ok(store.append_ops(plan, ops, &[], T0).await?.seqs)
+    }
 
     fn ops(items: &[(&str, &str)]) -> Vec<NewOp> {
         items
@@ -557,8 +724,7 @@ mod tests {
     #[tokio::test]
     async fn append_returns_increasing_seqs_and_reads_back_in_order() {
         let store = SqliteStore::open_in_memory().unwrap();
-        let seqs = store
-            .append_ops("p1", &ops(&[("a", "A"), ("b", "B"), ("c", "C")]))
+        let seqs = append(&store, "p1", &ops(&[("a", "A"), ("b", "B"), ("c", "C")]))
             .await
             .unwrap();
         assert_eq!(seqs.len(), 3);
@@ -576,18 +742,17 @@ mod tests {
     #[tokio::test]
     async fn append_is_idempotent() {
         let store = SqliteStore::open_in_memory().unwrap();
-        let first = store
-            .append_ops("p1", &ops(&[("a", "A"), ("b", "B")]))
+        let first = append(&store, "p1", &ops(&[("a", "A"), ("b", "B")]))
             .await
             .unwrap();
         // The same batch again, plus one new op and a duplicate inside the batch.
-        let again = store
-            .append_ops(
-                "p1",
-                &ops(&[("b", "B"), ("a", "A"), ("c", "C"), ("c", "C")]),
-            )
-            .await
-            .unwrap();
+        let again = append(
+            &store,
+            "p1",
+            &ops(&[("b", "B"), ("a", "A"), ("c", "C"), ("c", "C")]),
+        )
+        .await
+        .unwrap();
         assert_eq!(again[0], first[1]);
         assert_eq!(again[1], first[0]);
         assert!(again[2] > first[1]);
@@ -596,11 +761,206 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_op_id_stored_with_other_content_is_refused_and_the_batch_rolled_back() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let first = append(&store, "p1", &ops(&[("a", r#"{"v":1,"w":2}"#)]))
+            .await
+            .unwrap();
+        // The same content, written differently: still the same op.
+        let again = append(&store, "p1", &ops(&[("a", r#"{ "w": 2, "v": 1 }"#)]))
+            .await
+            .unwrap();
+        assert_eq!(again, first);
+        let err = append(
+            &store,
+            "p1",
+            &ops(&[("new", r#"{"v":3}"#), ("a", r#"{"v":9,"w":2}"#)]),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(err, StoreError::OpIdReused { ref op_id } if op_id == "a"),
+            "{err}"
+        );
+        let page = store.ops_page("p1", 0, 10).await.unwrap();
+        assert_eq!(page.ops.len(), 1, "batch must roll back");
+        assert_eq!(page.ops[0].body, r#"{"v":1,"w":2}"#);
+        // Within one batch too, and when founding a plan.
+        let err = append(&store, "p1", &ops(&[("b", "B"), ("b", "B2")]))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::OpIdReused { .. }), "{err}");
+        let err = store
+            .create_plan(
+                "p9",
+                &ops(&[("c", "C"), ("c", "C2")]),
+                &device("d9", "p9", "h9"),
+                T0,
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::OpIdReused { .. }), "{err}");
+        assert!(!store.plan_exists("p9").await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_page_holds_when_each_op_arrived_and_the_last_seq_of_its_moment() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let seqs = append(&store, "p1", &ops(&[("a", "A"), ("b", "B"), ("c", "C")]))
+            .await
+            .unwrap();
+        append(&store, "p2", &ops(&[("x", "X")])).await.unwrap();
+        let page = store.ops_page("p1", seqs[0], 1).await.unwrap();
+        assert_eq!(page.last_seq, seqs[2]);
+        assert_eq!(page.ops.len(), 1);
+        assert_eq!((page.ops[0].seq, page.ops[0].body.as_str()), (seqs[1], "B"));
+        let at = &page.ops[0].received_at;
+        assert!(
+            at.len() == 24 && at.ends_with('Z') && at.as_bytes()[19] == b'.',
+            "{at}"
+        );
+        assert_eq!(
+            store.ops_page("p3", 0, 10).await.unwrap(),
+            OpsPage::default()
+        );
+    }
+
+    /// A writer on its own connection appends one op at a time while a reader pages through the
+    /// plan on another: every page and its `last_seq` must come from one moment. Were they two
+    /// reads, a commit in between would give a `last_seq` beyond a page that is not full, and a
+    /// phone storing that would skip the ops in the gap.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_page_and_its_last_seq_come_from_one_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("koers.sqlite3");
+        let reader = SqliteStore::open(&path).unwrap();
+        let writer = SqliteStore::open(&path).unwrap();
+        let writing = tokio::spawn(async move {
+            for n in 0..400 {
+                let id = format!("op{n}");
+                append(&writer, "p", &[(id, "{}".to_owned())])
+                    .await
+                    .unwrap();
+            }
+        });
+        let mut after = 0;
+        let mut held = Vec::new();
+        let mut pages = 0;
+        loop {
+            let finished = writing.is_finished();
+            let page = reader.ops_page("p", after, 3).await.unwrap();
+            pages += 1;
+            assert!(page.ops.iter().all(|o| o.seq <= page.last_seq), "{page:?}");
+            let end = page.ops.last().map_or(after, |o| o.seq);
+            if page.ops.len() < 3 {
+                // Not full: the page reached the end of the log of that moment.
+                assert_eq!(page.last_seq, end, "after {after}: {page:?}");
+            }
+            held.extend(page.ops.iter().map(|o| o.seq));
+            after = end;
+            if finished && page.ops.len() < 3 {
+                break;
+            }
+        }
+        writing.await.unwrap();
+        assert_eq!(held.len(), 400, "every op read once ({pages} pages)");
+        assert!(held.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[tokio::test]
+    async fn shutting_out_a_member_revokes_their_phones_and_open_invites_with_the_append() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        store
+            .create_plan("p1", &[], &device("d1", "p1", "h1"), T0)
+            .await
+            .unwrap();
+        let phone = |id: &str, member: &str, hash: &str| NewDevice {
+            member_id: member.into(),
+            ..device(id, "p1", hash)
+        };
+        let invite = |id: &str, member: &str, hash: &str| NewInvite {
+            invite_id: id.into(),
+            code_hash: hash.into(),
+            plan_id: "p1".into(),
+            member_id: member.into(),
+            role: "parent".into(),
+            expires_at: T2.into(),
+            created_by: "m1".into(),
+        };
+        for (i, m, c) in [("i1", "m2", "c1"), ("i2", "m2", "c2"), ("i3", "m3", "c3")] {
+            store.create_invite(&invite(i, m, c), T0).await.unwrap();
+        }
+        // m2 joined with invite i1 (its phone d2); i2 is still open. m3 is someone else.
+        store
+            .accept_invite("c1", &phone("d2", "", "h2"), T0)
+            .await
+            .unwrap();
+        let conn = || store.conn.lock().unwrap();
+        conn()
+            .execute_batch(&format!(
+                "INSERT INTO devices (device_id, plan_id, member_id, role, token_hash, name, created_at)
+                 VALUES ('d3', 'p1', 'm3', 'parent', 'h3', 'phone', '{T0}')"
+            ))
+            .unwrap();
+
+        // A failing revocation stores nothing: not the op, not any revocation.
+        conn()
+            .execute_batch(
+                "CREATE TRIGGER fail_invites BEFORE UPDATE OF revoked_at ON invites
+                 BEGIN SELECT RAISE(ABORT, 'disk on fire'); END;",
+            )
+            .unwrap();
+        let out = ops(&[("out", "m2 deleted")]);
+        let shut = ["m2".to_owned()];
+        assert!(store.append_ops("p1", &out, &shut, T1).await.is_err());
+        assert_eq!(store.last_seq("p1").await.unwrap(), 0, "the op rolled back");
+        let devices = store.devices("p1").await.unwrap();
+        assert!(
+            devices.iter().all(|d| d.revoked_at.is_none()),
+            "{devices:?}"
+        );
+
+        conn().execute_batch("DROP TRIGGER fail_invites;").unwrap();
+        let appended = store.append_ops("p1", &out, &shut, T1).await.unwrap();
+        assert_eq!(appended.seqs.len(), 1);
+        assert_eq!(appended.revoked_devices, ["d2"]);
+        let devices = store.devices("p1").await.unwrap();
+        let revoked: Vec<_> = devices
+            .iter()
+            .filter(|d| d.revoked_at.as_deref() == Some(T1))
+            .map(|d| d.device_id.as_str())
+            .collect();
+        assert_eq!(revoked, ["d2"]);
+        let invites = store.invites("p1").await.unwrap();
+        let states: Vec<_> = invites
+            .iter()
+            .map(|i| {
+                (
+                    i.invite_id.as_str(),
+                    i.used_at.is_some(),
+                    i.revoked_at.is_some(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            states,
+            [
+                ("i1", true, false),
+                ("i2", false, true),
+                ("i3", false, false)
+            ]
+        );
+        // Shutting out again revokes nothing new.
+        let again = store.append_ops("p1", &out, &shut, T2).await.unwrap();
+        assert!(again.revoked_devices.is_empty());
+    }
+
+    #[tokio::test]
     async fn plans_are_isolated() {
         let store = SqliteStore::open_in_memory().unwrap();
-        store.append_ops("p1", &ops(&[("a", "A1")])).await.unwrap();
-        store.append_ops("p2", &ops(&[("b", "B2")])).await.unwrap();
-        store.append_ops("p1", &ops(&[("c", "C1")])).await.unwrap();
+        append(&store, "p1", &ops(&[("a", "A1")])).await.unwrap();
+        append(&store, "p2", &ops(&[("b", "B2")])).await.unwrap();
+        append(&store, "p1", &ops(&[("c", "C1")])).await.unwrap();
         let p1: Vec<_> = store
             .ops_after("p1", 0, 10)
             .await
@@ -623,9 +983,8 @@ mod tests {
     #[tokio::test]
     async fn an_op_id_of_another_plan_is_refused_and_the_batch_rolled_back() {
         let store = SqliteStore::open_in_memory().unwrap();
-        store.append_ops("p1", &ops(&[("a", "A")])).await.unwrap();
-        let err = store
-            .append_ops("p2", &ops(&[("new", "N"), ("a", "A")]))
+        append(&store, "p1", &ops(&[("a", "A")])).await.unwrap();
+        let err = append(&store, "p2", &ops(&[("new", "N"), ("a", "A")]))
             .await
             .unwrap_err();
         assert!(
@@ -645,7 +1004,7 @@ mod tests {
         {
             let store = SqliteStore::open(&path).unwrap();
             store.health().await.unwrap();
-            store.append_ops("p", &ops(&[("x", "X")])).await.unwrap();
+            append(&store, "p", &ops(&[("x", "X")])).await.unwrap();
         }
         let store = SqliteStore::open(&path).unwrap();
         assert_eq!(store.ops_after("p", 0, 10).await.unwrap().len(), 1);
