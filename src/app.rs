@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::components::{sync_bar::SyncBar, update_banner::UpdateBanner};
+use crate::components::{access::AccessAlert, sync_bar::SyncBar, update_banner::UpdateBanner};
 use crate::device::Opened;
 use crate::i18n::*;
 use crate::lazy_screens::{self, ChunkUnavailable};
@@ -86,6 +86,8 @@ fn Shell(opened: StoredValue<Option<Result<Opened, StoreError>>, LocalStorage>) 
             <UpdateBanner/>
             {move || role.get().is_some().then(|| view! { <Tabs nav/> })}
             <main id="main" tabindex="-1">
+                // On every screen while the server no longer lets this phone sync its plan.
+                <AccessAlert store/>
                 {move || (store.unreadable.get() > 0).then(|| view! {
                     <p class="alert" role="alert">{tu_string!(i18n, unreadable_records, count = store.unreadable.get()).to_string()}</p>
                 })}

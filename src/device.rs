@@ -15,6 +15,27 @@ const DATABASE: &str = "koers";
 pub const SESSION: &str = "session";
 /// The plan this phone keeps on its own (imported), when it has not joined a shared one.
 pub const LOCAL_PLAN: &str = "local_plan";
+/// Why this phone cannot sync its shared plan ([`Access`]), kept until that changes.
+pub const ACCESS: &str = "access";
+
+/// The server no longer lets this phone sync its shared plan. Stored, so that a reload or a
+/// closed tab shows it again instead of forgetting the changes that could not be sent.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Access {
+    pub plan: PlanId,
+    pub problem: AccessProblem,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessProblem {
+    /// The server does not know this phone's token (say, its database was restored from a
+    /// backup): everything stays, rounds go on, and the phone must be invited again.
+    Unknown,
+    /// The phone, or its member, was removed from the plan: it stops syncing, and the plan
+    /// leaves the phone once the user has seen what could not be sent (and could save it).
+    Revoked,
+}
 
 /// Why a change did not go through; the screens turn it into a sentence.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,6 +63,8 @@ pub struct Opened {
     pub unreadable: usize,
     /// The items with changes waiting for the server (none without a shared plan).
     pub pending: Vec<Entity>,
+    /// The server no longer lets this phone sync its shared plan.
+    pub access: Option<Access>,
 }
 
 /// Opens the database and replays the device's plan: the shared plan it joined, else its
@@ -49,7 +72,10 @@ pub struct Opened {
 pub async fn open() -> Result<Opened, StoreError> {
     mark("koers:open-start");
     let log = Rc::new(OpLog::open(DATABASE).await?);
-    let [node, session, local_plan] = log.meta_texts(["node", SESSION, LOCAL_PLAN]).await?;
+    // Read in the transaction that is needed anyway: no extra cost at start.
+    let [node, session, local_plan, access] = log
+        .meta_texts(["node", SESSION, LOCAL_PLAN, ACCESS])
+        .await?;
     let node = match read(node) {
         Some(n) => NodeId(n),
         None => {
@@ -85,11 +111,15 @@ pub async fn open() -> Result<Opened, StoreError> {
         }
         None => Vec::new(),
     };
+    // Only about the shared plan it was stored for.
+    let access =
+        read::<Access>(access).filter(|a| session.as_ref().is_some_and(|s| s.plan == a.plan));
     Ok(Opened {
         device: Device { log, replica, node },
         session,
         unreadable: loaded.unreadable,
         pending,
+        access,
     })
 }
 

@@ -100,12 +100,22 @@ fn day_and_time(locale: Locale, d: js_sys::Date) -> String {
 /// What the server's refusal (its error `code`) means for the user, and what to do.
 pub fn refusal(i18n: I18nContext<Locale>, code: &str) -> String {
     match code {
-        "not_allowed" | "not_a_member" | "not_your_member" => {
+        "not_allowed" | "not_your_member" => {
             tu_string!(i18n, refused_not_allowed).to_string()
         }
         "clock_ahead" => tu_string!(i18n, refused_clock_ahead).to_string(),
         "plan_unknown" | "member_unknown" => tu_string!(i18n, refused_plan_unknown).to_string(),
         "server_error" => tu_string!(i18n, refused_server_error).to_string(),
+        // The server's limits: nothing was stored, and the phone keeps what waits.
+        "daily_limit" => tu_string!(i18n, refused_daily_limit).to_string(),
+        "item_limit" => tu_string!(i18n, refused_item_limit).to_string(),
+        "plan_too_large" => tu_string!(i18n, refused_plan_too_large).to_string(),
+        "rate_limited" => tu_string!(i18n, refused_rate_limited).to_string(),
+        "too_many_streams" => tu_string!(i18n, refused_too_many_streams).to_string(),
+        "token_unknown" | "token_missing" => tu_string!(i18n, access_unknown).to_string(),
+        "device_revoked" | "member_removed" | "token_revoked" => {
+            tu_string!(i18n, refused_revoked).to_string()
+        }
         _ => tu_string!(i18n, refused_other, code = code).to_string(),
     }
 }
@@ -248,6 +258,10 @@ pub fn field(i18n: I18nContext<Locale>, f: Field) -> &'static str {
         Field::CancelReason => tu_string!(i18n, cancel_reason),
         Field::ParentView => tu_string!(i18n, parent_view_label),
         Field::YouthView => tu_string!(i18n, youth_view_label),
+        // Hiding someone's words (the worker's moderation), shown in history.
+        Field::Hidden => tu_string!(i18n, field_hidden),
+        Field::ParentViewHidden => tu_string!(i18n, field_parent_view_hidden),
+        Field::YouthViewHidden => tu_string!(i18n, field_youth_view_hidden),
         Field::ChildTookPart => tu_string!(i18n, the_child),
         Field::BigChange => tu_string!(i18n, big_change_label),
         Field::Name => tu_string!(i18n, name),

@@ -5,7 +5,7 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use koers_core::{history, Edit, Entity, MemberId, Op, Plan, PlanId, Replica, Role};
+use koers_core::{history, Edit, Entity, MemberId, Op, OpId, Plan, PlanId, Replica, Role};
 use koers_store::{OpLog, StoreError};
 use leptos::ev;
 use leptos::prelude::*;
@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 pub use crate::device::ChangeError;
 use crate::device::{self, Device, Opened};
+pub use crate::device::{Access, AccessProblem};
 use crate::i18n::*;
 use crate::sync::{self, Session, SyncError};
 
@@ -75,6 +76,10 @@ pub struct PlanStore {
     /// This device's membership of a shared plan; `None` while it shows the example plan.
     pub session: RwSignal<Option<Session>>,
     pub sync: RwSignal<SyncStatus>,
+    /// The server no longer lets this phone sync its shared plan (kept across reloads).
+    pub access: RwSignal<Option<Access>>,
+    /// Changes the server received more than a day after they were written, and when.
+    backdated: RwSignal<Vec<(OpId, u64)>>,
     /// A round is running / another was asked for meanwhile.
     round: StoredValue<(bool, bool)>,
     /// The server's event stream for the shared plan: a round runs when others changed it.
@@ -118,6 +123,8 @@ impl PlanStore {
                 online: window().navigator().on_line(),
                 ..Default::default()
             }),
+            access: RwSignal::new(None),
+            backdated: RwSignal::new(Vec::new()),
             round: StoredValue::new((false, false)),
             events: StoredValue::new_local(None),
             i18n: use_i18n(),
@@ -154,6 +161,13 @@ impl PlanStore {
     fn adopt(self, opened: Opened) {
         self.plan
             .set(Some(Plan::from_replica(&opened.device.replica)));
+        self.access.set(opened.access);
+        self.backdated.set(Vec::new());
+        if let Some(session) = &opened.session {
+            // Only history shows them: read after the plan is on screen.
+            let (log, plan) = (opened.device.log.clone(), session.plan);
+            leptos::task::spawn_local(async move { self.load_backdated(&log, plan).await });
+        }
         self.unreadable.set(opened.unreadable);
         self.device.set_value(Some(opened.device));
         self.sync.update(|s| s.pending = opened.pending);
@@ -170,6 +184,33 @@ impl PlanStore {
         let session = self.session.get_untracked();
         self.plan
             .with_untracked(|p| device::member(session.as_ref(), p.as_ref()?, role))
+    }
+
+    /// When the server received the change `op`, if that was more than a day after it was
+    /// written (ms since the epoch); follows new rounds.
+    pub fn received_late(self, op: OpId) -> Option<u64> {
+        self.backdated.with(|b| {
+            b.binary_search_by_key(&op, |(o, _)| *o)
+                .ok()
+                .map(|i| b[i].1)
+        })
+    }
+
+    async fn load_backdated(self, log: &OpLog, plan: PlanId) {
+        if let Ok(Some(known)) = log
+            .meta::<Vec<(OpId, u64)>>(&sync::received_key(plan))
+            .await
+        {
+            self.backdated.set(known);
+        }
+    }
+
+    /// The server took this phone, or its member, out of the plan.
+    fn revoked(self) -> bool {
+        self.access.with_untracked(|a| {
+            a.as_ref()
+                .is_some_and(|a| a.problem == AccessProblem::Revoked)
+        })
     }
 
     /// Every change made to `entity`, newest first; follows the plan as it changes.
@@ -228,7 +269,12 @@ impl PlanStore {
     /// others' changes show within moments.
     fn listen(self) {
         use wasm_bindgen::JsCast;
-        let listener = self.session.get_untracked().and_then(|session| {
+        // A phone the server does not let in gets no stream: rounds learn when that changes.
+        let session = self
+            .session
+            .get_untracked()
+            .filter(|_| self.access.with_untracked(Option::is_none));
+        let listener = session.and_then(|session| {
             let url = format!(
                 "/api/plans/{}/events?access_token={}",
                 session.plan, session.token
@@ -265,6 +311,10 @@ impl PlanStore {
         let Some(session) = self.session.get_untracked() else {
             return;
         };
+        // Taken out of the plan: nothing more goes out, nothing comes in.
+        if self.revoked() {
+            return;
+        }
         let Some(log) = self.log() else {
             return;
         };
@@ -281,8 +331,13 @@ impl PlanStore {
             loop {
                 let result = sync::round(log.clone(), session.clone()).await;
                 self.finish_round(&log, &session, result).await;
+                // No round for a plan the phone left, or was taken out of.
+                let over = self.revoked()
+                    || self
+                        .session
+                        .with_untracked(|s| s.as_ref() != Some(&session));
                 let again = self.round.try_update_value(|(running, again)| {
-                    let go = std::mem::take(again);
+                    let go = std::mem::take(again) && !over;
                     *running = go;
                     go
                 });
@@ -301,12 +356,22 @@ impl PlanStore {
     ) {
         match result {
             Ok(round) => {
-                if round.refused.is_empty() && !round.restamped {
+                if self.access.with_untracked(Option::is_some) {
+                    // Known to the server again (say, its data came back): as before.
+                    let _ = log.delete_meta(device::ACCESS).await;
+                    self.access.set(None);
+                    self.listen();
+                }
+                if round.refused.is_empty() && !round.restamped && !round.mended {
                     self.apply(&round.pulled);
                 } else if let Ok(loaded) = log.load(session.plan).await {
-                    // Refused changes were removed from the log, or changes got new timestamps:
-                    // rebuild from what it holds now.
+                    // Refused changes were removed from the log, or changes got new timestamps
+                    // or ids: rebuild from what it holds now.
                     self.show(Replica::from_ops(session.plan, &loaded.ops));
+                }
+                if !round.backdated.is_empty() {
+                    self.backdated
+                        .update(|known| sync::merge_backdated(known, &round.backdated));
                 }
                 if !round.refused.is_empty() {
                     let text = tu_string!(self.i18n, sync_refused, count = round.refused.len())
@@ -321,11 +386,19 @@ impl PlanStore {
                         text: tu_string!(self.i18n, clock_right_again).to_string(),
                         is_error: false,
                     }));
+                }
+                if round.restamped || round.mended {
                     self.sync_now();
                 }
                 if round.clock_ahead {
                     self.notice.set(Some(Notice {
                         text: crate::format::refusal(self.i18n, "clock_ahead"),
+                        is_error: true,
+                    }));
+                }
+                if let Some(code) = &round.push_refused {
+                    self.notice.set(Some(Notice {
+                        text: crate::format::refusal(self.i18n, code),
                         is_error: true,
                     }));
                 }
@@ -336,21 +409,29 @@ impl PlanStore {
                 });
             }
             Err(SyncError::Offline) => self.sync.update(|s| s.online = false),
+            // Only an explicit removal takes the plan off the phone (`token_revoked` is what
+            // servers before `device_revoked` said).
+            Err(SyncError::Rejected { status: 401, code })
+                if matches!(
+                    code.as_str(),
+                    "device_revoked" | "member_removed" | "token_revoked"
+                ) =>
+            {
+                self.taken_out(log, session.plan).await
+            }
+            // Any other refusal of the token (unknown, say after the server's database was
+            // restored from a backup) may not cost a single change: everything stays, rounds go
+            // on at their normal pace, and the phone says it must be invited again.
             Err(SyncError::Rejected { status: 401, .. }) => {
-                // This device's access was revoked: the plan leaves this phone.
-                let _ = log.remove_plan(session.plan).await;
-                let _ = log.delete_meta(device::SESSION).await;
-                self.notice.set(Some(Notice {
-                    text: tu_string!(self.i18n, device_revoked).to_string(),
-                    is_error: true,
-                }));
-                self.session.set(None);
-                self.listen();
-                self.state.set(LoadState::Loading);
-                if let Ok(opened) = device::open().await {
-                    self.adopt(opened);
+                self.events.set_value(None);
+                let access = Access {
+                    plan: session.plan,
+                    problem: AccessProblem::Unknown,
+                };
+                if self.access.get_untracked().as_ref() != Some(&access) {
+                    let _ = log.set_meta(device::ACCESS, &access).await;
+                    self.access.set(Some(access));
                 }
-                self.state.set(LoadState::Ready);
             }
             Err(SyncError::Rejected { code, .. }) => self.notice.set(Some(Notice {
                 text: crate::format::refusal(self.i18n, &code),
@@ -362,6 +443,64 @@ impl PlanStore {
                 is_error: true,
             })),
         }
+    }
+
+    /// The server took this phone, or its member, out of `plan`. Without unsent changes the plan
+    /// leaves the phone at once; with some, the phone stops syncing and keeps everything until
+    /// the user has seen how many could not be sent, could save them as a file, and chose to
+    /// remove the plan (`leave_revoked_plan`). Stored, so a reload asks again.
+    async fn taken_out(self, log: &OpLog, plan: PlanId) {
+        self.events.set_value(None);
+        let unsent = log.load(plan).await.map(|loaded| {
+            sync::pending_items(loaded.ops.iter().filter(|o| loaded.pending.contains(&o.id)))
+        });
+        match unsent {
+            Ok(items) if items.is_empty() => self.leave_plan(log, plan).await,
+            // Unsent changes, or a log that cannot be read just now: nothing goes yet.
+            unsent => {
+                let access = Access {
+                    plan,
+                    problem: AccessProblem::Revoked,
+                };
+                let _ = log.set_meta(device::ACCESS, &access).await;
+                if let Ok(items) = unsent {
+                    self.sync.update(|s| s.pending = items);
+                }
+                self.access.set(Some(access));
+            }
+        }
+    }
+
+    /// Removes the plan this phone was taken out of, once the user chose to (see `taken_out`).
+    pub async fn leave_revoked_plan(self) {
+        let (Some(log), Some(access)) = (self.log(), self.access.get_untracked()) else {
+            return;
+        };
+        if access.problem == AccessProblem::Revoked {
+            self.leave_plan(&log, access.plan).await;
+        }
+    }
+
+    /// Takes `plan` off this phone, says so, and opens what the phone holds next (the example plan).
+    async fn leave_plan(self, log: &OpLog, plan: PlanId) {
+        let _ = log.remove_plan(plan).await;
+        let _ = log.delete_meta(device::SESSION).await;
+        // A new invite to the same plan then pulls it from the start.
+        let _ = log.delete_meta(&sync::cursor_key(plan)).await;
+        let _ = log.delete_meta(&sync::received_key(plan)).await;
+        let _ = log.delete_meta(device::ACCESS).await;
+        self.access.set(None);
+        self.notice.set(Some(Notice {
+            text: tu_string!(self.i18n, device_revoked).to_string(),
+            is_error: true,
+        }));
+        self.session.set(None);
+        self.listen();
+        self.state.set(LoadState::Loading);
+        if let Ok(opened) = device::open().await {
+            self.adopt(opened);
+        }
+        self.state.set(LoadState::Ready);
     }
 
     /// Starts a new shared plan on the server, with this device as its foster-care worker's.
@@ -471,9 +610,16 @@ impl PlanStore {
     /// Makes `session`'s plan this device's plan: stored, pulled, shown and followed.
     async fn switch_to(self, log: &Rc<OpLog>, session: Session) -> Result<(), SyncError> {
         log.set_meta(device::SESSION, &session).await?;
+        // A new membership: what the server said about the old one no longer holds.
+        log.delete_meta(device::ACCESS).await?;
+        // Pulled again from the first: a phone invited anew after its token was no longer known
+        // (a server restored from a backup) may hold a cursor beyond what the server has now.
+        log.delete_meta(&sync::cursor_key(session.plan)).await?;
+        self.access.set(None);
         let round = sync::round(log.clone(), session.clone()).await;
         let loaded = log.load(session.plan).await?;
         self.show(Replica::from_ops(session.plan, &loaded.ops));
+        self.load_backdated(log, session.plan).await;
         self.session.set(Some(session.clone()));
         self.listen();
         self.finish_round(

@@ -56,9 +56,24 @@ pub struct Round {
     /// Changes refused as made while the clock ran ahead, which it no longer does, got new
     /// timestamps (`koers_core::restamp`): the next round sends them.
     pub restamped: bool,
+    /// Changes refused for a reason this phone can mend got a new timestamp (stamped before the
+    /// plan was founded, or a clock counter at its limit) or a new id (the server holds another
+    /// change under theirs): kept, and the next round sends them.
+    pub mended: bool,
+    /// The server refused the whole push with this code (one of its limits, say): every change
+    /// stays pending, and what others sent was still pulled.
+    pub push_refused: Option<String>,
+    /// Operations the server received more than a day after they were written (see
+    /// [`BACKDATED_AFTER`]): op id and when it was received (ms since the epoch).
+    pub backdated: Vec<(OpId, u64)>,
     /// The items (a goal, a visit, …) with changes still waiting for the server after this round.
     pub still_pending: Vec<Entity>,
 }
+
+/// A change the server received this much later than it was written is shown in history with
+/// both times, so that backdating is visible. Only such (rare) changes have their time of
+/// receipt kept on the phone.
+pub const BACKDATED_AFTER: u64 = 24 * 3600 * 1000;
 
 /// Largest batch pushed at once (the server takes up to 1000).
 const PUSH_BATCH: usize = 500;
@@ -88,13 +103,27 @@ struct PushResponse {
 
 #[derive(Deserialize)]
 struct Pulled {
+    seq: i64,
     op: Op,
+    /// When the server stored it (RFC 3339).
+    #[serde(default)]
+    received_at: Option<String>,
 }
 
+/// A page of the plan's operations. Its `last_seq` (the plan's newest) is deliberately not read:
+/// a page that does not hold everything ends before it, and a loop that went on from there
+/// would skip the rest for good.
 #[derive(Deserialize)]
 struct PullResponse {
     ops: Vec<Pulled>,
-    last_seq: i64,
+    /// Where the next page starts: the last operation on this page, or the plan's newest when
+    /// the page holds everything (same snapshot).
+    #[serde(default)]
+    cursor: Option<i64>,
+    /// The plan's newest seq: only read to notice a server that holds less than this phone
+    /// already pulled (its database restored from a backup).
+    #[serde(default)]
+    last_seq: Option<i64>,
     more: bool,
 }
 
@@ -176,8 +205,14 @@ fn device_name() -> String {
     kind.unwrap_or("Browser").to_string()
 }
 
-fn cursor_key(plan: PlanId) -> String {
+/// The device fact holding the seq up to which the plan was pulled.
+pub fn cursor_key(plan: PlanId) -> String {
     format!("cursor:{plan}")
+}
+
+/// The device fact holding the plan's backdated operations (see [`Round::backdated`]).
+pub fn received_key(plan: PlanId) -> String {
+    format!("received:{plan}")
 }
 
 /// One round: push what is pending, then pull what is new. The code for it comes in its own
@@ -211,56 +246,181 @@ async fn sync_once(log: &OpLog, session: &Session) -> Result<Round, SyncError> {
     let push_url = format!("/api/plans/{}/ops", session.plan);
     let mut settled: Vec<OpId> = Vec::new();
     let mut early: Vec<OpId> = Vec::new();
+    let mut stale: Vec<OpId> = Vec::new();
+    let mut reused: Vec<OpId> = Vec::new();
     for batch in pending.chunks(PUSH_BATCH) {
         let body = serde_json::json!({ "ops": batch }).to_string();
         let answer: PushResponse =
-            parse(&call("POST", &push_url, Some(&session.token), Some(body)).await?)?;
+            match call("POST", &push_url, Some(&session.token), Some(body)).await {
+                Ok(text) => parse(&text)?,
+                // One of the server's limits (or another refusal of the whole request): nothing
+                // was stored, so everything stays pending; what others sent is still pulled.
+                Err(SyncError::Rejected { status, code })
+                    if (400..500).contains(&status) && status != 401 =>
+                {
+                    round.push_refused = Some(code);
+                    break;
+                }
+                Err(e) => return Err(e),
+            };
         let accepted: Vec<OpId> = answer.accepted.iter().map(|a| a.op).collect();
         log.mark_acknowledged(&accepted).await?;
-        // A change dated in the future is not wrong, the phone's clock is: it stays and is sent
-        // again. Anything else refused was never allowed and is rolled back.
-        let (ahead, refused): (Vec<Refused>, Vec<Refused>) = answer
-            .refused
-            .into_iter()
-            .partition(|r| r.reason == "clock_ahead");
-        let refused: Vec<OpId> = refused.into_iter().map(|r| r.op).collect();
+        // A change the server refused for its timestamp or its id is not wrong, and stays: it
+        // gets a new one and is sent again. Anything else refused was never allowed and is
+        // rolled back.
+        let mut refused = Vec::new();
+        for r in answer.refused {
+            match r.reason.as_str() {
+                "clock_ahead" => early.push(r.op),
+                "before_plan" | "hlc_counter_limit" => stale.push(r.op),
+                "op_id_reused" => reused.push(r.op),
+                _ => refused.push(r.op),
+            }
+        }
         log.remove_ops(&refused).await?;
-        early.extend(ahead.into_iter().map(|r| r.op));
         settled.extend(accepted.into_iter().chain(refused.iter().copied()));
         round.refused.extend(refused);
     }
-    if !early.is_empty() {
+    // This device's operations as they are now (mended ones replaced), and those still waiting.
+    let mut mine = loaded.ops.clone();
+    let mut unsettled: Vec<OpId> = loaded
+        .pending
+        .iter()
+        .filter(|id| !settled.contains(id))
+        .copied()
+        .collect();
+    if !early.is_empty() || !stale.is_empty() || !reused.is_empty() {
         let node = NodeId(log.meta("node").await?.unwrap_or_default());
-        let restamped = koers_core::restamp(
-            &loaded.ops,
-            &loaded.pending,
-            &early,
-            node,
-            js_sys::Date::now() as u64,
-        );
-        // Same ids: the new versions replace the old in one transaction.
-        log.append_local(&restamped).await?;
-        round.restamped = !restamped.is_empty();
-        round.clock_ahead = restamped.len() < early.len();
+        let now = js_sys::Date::now() as u64;
+        // Both kinds of timestamp refusal in one go, so the changes keep the order they were
+        // made in.
+        let mut mended =
+            koers_core::restamp_refused(&mine, &loaded.pending, &early, &stale, node, now);
+        let early_restamped = mended.iter().filter(|o| early.contains(&o.id)).count();
+        round.restamped = early_restamped > 0;
+        round.clock_ahead = early_restamped < early.len();
+        replace(&mut mine, &mended);
+        let renewed = koers_core::renew_ids(&mine, &unsettled, &reused, uuid::Uuid::new_v4);
+        // The old ids are gone from this phone: another device's change arriving under one of
+        // them below is no clash, and must not renew the change a second time.
+        take_renewed(&mut mine, &mut unsettled, &renewed, &reused);
+        mended.extend(renewed);
+        round.mended = !stale.is_empty() || !reused.is_empty();
+        // Same ids replace the old versions. New ids are stored before the old ones go: a
+        // closed tab in between leaves the change twice (the same content, harmless), never
+        // not at all.
+        log.append_local(&mended).await?;
+        log.remove_ops(&reused).await?;
     }
     round.still_pending = pending_items(pending.iter().filter(|o| !settled.contains(&o.id)));
     let mut cursor: i64 = log.meta(&cursor_key(session.plan)).await?.unwrap_or(0);
+    let mut restarted = false;
     loop {
         let url = format!(
             "/api/plans/{}/ops?after={cursor}&limit={PULL_LIMIT}",
             session.plan
         );
         let answer: PullResponse = parse(&call("GET", &url, Some(&session.token), None).await?)?;
+        // A server whose plan ends before this phone's cursor was restored from a backup: the
+        // seqs it hands out from now on were this phone's once, so start again from the first
+        // (pulling what is already here again changes nothing).
+        if answer.last_seq.is_some_and(|last| last < cursor) && !restarted {
+            restarted = true;
+            cursor = 0;
+            log.set_meta(&cursor_key(session.plan), &cursor).await?;
+            continue;
+        }
+        // Without a cursor (a server from before it had one), the last operation on the page
+        // is where the next page starts: never further.
+        let next = answer
+            .cursor
+            .or_else(|| answer.ops.iter().map(|p| p.seq).max())
+            .unwrap_or(cursor);
+        let backdated = backdated(&answer.ops);
         let ops: Vec<Op> = answer.ops.into_iter().map(|p| p.op).collect();
+        // Another change under the id of one of ours still waiting would overwrite it in the
+        // log: ours gets a new id first (as for `op_id_reused`), and the other takes the old.
+        let clash: Vec<OpId> = ops
+            .iter()
+            .filter(|o| unsettled.contains(&o.id))
+            .filter(|o| mine.iter().any(|m| m.id == o.id && m != *o))
+            .map(|o| o.id)
+            .collect();
+        if !clash.is_empty() {
+            let renewed = koers_core::renew_ids(&mine, &unsettled, &clash, uuid::Uuid::new_v4);
+            log.append_local(&renewed).await?;
+            take_renewed(&mut mine, &mut unsettled, &renewed, &clash);
+            round.mended = true;
+        }
         log.append_remote(&ops).await?;
-        cursor = answer.last_seq;
-        log.set_meta(&cursor_key(session.plan), &cursor).await?;
+        if !backdated.is_empty() {
+            // Before the cursor moves on: a round cut off here pulls the page again.
+            let key = received_key(session.plan);
+            let mut known: Vec<(OpId, u64)> = log.meta(&key).await?.unwrap_or_default();
+            merge_backdated(&mut known, &backdated);
+            log.set_meta(&key, &known).await?;
+            round.backdated.extend(backdated);
+        }
         round.pulled.extend(ops);
-        if !answer.more {
+        // A cursor that does not move on would ask for the same page forever.
+        let stuck = next <= cursor;
+        if next > cursor {
+            cursor = next;
+            log.set_meta(&cursor_key(session.plan), &cursor).await?;
+        }
+        if !answer.more || stuck {
             break;
         }
     }
     Ok(round)
+}
+
+/// The pulled operations the server received more than [`BACKDATED_AFTER`] after they were
+/// written, with when it received them.
+fn backdated(pulled: &[Pulled]) -> Vec<(OpId, u64)> {
+    pulled
+        .iter()
+        .filter_map(|p| {
+            let received = js_sys::Date::parse(p.received_at.as_deref()?);
+            if !received.is_finite() {
+                return None;
+            }
+            let received = received as u64;
+            (received.saturating_sub(p.op.hlc.millis) > BACKDATED_AFTER)
+                .then_some((p.op.id, received))
+        })
+        .collect()
+}
+
+/// Adds `new` to `known` (kept sorted by op id), each operation once. A plan imported with a
+/// long past can have thousands: no pairwise search.
+pub fn merge_backdated(known: &mut Vec<(OpId, u64)>, new: &[(OpId, u64)]) {
+    known.extend_from_slice(new);
+    known.sort_by_key(|(op, _)| *op);
+    known.dedup_by_key(|(op, _)| *op);
+}
+
+/// `ops` with the operations in `new` put in place of those with the same id.
+/// Takes changes given new ids (`koers_core::renew_ids`) into this round's view of the phone's
+/// operations: the renewed ones in, waiting; the `old` ids out of both.
+fn take_renewed(mine: &mut Vec<Op>, unsettled: &mut Vec<OpId>, renewed: &[Op], old: &[OpId]) {
+    mine.retain(|o| !old.contains(&o.id));
+    unsettled.retain(|id| !old.contains(id));
+    replace(mine, renewed);
+    for op in renewed {
+        if !mine.iter().any(|o| o.id == op.id) {
+            mine.push(op.clone());
+            unsettled.push(op.id);
+        }
+    }
+}
+
+fn replace(ops: &mut [Op], new: &[Op]) {
+    for op in ops.iter_mut() {
+        if let Some(n) = new.iter().find(|n| n.id == op.id) {
+            *op = n.clone();
+        }
+    }
 }
 
 /// The items the given operations change: what the user counts as changes (one visit, not its

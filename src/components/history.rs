@@ -1,4 +1,4 @@
-use koers_core::{Entity, Field};
+use koers_core::{allowed, Action, Entity, Field};
 use leptos::prelude::*;
 
 use crate::format;
@@ -10,6 +10,14 @@ use crate::store::PlanStore;
 pub fn History(store: PlanStore, entity: Entity) -> impl IntoView {
     let i18n = use_i18n();
     let plan = store.shown();
+    // Words the worker hid stay in the log; only the worker (who may show them again) still
+    // reads them here, everyone else reads that they were hidden.
+    let viewer = store
+        .session
+        .get_untracked()
+        .map(|s| s.role)
+        .or_else(crate::settings::stored_role);
+    let reads_hidden = viewer.is_some_and(|r| allowed(r, Action::HideContribution));
     let rows = move || {
         let changes = store.history(entity);
         plan.with(|p| {
@@ -23,11 +31,37 @@ pub fn History(store: PlanStore, entity: Entity) -> impl IntoView {
                             format::role(i18n.get_locale_untracked(), m.role)
                         )
                     });
-                    let when = format::at_millis(i18n.get_locale_untracked(), c.hlc.millis as f64);
+                    let locale = i18n.get_locale_untracked();
+                    let written = format::at_millis(locale, c.hlc.millis as f64);
+                    // Received much later than written (offline for days, or a clock set back):
+                    // both times, so that backdating shows.
+                    let when = match store.received_late(c.op) {
+                        Some(received) => tu_string!(
+                            i18n,
+                            history_written_received,
+                            written = written,
+                            received = format::at_millis(locale, received as f64)
+                        )
+                        .to_string(),
+                        None => written,
+                    };
                     let what = match (entity, c.field, c.value.as_bool()) {
                         // A member "deleted" is someone taken out of the plan: say so.
                         (Entity::Member(_), Field::Deleted, Some(true)) => {
                             tu_string!(i18n, history_taken_out).to_string()
+                        }
+                        _ if !reads_hidden
+                            && p.is_hidden(entity, c.field)
+                            && !matches!(
+                                c.field,
+                                Field::Hidden | Field::ParentViewHidden | Field::YouthViewHidden
+                            ) =>
+                        {
+                            format!(
+                                "{}: {}",
+                                format::field(i18n, c.field),
+                                tu_string!(i18n, field_hidden)
+                            )
                         }
                         _ => format!(
                             "{}: {}",

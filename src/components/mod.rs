@@ -1,7 +1,10 @@
+pub mod access;
 pub mod contact_list;
 pub mod deadline;
+pub mod download;
 pub mod face;
 pub mod goal_list;
+pub mod hide;
 pub mod history;
 pub mod notice;
 pub mod own_view;

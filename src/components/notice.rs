@@ -31,6 +31,9 @@ pub fn explain(locale: Locale, e: &ChangeError) -> String {
             td_string!(locale, error_not_allowed).to_string()
         }
         ChangeError::Refused(Refusal::Phase(_)) => td_string!(locale, error_phase).to_string(),
+        ChangeError::Refused(Refusal::NotTheWriter { .. }) => {
+            td_string!(locale, error_not_writer).to_string()
+        }
         ChangeError::Refused(_) => td_string!(locale, error_invalid).to_string(),
         ChangeError::Storage(StoreError::QuotaExceeded) => {
             td_string!(locale, error_quota).to_string()

@@ -6,6 +6,7 @@ use koers_core::{allowed, Action, ContactKind, ContactStatus, Edit, Entity, Fiel
 use leptos::prelude::*;
 
 use crate::components::face::Face;
+use crate::components::hide::{hidden_by, HideButton};
 use crate::components::history::HistoryToggle;
 use crate::components::notice::{save, NoticeBar};
 use crate::components::own_view::OwnView;
@@ -97,11 +98,42 @@ fn ContactItem(store: PlanStore, role: Role, c: ContactMoment) -> impl IntoView 
         });
     };
     let reason = RwSignal::new(String::new());
+    // A view is its writer's: another parent (or child) sees it but gets no box to overwrite it.
+    // Hidden, it is left alone until the worker shows it again.
+    let me = store.member(role);
     let own_field = match role {
-        Role::Parent => Some((Field::ParentView, c.parent_view.clone())),
-        Role::Youth => Some((Field::YouthView, c.youth_view.clone())),
+        Role::Parent => Some((
+            Field::ParentView,
+            c.parent_view.clone(),
+            c.parent_view_writer,
+            c.parent_view_hidden,
+        )),
+        Role::Youth => Some((
+            Field::YouthView,
+            c.youth_view.clone(),
+            c.youth_view_writer,
+            c.youth_view_hidden,
+        )),
         _ => None,
-    };
+    }
+    .filter(|(_, _, writer, hidden)| writer.is_none_or(|w| Some(w) == me) && hidden.is_none())
+    .map(|(field, current, _, _)| (field, current));
+    let views = [
+        (
+            Field::ParentViewHidden,
+            c.parent_view.clone(),
+            c.parent_view_hidden,
+            tu_string!(i18n, parent_view_label),
+        ),
+        (
+            Field::YouthViewHidden,
+            c.youth_view.clone(),
+            c.youth_view_hidden,
+            tu_string!(i18n, youth_view_label),
+        ),
+    ];
+    let moderates = allowed(role, Action::HideContribution);
+    let plan = store.shown();
     let who = c
         .attendees
         .iter()
@@ -120,8 +152,20 @@ fn ContactItem(store: PlanStore, role: Role, c: ContactMoment) -> impl IntoView 
                 </span>
                 {(!who.is_empty()).then(|| view! { <span class="contact-note">{who}</span> })}
                 {c.note.clone().or(c.cancel_reason.clone()).map(|n| view! { <span class="contact-note pre">{n}</span> })}
-                {c.parent_view.clone().map(|v| view! { <span class="contact-note pre"><strong>{tu_string!(i18n, parent_view_label)}": "</strong>{v}</span> })}
-                {c.youth_view.clone().map(|v| view! { <span class="contact-note pre"><strong>{tu_string!(i18n, youth_view_label)}": "</strong>{v}</span> })}
+                {views.into_iter().map(|(hide_field, words, hidden, label)| match (words, hidden) {
+                    (Some(v), _) => Some(view! {
+                        <span class="contact-note pre" data-testid="view"><strong>{label}": "</strong>{v}</span>
+                        {moderates.then(|| view! { <HideButton store role entity=e field=hide_field hide=true what=label.to_string()/> })}
+                    }.into_any()),
+                    // Only the worker sees that a view was hidden, by whom and when.
+                    (None, Some(h)) if moderates => Some(view! {
+                        <span class="contact-note muted" data-testid="hidden-view">
+                            <strong>{label}": "</strong>{plan.with_untracked(|p| hidden_by(i18n, p, &h))}
+                        </span>
+                        <HideButton store role entity=e field=hide_field hide=false what=label.to_string()/>
+                    }.into_any()),
+                    (None, _) => None,
+                }).collect_view()}
                 {(c.status == ContactStatus::Planned && allowed(role, Action::LogContactMoment)).then(|| view! {
                     <details class="outcome">
                         <summary>{tu_string!(i18n, contact_outcome)}</summary>

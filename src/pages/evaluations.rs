@@ -8,6 +8,7 @@ use koers_core::{allowed, Action, Edit, Entity, EvaluationId, Field, Role, Score
 use leptos::prelude::*;
 use uuid::Uuid;
 
+use crate::components::hide::{hidden_by, HideButton};
 use crate::components::history::HistoryToggle;
 use crate::components::notice::{save, NoticeBar};
 use crate::components::own_view::OwnView;
@@ -64,6 +65,9 @@ pub fn Evaluations(store: PlanStore, role: Role) -> impl IntoView {
 fn EvaluationCard(store: PlanStore, role: Role, e: Evaluation) -> impl IntoView {
     let i18n = use_i18n();
     let entity = Entity::Evaluation(e.id);
+    let moderates = allowed(role, Action::HideContribution);
+    let me = store.member(role);
+    let own = e.youth_view_hidden.is_none() && e.youth_view_writer.is_none_or(|w| Some(w) == me);
     let score = |s: Option<Score>| s.map_or_else(|| "—".to_string(), |s| s.get().to_string());
     let who = e
         .participants
@@ -83,9 +87,18 @@ fn EvaluationCard(store: PlanStore, role: Role, e: Evaluation) -> impl IntoView 
             {(!who.is_empty()).then(|| view! { <p class="muted">{tu_string!(i18n, took_part, who = who.clone()).to_string()}</p> })}
             {e.child_took_part.then(|| view! { <p class="muted">{tu_string!(i18n, child_took_part)}</p> })}
             {e.note.clone().map(|n| view! { <p class="pre">{n}</p> })}
-            {e.youth_view.clone().map(|v| view! { <p class="pre"><strong>{tu_string!(i18n, youth_view_label)}": "</strong>{v}</p> })}
+            {e.youth_view.clone().map(|v| view! {
+                <p class="pre" data-testid="view"><strong>{tu_string!(i18n, youth_view_label)}": "</strong>{v}</p>
+                {moderates.then(|| view! { <HideButton store role entity field=Field::YouthViewHidden hide=true what=tu_string!(i18n, youth_view_label).to_string()/> })}
+            })}
+            // Only the worker sees that the child's view was hidden, by whom and when.
+            {e.youth_view_hidden.filter(|_| moderates).map(|h| view! {
+                <p class="muted" data-testid="hidden-view"><strong>{tu_string!(i18n, youth_view_label)}": "</strong>{store.shown().with_untracked(|p| hidden_by(i18n, p, &h))}</p>
+                <HideButton store role entity field=Field::YouthViewHidden hide=false what=tu_string!(i18n, youth_view_label).to_string()/>
+            })}
             <HistoryToggle store entity/>
-            {allowed(role, Action::AddYouthView).then(|| view! {
+            // The child's view is the child's who wrote it: another child gets no box to overwrite it.
+            {(allowed(role, Action::AddYouthView) && own).then(|| view! {
                 <OwnView store role entity field=Field::YouthView current=e.youth_view.clone()/>
             })}
         </li>

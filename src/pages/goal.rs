@@ -2,12 +2,13 @@
 
 use koers_core::{
     allowed, permission::action_of, Action, CommentId, Edit, Entity, Field, GoalId, GoalStatus,
-    Role,
+    MemberId, Role,
 };
 use leptos::prelude::*;
 use uuid::Uuid;
 
-use crate::components::history::History;
+use crate::components::hide::{hidden_by, HideButton};
+use crate::components::history::{History, HistoryToggle};
 use crate::components::notice::{save, NoticeBar};
 use crate::format;
 use crate::i18n::*;
@@ -107,27 +108,67 @@ pub fn GoalPage(store: PlanStore, role: Role, nav: Nav, id: GoalId) -> impl Into
     }
 }
 
-/// What people said about a goal, and a box to add to it.
+/// One comment as the screen shows it.
+#[derive(Clone)]
+struct Said {
+    id: CommentId,
+    who: String,
+    /// None when hidden (the worker sees who hid it instead).
+    text: Option<String>,
+    own: bool,
+    hidden: Option<String>,
+}
+
+/// What people said about a goal, and a box to add to it. Only its writer may remove a comment;
+/// the worker may hide one (and show it again), and sees where hidden ones were.
 #[component]
 fn Comments(store: PlanStore, role: Role, goal: GoalId) -> impl IntoView {
     let i18n = use_i18n();
     let plan = store.shown();
+    let me = store.member(role);
+    let moderates = allowed(role, Action::HideContribution);
     let comments = move || {
         plan.with(|p| {
-            p.comments
+            let name = |m: MemberId| {
+                p.member_or_former(m)
+                    .map(|m| m.name.clone())
+                    .unwrap_or_default()
+            };
+            let mut said: Vec<Said> = p
+                .comments
                 .iter()
                 .filter(|c| c.goal == goal)
-                .map(|c| {
-                    (
-                        c.id,
-                        c.text.clone(),
-                        p.member_or_former(c.author)
-                            .map(|m| m.name.clone())
-                            .unwrap_or_default(),
-                    )
+                .map(|c| Said {
+                    id: c.id,
+                    who: name(c.author),
+                    text: Some(c.text.clone()),
+                    own: Some(c.author) == me,
+                    hidden: None,
                 })
-                .collect::<Vec<_>>()
+                .collect();
+            // Others do not see that something was hidden; the worker does, and by whom.
+            if moderates {
+                said.extend(
+                    p.hidden_comments
+                        .iter()
+                        .filter(|c| c.goal == goal)
+                        .map(|c| Said {
+                            id: c.id,
+                            who: name(c.author),
+                            text: None,
+                            own: Some(c.author) == me,
+                            hidden: Some(hidden_by(i18n, p, &c.hiding)),
+                        }),
+                );
+            }
+            said
         })
+    };
+    let remove = move |id: CommentId| {
+        leptos::task::spawn_local(async move {
+            let edits = vec![Edit::new(Entity::GoalComment(id), Field::Deleted, true)];
+            save(store, i18n, role, edits, tu_string!(i18n, comment_removed)).await;
+        });
     };
     let text = RwSignal::new(String::new());
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -151,7 +192,33 @@ fn Comments(store: PlanStore, role: Role, goal: GoalId) -> impl IntoView {
         <section class="card" aria-labelledby="comments-title">
             <h2 id="comments-title">{tu_string!(i18n, comments_title)}</h2>
             <ul class="comments" data-testid="comments">
-                {move || comments().into_iter().map(|c| view! { <li><strong>{c.2}</strong>": "<span class="pre">{c.1}</span></li> }).collect_view()}
+                {move || comments().into_iter().map(|c| {
+                    let e = Entity::GoalComment(c.id);
+                    let what = tu_string!(i18n, hidden_comment_of, who = c.who.clone()).to_string();
+                    match (c.text, c.hidden) {
+                        (Some(text), _) => view! {
+                            <li data-testid="comment">
+                                <strong>{c.who}</strong>": "<span class="pre">{text}</span>
+                                <span class="row">
+                                    {c.own.then(|| view! {
+                                        <button type="button" class="link" data-testid="remove-comment"
+                                            aria-label=format!("{}: {}", tu_string!(i18n, comment_remove), what)
+                                            on:click=move |_| remove(c.id)>{tu_string!(i18n, comment_remove)}</button>
+                                    })}
+                                    {moderates.then(|| view! { <HideButton store role entity=e field=Field::Hidden hide=true what=what.clone()/> })}
+                                </span>
+                                <HistoryToggle store entity=e/>
+                            </li>
+                        }.into_any(),
+                        (None, hidden) => view! {
+                            <li data-testid="hidden-comment">
+                                <span class="muted">{what.clone()}" · "{hidden}</span>
+                                <HideButton store role entity=e field=Field::Hidden hide=false what=what.clone()/>
+                                <HistoryToggle store entity=e/>
+                            </li>
+                        }.into_any(),
+                    }
+                }).collect_view()}
             </ul>
             {allowed(role, Action::CommentOnGoal).then(|| view! {
                 <form class="form" on:submit=submit>

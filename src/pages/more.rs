@@ -3,8 +3,8 @@
 //! And taking Koers off this phone.
 
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
 
+use crate::components::download::{download, file_stem};
 use crate::components::notice::NoticeBar;
 use crate::format;
 use crate::i18n::*;
@@ -19,20 +19,7 @@ pub fn More(store: PlanStore, nav: Nav) -> impl IntoView {
     let plan = store.shown();
     let tell =
         move |text: String, is_error: bool| store.notice.set(Some(Notice { text, is_error }));
-    let slug = move || {
-        plan.with_untracked(|p| {
-            let name: String = p
-                .child_name
-                .chars()
-                .filter(|c| c.is_alphanumeric())
-                .collect();
-            format!(
-                "koers-{}-{}",
-                name.to_lowercase(),
-                chrono::Local::now().date_naive()
-            )
-        })
-    };
+    let slug = move || plan.with_untracked(|p| file_stem(&p.child_name));
 
     let export = move |_| {
         leptos::task::spawn_local(async move {
@@ -189,33 +176,4 @@ fn import_failure(i18n: I18nContext<Locale>, e: &ImportFailure) -> String {
         }
         ImportFailure::Storage(_) => tu_string!(i18n, error_storage).to_string(),
     }
-}
-
-/// Offers `text` as a file download.
-fn download(text: &str, mime: &str, name: &str) {
-    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type(mime);
-    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else {
-        return;
-    };
-    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
-        return;
-    };
-    if let Some(a) = document()
-        .create_element("a")
-        .ok()
-        .and_then(|a| a.dyn_into::<web_sys::HtmlAnchorElement>().ok())
-    {
-        a.set_href(&url);
-        a.set_download(name);
-        a.click();
-    }
-    // Revoked later: the download reads the blob after this returns.
-    set_timeout(
-        move || {
-            let _ = web_sys::Url::revoke_object_url(&url);
-        },
-        std::time::Duration::from_secs(30),
-    );
 }
