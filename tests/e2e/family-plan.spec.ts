@@ -1,8 +1,8 @@
-import { test, expect, chromium } from "@playwright/test";
+import { chromium } from "@playwright/test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openAs, waitForServiceWorker, expectAccessible } from "./helpers";
+import { test, expect, openAs, waitForServiceWorker, expectAccessible, pinClock } from "./helpers";
 
 test("a foster parent ticks a goal and logs a visit; both survive reload and work offline", async ({ page, context }) => {
   await openAs(page, "Pleegouder");
@@ -96,10 +96,12 @@ test("data survives closing and restarting the browser", async ({ baseURL }, tes
       ...testInfo.project.use.launchOptions,
       baseURL,
       locale: "nl-NL",
+      timezoneId: testInfo.project.use.timezoneId,
       viewport: { width: 390, height: 844 },
     });
   try {
     let browser = await launch();
+    await pinClock(browser);
     let page = browser.pages()[0] ?? (await browser.newPage());
     await openAs(page, "Pleegouder");
     await page.getByRole("checkbox", { name: /Bezoeken voorbereiden/ }).check();
@@ -107,6 +109,7 @@ test("data survives closing and restarting the browser", async ({ baseURL }, tes
     await browser.close();
 
     browser = await launch();
+    await pinClock(browser);
     page = browser.pages()[0] ?? (await browser.newPage());
     await page.goto("/");
     await expect(page.getByRole("checkbox", { name: /Bezoeken voorbereiden/ })).toBeChecked();

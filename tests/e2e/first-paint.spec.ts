@@ -1,5 +1,5 @@
-import { test, expect, type Page } from "@playwright/test";
-import { expectAccessible, tab } from "./helpers";
+import type { Page } from "@playwright/test";
+import { test, expect, expectAccessible, tab } from "./helpers";
 
 // Home is first drawn by the first module (src/glance.rs); the Leptos app, in a chunk fetched
 // meanwhile, then takes over. Without the service worker's copy, so the chunk can be held back.

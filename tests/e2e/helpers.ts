@@ -1,5 +1,107 @@
-import { expect, type Page } from "@playwright/test";
+import { test as base, expect, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from "@playwright/test";
 import AxeBuilder from "@axe-core/playwright";
+
+// ---------------------------------------------------------------------------------------------
+// The tests' clock. No test may depend on the date or time it runs: every browser context starts
+// at one pinned instant (KOERS_TEST_NOW, or DEFAULT_NOW), and time then flows as usual, so the
+// app's timers, IndexedDB and sync keep working (`clock.install`, not `setFixedTime`, which would
+// freeze Date and with it every clock-based ordering in the app).
+//
+// The server's clock stays real: it refuses changes stamped more than five minutes ahead of it
+// (`clock_ahead`) and, for a shared plan, changes stamped before the plan was founded
+// (`before_plan`). So the pinned instant must lie in the past, and whatever a test sends to the
+// server itself (an HLC, a start date) must come from `testNow()`, not from `Date.now()`.
+
+/** The family's time zone: the browser's (playwright.config.ts), and the one test dates are read in. */
+export const TIME_ZONE = "Europe/Amsterdam";
+
+/** An ordinary weekday in the middle of a month, far from a summer-time change. */
+const DEFAULT_NOW = "2026-11-18T10:30:00+01:00";
+
+/** The pinned instant as given (ISO 8601 with its offset): KOERS_TEST_NOW, or a fixed default. */
+export const TEST_NOW_TEXT = process.env.KOERS_TEST_NOW || DEFAULT_NOW;
+
+function pinnedInstant(): number {
+  const text = TEST_NOW_TEXT;
+  // Without an offset the instant would depend on the machine's time zone.
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text)) {
+    throw new Error(`KOERS_TEST_NOW=${text}: give an ISO date and time with its offset, e.g. 2026-10-31T23:40:00+01:00.`);
+  }
+  const instant = Date.parse(text);
+  if (Number.isNaN(instant)) throw new Error(`KOERS_TEST_NOW=${text} is not a valid date and time.`);
+  if (instant > Date.now()) {
+    throw new Error(`KOERS_TEST_NOW=${text} lies in the future: the server keeps the real time and would refuse every change made then; choose an instant in the past.`);
+  }
+  return instant;
+}
+
+/** The instant (epoch milliseconds) every test starts at. */
+export const TEST_NOW = pinnedInstant();
+
+let testStartedAt = Date.now();
+
+/** Now, in the tests' time: the pinned instant plus however long the current test has run. */
+export function testNow(): number {
+  return TEST_NOW + (Date.now() - testStartedAt);
+}
+
+/** Puts a context (every page in it) on the tests' clock. Call before its first page loads the app. */
+export async function pinClock(context: BrowserContext, at: number = testNow()) {
+  await context.clock.install({ time: at });
+}
+
+/**
+ * Playwright's `test`, with every test's clock pinned: the timeline starts when the test does,
+ * and the test's own `context` (so `page`) runs on it. Import `test` and `expect` from here, never
+ * from "@playwright/test". Contexts a test makes itself: `newContext` / `newPage` below, or
+ * `pinClock` (a persistent context).
+ */
+export const test = base.extend<{ now: () => number }>({
+  now: [
+    async ({}, use) => {
+      testStartedAt = Date.now();
+      await use(testNow);
+    },
+    { auto: true },
+  ],
+  context: async ({ context, now }, use) => {
+    await pinClock(context, now());
+    await use(context);
+  },
+});
+
+export { expect };
+
+/**
+ * Another phone: a fresh context on the tests' clock, with the project's address, language and
+ * time zone unless `options` says otherwise.
+ */
+export async function newContext(browser: Browser, options: BrowserContextOptions = {}): Promise<BrowserContext> {
+  const project = test.info().project.use;
+  const context = await browser.newContext({ baseURL: project.baseURL, locale: project.locale, timezoneId: project.timezoneId, ...options });
+  await pinClock(context);
+  return context;
+}
+
+/** A page in a fresh context of its own (see `newContext`). */
+export async function newPage(browser: Browser, options: BrowserContextOptions = {}): Promise<Page> {
+  return (await newContext(browser, options)).newPage();
+}
+
+/** YYYY-MM-DD in the family's time zone, `days` calendar days after the tests' today. */
+export function day(days = 0): string {
+  const [y, m, d] = new Intl.DateTimeFormat("sv-SE", { timeZone: TIME_ZONE }).format(testNow()).split("-").map(Number);
+  // Calendar days, not 24-hour steps: a summer-time change day has 23 or 25 hours.
+  return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10);
+}
+
+/** A month as the app names it above its contact moments ("november 2026"), from YYYY-MM-DD or year and month. */
+export function monthName(isoDay: string, locale = "nl-NL"): string {
+  const [y, m] = isoDay.split("-").map(Number);
+  return new Intl.DateTimeFormat(locale, { month: "long", year: "numeric", timeZone: "UTC" }).format(Date.UTC(y, m - 1, 15));
+}
+
+// ---------------------------------------------------------------------------------------------
 
 /** Opens the app as a new user and picks a role on the first screen. */
 export async function openAs(page: Page, role: string) {

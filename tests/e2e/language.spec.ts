@@ -1,5 +1,4 @@
-import { test, expect } from "@playwright/test";
-import { openAs, tab } from "./helpers";
+import { test, expect, openAs, tab } from "./helpers";
 
 // A language switch redraws the whole page; on no screen may it break the app (a trap in the
 // wasm shows as a page error and leaves the app unusable).

@@ -1,5 +1,4 @@
-import { test, expect } from "@playwright/test";
-import { openAs, waitForServiceWorker, expectAccessible, tab, startPlanForDaan } from "./helpers";
+import { test, expect, openAs, waitForServiceWorker, expectAccessible, tab, startPlanForDaan } from "./helpers";
 
 test("the worker adds a goal for the parents, puts it first and edits it; the parent works on it and everyone sees its history", async ({ page }) => {
   await openAs(page, "Pleegzorgbegeleider");

@@ -1,5 +1,5 @@
-import { test, expect, type Page } from "@playwright/test";
-import { openAs, waitForServiceWorker } from "./helpers";
+import type { Page } from "@playwright/test";
+import { test, expect, openAs, waitForServiceWorker } from "./helpers";
 
 /** Every screen opens offline, in the tab bar's order. */
 async function visitEveryScreen(page: Page) {

@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
 # Serves a private copy of dist/ (the update test rewrites it) with a fresh database.
+#   serve.sh [port] [folder]   (playwright.config.ts passes both; the folder is wiped first)
+# KOERS_E2E_DIST: another build to serve instead (e.g. an older version's, to show a test failing).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-root=target/e2e
+port=${1:-8091}
+root=${2:-target/e2e/$port}
+# A server already on this port is another test run's: wiping its folder would pull its files and
+# database away mid-run. Stop before touching anything.
+if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+  echo "serve.sh: port $port is in use (another test run?); choose another with KOERS_E2E_PORT." >&2
+  exit 1
+fi
 rm -rf "$root" && mkdir -p "$root"
-cp -r dist "$root/dist"
-export KOERS_ADDR="127.0.0.1:${1:-8091}" KOERS_DATA="$root/data" KOERS_DIST="$root/dist"
+cp -r "${KOERS_E2E_DIST:-dist}" "$root/dist"
+export KOERS_ADDR="127.0.0.1:$port" KOERS_DATA="$root/data" KOERS_DIST="$root/dist"
 exec "${KOERS_SERVER_BIN:-target/debug/koers-server}"

@@ -1,7 +1,6 @@
-import { test, expect } from "@playwright/test";
-import { openAs, expectAccessible, startPlanForDaan } from "./helpers";
+import { test, expect, openAs, expectAccessible, startPlanForDaan, newPage } from "./helpers";
 
-test("the worker starts a plan and invites a parent by link and QR code; the parent's phone joins and can be removed", async ({ page, browser, baseURL }) => {
+test("the worker starts a plan and invites a parent by link and QR code; the parent's phone joins and can be removed", async ({ page, browser }) => {
   await openAs(page, "Pleegzorgbegeleider");
   await page.getByTestId("new-plan-link").click();
   await expectAccessible(page);
@@ -35,11 +34,11 @@ test("the worker starts a plan and invites a parent by link and QR code; the par
   const withdrawn = (await member("Fam. Bakker").getByTestId("invite-link").textContent())!;
   await member("Fam. Bakker").getByTestId("withdraw-invite").click();
   await expect(member("Fam. Bakker").getByTestId("open-invite")).toHaveCount(0);
-  const stranger = await (await browser.newContext({ baseURL, locale: "nl-NL" })).newPage();
+  const stranger = await newPage(browser);
   await stranger.goto(withdrawn);
   await expect(stranger.getByTestId("join-problem")).toContainText("ingetrokken");
 
-  const phone = await (await browser.newContext({ baseURL, locale: "nl-NL" })).newPage();
+  const phone = await newPage(browser);
   await phone.goto(link);
   await expect(phone.getByTestId("child-name")).toHaveText("Plan van Daan");
   await expect(phone.getByTestId("current-role")).toHaveText("Ouder");
@@ -52,12 +51,12 @@ test("the worker starts a plan and invites a parent by link and QR code; the par
   await expect(member("Mirjam")).toContainText("Nog geen telefoon");
 });
 
-test("a new foster family joins later; a parent taken out of the plan loses it on her phone", async ({ page, browser, baseURL }) => {
+test("a new foster family joins later; a parent taken out of the plan loses it on her phone", async ({ page, browser }) => {
   await startPlanForDaan(page);
   const member = (name: string) => page.getByTestId("members").locator("li.member", { hasText: name });
   await member("Mirjam").getByTestId("invite").click();
   const link = (await member("Mirjam").getByTestId("invite-link").textContent())!;
-  const mirjam = await (await browser.newContext({ baseURL, locale: "nl-NL" })).newPage();
+  const mirjam = await newPage(browser);
   await mirjam.goto(link);
   await expect(mirjam.getByTestId("child-name")).toHaveText("Plan van Daan");
   await mirjam.goto("/fasen");

@@ -1,11 +1,12 @@
-import { test, expect, type APIRequestContext, type Browser } from "@playwright/test";
+import type { APIRequestContext, Browser } from "@playwright/test";
 import { randomUUID } from "node:crypto";
-import { expectAccessible, openAs, tab, waitForServiceWorker } from "./helpers";
+import { test, expect, expectAccessible, openAs, tab, waitForServiceWorker, testNow, day, newContext } from "./helpers";
 
-// The foster-care worker's plan, made through the API (the worker's own screens for this come later).
+// The foster-care worker's plan, made through the API (the worker's own screens for this come later),
+// in the tests' time like the phones that join it.
 const WORKER_NODE = "00000000000000aa";
 let tick = 0;
-const hlc = () => `${String(Date.now()).padStart(18, "0")}-${String(tick++).padStart(7, "0")}-${WORKER_NODE}`;
+const hlc = () => `${String(testNow()).padStart(18, "0")}-${String(tick++).padStart(7, "0")}-${WORKER_NODE}`;
 
 async function workerPlan(request: APIRequestContext) {
   const plan = randomUUID(), worker = randomUUID(), parent = randomUUID(), foster = randomUUID();
@@ -15,7 +16,7 @@ async function workerPlan(request: APIRequestContext) {
     op(`member:${worker}`, "name", "Lotte de Vries"), op(`member:${worker}`, "role", "foster_care_worker"),
     op(`member:${parent}`, "name", "Mirjam"), op(`member:${parent}`, "role", "parent"),
     op(`member:${foster}`, "name", "Fam. Bakker"), op(`member:${foster}`, "role", "foster_parent"),
-    op("plan", "child_name", "Sam"), op("plan", "start_date", new Date().toISOString().slice(0, 10)),
+    op("plan", "child_name", "Sam"), op("plan", "start_date", day(0)),
   ];
   const goals: [string, string, string, number][] = [
     [goal.breakfast, "Samen ontbijten in het weekend", "parent", 1],
@@ -42,7 +43,7 @@ async function workerPlan(request: APIRequestContext) {
 }
 
 async function phone(browser: Browser, baseURL: string | undefined, code: string, serviceWorkers: "allow" | "block" = "allow") {
-  const context = await browser.newContext({ baseURL, locale: "nl-NL", viewport: { width: 390, height: 844 }, isMobile: true, serviceWorkers });
+  const context = await newContext(browser, { baseURL, viewport: { width: 390, height: 844 }, isMobile: true, serviceWorkers });
   const page = await context.newPage();
   await page.goto(`/uitnodiging#${code}`);
   await expect(page.getByTestId("child-name")).toHaveText("Plan van Sam");
@@ -103,7 +104,7 @@ test("an invite is single use, and a removed phone loses the plan", async ({ bro
   const w = await workerPlan(request);
   const parent = await phone(browser, baseURL, w.parentCode);
 
-  const second = await browser.newContext({ baseURL, locale: "nl-NL" });
+  const second = await newContext(browser);
   const again = await second.newPage();
   await again.goto(`/uitnodiging#${w.parentCode}`);
   await expect(again.getByTestId("join-problem")).toContainText("al gebruikt");
@@ -130,7 +131,7 @@ test("a server killed with SIGKILL and restarted loses nothing; the phone's retr
   const data = mkdtempSync(join(tmpdir(), "koers-kill-"));
   const start = async () => {
     const server = spawn(process.env.KOERS_SERVER_BIN ?? "target/debug/koers-server", [], {
-      env: { ...process.env, KOERS_ADDR: `127.0.0.1:${port}`, KOERS_DATA: data, KOERS_DIST: "target/e2e/dist" },
+      env: { ...process.env, KOERS_ADDR: `127.0.0.1:${port}`, KOERS_DATA: data, KOERS_DIST: `${process.env.KOERS_E2E_ROOT}/dist` },
       stdio: "ignore",
     });
     await expect.poll(async () => (await fetch(`${baseURL}/healthz`).catch(() => null))?.status, { timeout: 10_000 }).toBe(200);
@@ -219,7 +220,8 @@ test("a tab closed in the middle of a sync loses nothing; the next visit finishe
 
 test("a phone whose clock runs a day ahead is told so, keeps its visit, and sends it as soon as the clock is right", async ({ browser, request, baseURL }) => {
   const w = await workerPlan(request);
-  const context = await browser.newContext({ baseURL, locale: "nl-NL", viewport: { width: 390, height: 844 }, isMobile: true });
+  // The one phone not on the tests' clock: "ahead" means ahead of the server's real clock.
+  const context = await browser.newContext({ baseURL, locale: "nl-NL", timezoneId: "Europe/Amsterdam", viewport: { width: 390, height: 844 }, isMobile: true });
   const page = await context.newPage();
   await page.clock.install({ time: Date.now() + 24 * 3600_000 });
   await page.goto(`/uitnodiging#${w.fosterCode}`);
