@@ -1,4 +1,5 @@
-import { test as base, expect, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from "@playwright/test";
+import { test as base, expect, type APIRequestContext, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from "@playwright/test";
+import { randomUUID } from "node:crypto";
 import AxeBuilder from "@axe-core/playwright";
 
 // ---------------------------------------------------------------------------------------------
@@ -142,4 +143,64 @@ export async function startPlanForDaan(page: Page) {
   await page.getByLabel("Naam", { exact: true }).nth(0).fill("Mirjam");
   await page.getByTestId("create-plan").click();
   await expect(page.getByRole("heading", { name: "Deelnemers en telefoons" })).toBeVisible();
+}
+
+// The foster-care worker's plan for Sam, made through the API (the worker's own screens for this
+// come later), in the tests' time like the phones that join it.
+const WORKER_NODE = "00000000000000bb";
+let tick = 0;
+const hlc = (at: number) => `${String(at).padStart(18, "0")}-${String(tick++).padStart(7, "0")}-${WORKER_NODE}`;
+
+/**
+ * The worker's plan for Sam, made through the API: a parent (Mirjam) and a foster family, three
+ * goals, and `moreGoals` further goals for the parent. Its changes are stamped at `writtenAt`.
+ */
+export async function workerPlan(request: APIRequestContext, { moreGoals = 0, writtenAt = testNow() } = {}) {
+  const plan = randomUUID(), worker = randomUUID(), parent = randomUUID(), foster = randomUUID();
+  const goal = { breakfast: randomUUID(), budget: randomUUID(), visits: randomUUID() };
+  const op = (entity: string, field: string, value: unknown, at = writtenAt) =>
+    ({ id: randomUUID(), plan, hlc: hlc(at), author: worker, entity, field, value });
+  const ops = [
+    op(`member:${worker}`, "name", "Lotte de Vries"), op(`member:${worker}`, "role", "foster_care_worker"),
+    op(`member:${parent}`, "name", "Mirjam"), op(`member:${parent}`, "role", "parent"),
+    op(`member:${foster}`, "name", "Fam. Bakker"), op(`member:${foster}`, "role", "foster_parent"),
+    op("plan", "child_name", "Sam"), op("plan", "start_date", day(0)),
+  ];
+  const goals: [string, string, string, number][] = [
+    [goal.breakfast, "Samen ontbijten in het weekend", "parent", 1],
+    [goal.budget, "Afspraak met de budgetcoach", "parent", 2],
+    [goal.visits, "Bezoeken voorbereiden met Sam", "foster_parent", 3],
+  ];
+  for (let i = 0; i < moreGoals; i++) goals.push([randomUUID(), `Extra doel ${i + 1}`, "parent", 4 + i]);
+  for (const [id, title, owner, priority] of goals) {
+    ops.push(op(`goal:${id}`, "title", title), op(`goal:${id}`, "owner", owner), op(`goal:${id}`, "priority", priority), op(`goal:${id}`, "status", "open"));
+  }
+  const created = await request.post("/api/plans", { data: { ops } });
+  expect(created.status(), await created.text()).toBe(201);
+  const { device_token: token } = await created.json();
+  const auth = { Authorization: `Bearer ${token}` };
+  const invite = async (member: string) => {
+    const r = await request.post(`/api/plans/${plan}/invites`, { headers: auth, data: { member } });
+    expect(r.status(), await r.text()).toBe(201);
+    return (await r.json()).code as string;
+  };
+  return {
+    plan, goal, parent, auth, parentCode: await invite(parent), fosterCode: await invite(foster),
+    /** One change by the worker, stamped now in the tests' time unless `at` says otherwise. */
+    push: (entity: string, field: string, value: unknown, at = testNow()) =>
+      request.post(`/api/plans/${plan}/ops`, { headers: auth, data: { ops: [op(entity, field, value, at)] } }),
+    /** The same, under an id of the test's choosing. */
+    pushWithId: (id: string, entity: string, field: string, value: unknown) =>
+      request.post(`/api/plans/${plan}/ops`, { headers: auth, data: { ops: [{ ...op(entity, field, value), id }] } }),
+    /** Every operation the server holds for the plan. */
+    serverOps: async () => {
+      const all: any[] = [];
+      for (let after = 0; ; ) {
+        const page = await (await request.get(`/api/plans/${plan}/ops?after=${after}`, { headers: auth })).json();
+        all.push(...page.ops);
+        if (!page.more) return all.map((o: any) => o.op);
+        after = page.cursor ?? page.ops[page.ops.length - 1].seq;
+      }
+    },
+  };
 }

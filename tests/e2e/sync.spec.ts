@@ -1,46 +1,5 @@
-import type { APIRequestContext, Browser } from "@playwright/test";
-import { randomUUID } from "node:crypto";
-import { test, expect, expectAccessible, openAs, tab, waitForServiceWorker, testNow, day, newContext } from "./helpers";
-
-// The foster-care worker's plan, made through the API (the worker's own screens for this come later),
-// in the tests' time like the phones that join it.
-const WORKER_NODE = "00000000000000aa";
-let tick = 0;
-const hlc = () => `${String(testNow()).padStart(18, "0")}-${String(tick++).padStart(7, "0")}-${WORKER_NODE}`;
-
-async function workerPlan(request: APIRequestContext) {
-  const plan = randomUUID(), worker = randomUUID(), parent = randomUUID(), foster = randomUUID();
-  const goal = { breakfast: randomUUID(), budget: randomUUID(), visits: randomUUID() };
-  const op = (entity: string, field: string, value: unknown) => ({ id: randomUUID(), plan, hlc: hlc(), author: worker, entity, field, value });
-  const ops = [
-    op(`member:${worker}`, "name", "Lotte de Vries"), op(`member:${worker}`, "role", "foster_care_worker"),
-    op(`member:${parent}`, "name", "Mirjam"), op(`member:${parent}`, "role", "parent"),
-    op(`member:${foster}`, "name", "Fam. Bakker"), op(`member:${foster}`, "role", "foster_parent"),
-    op("plan", "child_name", "Sam"), op("plan", "start_date", day(0)),
-  ];
-  const goals: [string, string, string, number][] = [
-    [goal.breakfast, "Samen ontbijten in het weekend", "parent", 1],
-    [goal.budget, "Afspraak met de budgetcoach", "parent", 2],
-    [goal.visits, "Bezoeken voorbereiden met Sam", "foster_parent", 3],
-  ];
-  for (const [id, title, owner, priority] of goals) {
-    ops.push(op(`goal:${id}`, "title", title), op(`goal:${id}`, "owner", owner), op(`goal:${id}`, "priority", priority), op(`goal:${id}`, "status", "open"));
-  }
-  const created = await request.post("/api/plans", { data: { ops } });
-  expect(created.status(), await created.text()).toBe(201);
-  const { device_token: token } = await created.json();
-  const auth = { Authorization: `Bearer ${token}` };
-  const invite = async (member: string) => {
-    const r = await request.post(`/api/plans/${plan}/invites`, { headers: auth, data: { member } });
-    expect(r.status(), await r.text()).toBe(201);
-    return (await r.json()).code as string;
-  };
-  return {
-    plan, goal, auth, parentCode: await invite(parent), fosterCode: await invite(foster),
-    push: (entity: string, field: string, value: unknown) =>
-      request.post(`/api/plans/${plan}/ops`, { headers: auth, data: { ops: [op(entity, field, value)] } }),
-  };
-}
+import type { Browser } from "@playwright/test";
+import { test, expect, expectAccessible, openAs, tab, waitForServiceWorker, newContext, workerPlan } from "./helpers";
 
 async function phone(browser: Browser, baseURL: string | undefined, code: string, serviceWorkers: "allow" | "block" = "allow") {
   const context = await newContext(browser, { baseURL, viewport: { width: 390, height: 844 }, isMobile: true, serviceWorkers });
