@@ -1,49 +1,9 @@
-import type { APIRequestContext, Browser, Page } from "@playwright/test";
-import { randomUUID } from "node:crypto";
-import { test, expect, expectAccessible, openAs, tab, testNow, day, newContext } from "./helpers";
+import type { Browser, Page } from "@playwright/test";
+import { test, expect, expectAccessible, openAs, tab, newContext, workerPlan } from "./helpers";
 
 // What someone writes in their own name (a comment on a goal) is theirs: nobody else changes or
 // removes it. The foster-care worker may hide it; the others' phones then no longer show it, and
 // the history keeps who hid it and when.
-
-const WORKER_NODE = "00000000000000ab";
-let tick = 0;
-const hlc = () => `${String(testNow()).padStart(18, "0")}-${String(tick++).padStart(7, "0")}-${WORKER_NODE}`;
-
-/** A shared plan for Sam made through the API by the worker, with invites for the worker's own phone, a parent and a foster parent. */
-async function sharedPlan(request: APIRequestContext) {
-  const plan = randomUUID(), worker = randomUUID(), parent = randomUUID(), foster = randomUUID(), goal = randomUUID();
-  const op = (entity: string, field: string, value: unknown) => ({ id: randomUUID(), plan, hlc: hlc(), author: worker, entity, field, value });
-  const ops = [
-    op(`member:${worker}`, "name", "Lotte de Vries"), op(`member:${worker}`, "role", "foster_care_worker"),
-    op(`member:${parent}`, "name", "Mirjam"), op(`member:${parent}`, "role", "parent"),
-    op(`member:${foster}`, "name", "Fam. Bakker"), op(`member:${foster}`, "role", "foster_parent"),
-    op("plan", "child_name", "Sam"), op("plan", "start_date", day(0)),
-    op(`goal:${goal}`, "title", "Samen ontbijten in het weekend"), op(`goal:${goal}`, "owner", "parent"),
-    op(`goal:${goal}`, "priority", 1), op(`goal:${goal}`, "status", "open"),
-  ];
-  const created = await request.post("/api/plans", { data: { ops } });
-  expect(created.status(), await created.text()).toBe(201);
-  const { device_token: token } = await created.json();
-  const auth = { Authorization: `Bearer ${token}` };
-  const invite = async (member: string) => {
-    const r = await request.post(`/api/plans/${plan}/invites`, { headers: auth, data: { member } });
-    expect(r.status(), await r.text()).toBe(201);
-    return (await r.json()).code as string;
-  };
-  return {
-    plan, auth,
-    workerCode: await invite(worker), parentCode: await invite(parent), fosterCode: await invite(foster),
-    /** The worker (through the API) sets a field; the server's answer. */
-    push: async (entity: string, field: string, value: unknown) => {
-      const r = await request.post(`/api/plans/${plan}/ops`, { headers: auth, data: { ops: [op(entity, field, value)] } });
-      expect(r.status(), await r.text()).toBe(200);
-      return r.json();
-    },
-    /** Every operation the server holds. */
-    pull: async () => (await (await request.get(`/api/plans/${plan}/ops?after=0&limit=1000`, { headers: auth })).json()).ops.map((o: any) => o.op),
-  };
-}
 
 async function phone(browser: Browser, baseURL: string | undefined, code: string, role: string) {
   const context = await newContext(browser, { baseURL, viewport: { width: 390, height: 844 }, isMobile: true });
@@ -64,7 +24,7 @@ async function openGoal(page: Page) {
 const WORDS = "Ik kan alleen op zaterdag, zondag werk ik.";
 
 test("the worker hides a parent's comment: the others' phones no longer show it, history shows who hid it, and nobody else can change it", async ({ browser, request, baseURL }) => {
-  const w = await sharedPlan(request);
+  const w = await workerPlan(request);
   const parent = await phone(browser, baseURL, w.parentCode, "Ouder");
   const foster = await phone(browser, baseURL, w.fosterCode, "Pleegouder");
   const worker = await phone(browser, baseURL, w.workerCode, "Pleegzorgbegeleider");
@@ -85,11 +45,16 @@ test("the worker hides a parent's comment: the others' phones no longer show it,
   await expect(seen.getByRole("button", { name: /Verwijderen|Verbergen/ })).toHaveCount(0);
 
   // Nor can anyone else change it by going round the app: the server refuses the worker's edit.
-  const comment = (await w.pull()).find((o: any) => o.entity.startsWith("goal_comment:") && o.field === "text").entity;
-  const edited = await w.push(comment, "text", "Zaterdag en zondag lukt.");
+  const comment = (await w.serverOps()).find((o: any) => o.entity.startsWith("goal_comment:") && o.field === "text").entity;
+  const pushed = async (entity: string, field: string, value: unknown) => {
+    const r = await w.push(entity, field, value);
+    expect(r.status(), await r.text()).toBe(200);
+    return r.json();
+  };
+  const edited = await pushed(comment, "text", "Zaterdag en zondag lukt.");
   expect(edited.accepted).toEqual([]);
   expect(edited.refused[0].message).toContain("only its writer may change this comment");
-  const removed = await w.push(comment, "deleted", true);
+  const removed = await pushed(comment, "deleted", true);
   expect(removed.refused[0].message).toContain("only its writer may change this comment");
 
   // The worker hides it.

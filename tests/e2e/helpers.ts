@@ -152,8 +152,8 @@ let tick = 0;
 const hlc = (at: number) => `${String(at).padStart(18, "0")}-${String(tick++).padStart(7, "0")}-${WORKER_NODE}`;
 
 /**
- * The worker's plan for Sam, made through the API: a parent (Mirjam) and a foster family, three
- * goals, and `moreGoals` further goals for the parent. Its changes are stamped at `writtenAt`.
+ * The worker's plan for Sam, made through the API, with invites for the worker's own phone, a parent
+ * (Mirjam) and a foster family; three goals, and `moreGoals` further goals for the parent. Its changes are stamped at `writtenAt`.
  */
 export async function workerPlan(request: APIRequestContext, { moreGoals = 0, writtenAt = testNow() } = {}) {
   const plan = randomUUID(), worker = randomUUID(), parent = randomUUID(), foster = randomUUID();
@@ -185,7 +185,8 @@ export async function workerPlan(request: APIRequestContext, { moreGoals = 0, wr
     return (await r.json()).code as string;
   };
   return {
-    plan, goal, parent, auth, parentCode: await invite(parent), fosterCode: await invite(foster),
+    plan, goal, parent, auth,
+    workerCode: await invite(worker), parentCode: await invite(parent), fosterCode: await invite(foster),
     /** One change by the worker, stamped now in the tests' time unless `at` says otherwise. */
     push: (entity: string, field: string, value: unknown, at = testNow()) =>
       request.post(`/api/plans/${plan}/ops`, { headers: auth, data: { ops: [op(entity, field, value, at)] } }),
