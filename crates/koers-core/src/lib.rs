@@ -9,6 +9,9 @@
 pub mod author;
 /// The planned contact moments as an iCalendar file for the phone's calendar.
 pub mod calendar;
+/// The caseload overview ("Mijn gezinnen"): a small per-plan summary, what it signals on a given
+/// day, the member's own open actions, and the order that puts what needs attention first.
+pub mod caseload;
 pub mod demo;
 /// Moving a whole plan to a fresh install as one JSON document.
 pub mod export;

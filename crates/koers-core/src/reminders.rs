@@ -2,6 +2,7 @@
 //! uses [`Reminder::key`] to notify about each thing once.
 
 use chrono::{Duration, NaiveTime};
+use serde::{Deserialize, Serialize};
 
 use crate::model::{ContactKind, ContactMomentId, ContactStatus, Date, LocalDateTime, Role};
 use crate::permission::{allowed, Action};
@@ -70,58 +71,114 @@ impl Reminder {
     }
 }
 
+/// A contact moment still planned, as the reminders read it: few enough fields to keep one per
+/// moment in a [`crate::caseload::PlanSummary`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedContact {
+    pub id: ContactMomentId,
+    pub at: LocalDateTime,
+    pub kind: ContactKind,
+    /// It concerns the role the list was made for: that role is reminded of it.
+    pub concerns_role: bool,
+}
+
+/// The contact moments of `plan` still planned, earliest first (then by id), each marked whether
+/// it concerns `role`: its attendees, and the worker and the guardian, who follow them all. With
+/// no role none concerns it.
+pub fn planned_contacts(plan: &Plan, role: Option<Role>) -> Vec<PlannedContact> {
+    // In time order as the plan keeps its contact moments (`Plan::from_replica` sorts them by
+    // time, then id): no sort here, whose code the first paint would download.
+    plan.contact_moments
+        .iter()
+        .filter(|c| c.status == ContactStatus::Planned)
+        .map(|c| PlannedContact {
+            id: c.id,
+            at: c.at,
+            kind: c.kind,
+            concerns_role: role.is_some_and(|role| concerns(c, role)),
+        })
+        .collect()
+}
+
 /// The reminders for a member with `role`, most urgent first. Evaluations and the deadline are
 /// reminded to the roles that act on them (who may record an evaluation or the decision); a
 /// contact moment to its attendees, and to the worker and the guardian, who follow them all.
 pub fn reminders(plan: &Plan, role: Role, now: LocalDateTime) -> Vec<Reminder> {
-    let today = now.date();
-    let mut out = Vec::new();
+    Inputs {
+        role,
+        contacts: &planned_contacts(plan, Some(role)),
+        next_evaluation_due: rules::next_evaluation_due(plan),
+        perspective_deadline: rules::perspective_deadline(plan),
+        decided: plan.decision.is_some(),
+    }
+    .reminders(now)
+}
 
-    let soon = now + Duration::hours(CONTACT_NOTICE_HOURS);
-    out.extend(
-        plan.contact_moments
-            .iter()
-            .filter(|c| c.status == ContactStatus::Planned && c.at >= now && c.at < soon)
-            .filter(|c| concerns(c, role))
-            .map(|c| Reminder::ContactSoon {
-                id: c.id,
-                at: c.at,
-                kind: c.kind,
-            }),
-    );
+/// All that [`reminders`] reads of a plan, for one role: made from the plan in hand, or from a
+/// stored [`crate::caseload::PlanSummary`] of a plan the phone does not hold derived. The one
+/// place the reminder rules live, so both give the same.
+pub(crate) struct Inputs<'a> {
+    pub role: Role,
+    /// [`planned_contacts`] for `role`.
+    pub contacts: &'a [PlannedContact],
+    /// [`rules::next_evaluation_due`].
+    pub next_evaluation_due: Option<Date>,
+    /// [`rules::perspective_deadline`].
+    pub perspective_deadline: Option<Date>,
+    /// The perspective decision is taken.
+    pub decided: bool,
+}
 
-    if allowed(role, Action::RecordEvaluation) {
-        if let Some(due) = rules::next_evaluation_due(plan) {
-            let days_left = (due - today).num_days();
-            if rules::evaluation_overdue(plan, today) {
-                out.push(Reminder::EvaluationOverdue {
-                    due,
-                    days_over: -days_left,
-                });
-            } else if days_left <= EVALUATION_NOTICE_DAYS {
-                out.push(Reminder::EvaluationDue { due, days_left });
+impl Inputs<'_> {
+    pub fn reminders(&self, now: LocalDateTime) -> Vec<Reminder> {
+        let today = now.date();
+        let mut out = Vec::new();
+
+        let soon = now + Duration::hours(CONTACT_NOTICE_HOURS);
+        out.extend(
+            self.contacts
+                .iter()
+                .filter(|c| c.concerns_role && c.at >= now && c.at < soon)
+                .map(|c| Reminder::ContactSoon {
+                    id: c.id,
+                    at: c.at,
+                    kind: c.kind,
+                }),
+        );
+
+        if allowed(self.role, Action::RecordEvaluation) {
+            if let Some(due) = self.next_evaluation_due {
+                let days_left = (due - today).num_days();
+                if rules::evaluation_overdue_on(due, today) {
+                    out.push(Reminder::EvaluationOverdue {
+                        due,
+                        days_over: -days_left,
+                    });
+                } else if days_left <= EVALUATION_NOTICE_DAYS {
+                    out.push(Reminder::EvaluationDue { due, days_left });
+                }
             }
         }
-    }
 
-    if allowed(role, Action::RecordDecision) {
-        if let Some(deadline) = rules::perspective_deadline(plan) {
-            match rules::deadline(plan, today) {
-                Some(Deadline::Nearing { days_left }) => out.push(Reminder::DeadlineNearing {
-                    deadline,
-                    days_left,
-                }),
-                Some(Deadline::Passed { days_over }) => out.push(Reminder::DeadlinePassed {
-                    deadline,
-                    days_over,
-                }),
-                _ => {}
+        if allowed(self.role, Action::RecordDecision) {
+            if let Some(deadline) = self.perspective_deadline {
+                match rules::deadline_on(Some(deadline), self.decided, today) {
+                    Some(Deadline::Nearing { days_left }) => out.push(Reminder::DeadlineNearing {
+                        deadline,
+                        days_left,
+                    }),
+                    Some(Deadline::Passed { days_over }) => out.push(Reminder::DeadlinePassed {
+                        deadline,
+                        days_over,
+                    }),
+                    _ => {}
+                }
             }
         }
-    }
 
-    out.sort_by_key(|r| (r.when(), r.key()));
-    out
+        out.sort_by_key(|r| (r.when(), r.key()));
+        out
+    }
 }
 
 fn concerns(moment: &ContactMoment, role: Role) -> bool {

@@ -81,10 +81,20 @@ pub enum Deadline {
 }
 
 pub fn deadline(plan: &Plan, today: Date) -> Option<Deadline> {
-    if plan.decision.is_some() {
+    deadline_on(perspective_deadline(plan), plan.decision.is_some(), today)
+}
+
+/// [`deadline`] from what it reads of the plan: its [`perspective_deadline`] and whether the
+/// decision is taken. For those who keep only these (a caseload summary).
+pub fn deadline_on(
+    perspective_deadline: Option<Date>,
+    decided: bool,
+    today: Date,
+) -> Option<Deadline> {
+    if decided {
         return Some(Deadline::Decided);
     }
-    let days_left = (perspective_deadline(plan)? - today).num_days();
+    let days_left = (perspective_deadline? - today).num_days();
     Some(if days_left < 0 {
         Deadline::Passed {
             days_over: -days_left,
@@ -120,5 +130,10 @@ pub fn next_evaluation_due(plan: &Plan) -> Option<Date> {
 }
 
 pub fn evaluation_overdue(plan: &Plan, today: Date) -> bool {
-    next_evaluation_due(plan).is_some_and(|due| today > due)
+    next_evaluation_due(plan).is_some_and(|due| evaluation_overdue_on(due, today))
+}
+
+/// An evaluation due on `due` is overdue on `today`: from the day after.
+pub fn evaluation_overdue_on(due: Date, today: Date) -> bool {
+    today > due
 }
