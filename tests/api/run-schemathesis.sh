@@ -96,7 +96,7 @@ PY
 )
 echo "Plan $PLAN created; running Schemathesis against $BASE/api/openapi.json"
 
-# Path parameters: real ids (random ones only ever get 404).
+# Path parameters: real ids (random ones only ever get 404); a real token for the event stream.
 # The event stream sends its first event at once: read that one, then hang up.
 cat >"$work/schemathesis.toml" <<TOML
 max-stream-events = 1
@@ -105,6 +105,8 @@ max-stream-events = 1
 "path.plan" = "$PLAN"
 "path.device" = "$DEVICE"
 "path.invite" = "$INVITE"
+# The one event stream for all of a phone's plans takes the tokens in its query.
+"query.tokens" = "$TOKEN"
 
 [generation]
 database = "none"

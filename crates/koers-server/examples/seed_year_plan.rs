@@ -113,10 +113,9 @@ fn seed(api: &Api, now: DateTime<FixedOffset>) -> Value {
             .take_while(|op| op.author == author)
             .count();
         let (batch, later) = rest.split_at(run);
-        if !tokens.contains_key(&author) {
-            let token = register_device(api, plan_id, &founder_token, author);
+        if let std::collections::hash_map::Entry::Vacant(entry) = tokens.entry(author) {
+            entry.insert(register_device(api, plan_id, &founder_token, author));
             requests += 2;
-            tokens.insert(author, token);
         }
         let answer = api.expect(
             Method::POST,

@@ -96,6 +96,66 @@ fn unauthorized(code: &'static str, message: &str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, code, message)
 }
 
+/// A token the server refused, and the plan of its device when the token is known (a revoked
+/// device's plan): the multi-plan event stream names it in its `closed` event.
+#[derive(Debug, Clone)]
+pub struct TokenRefused {
+    pub plan: Option<PlanId>,
+    pub error: ApiError,
+}
+
+impl From<TokenRefused> for ApiError {
+    fn from(refused: TokenRefused) -> Self {
+        refused.error
+    }
+}
+
+/// The device a token belongs to, checked against the store: known (401 `token_unknown`) and
+/// not revoked (401 `device_revoked`). The one token check of the API, whether the token came in
+/// the `Authorization` header, the event stream's query or an entry of `POST /api/sync`, so that
+/// a token is never judged two ways.
+pub async fn device_for_token(state: &AppState, token: &str) -> Result<AuthDevice, TokenRefused> {
+    let refused = |plan, error| TokenRefused { plan, error };
+    let device = state
+        .store
+        .device_by_token(&hash_secret(token), &now_text())
+        .await
+        .map_err(|err| refused(None, err.into()))?
+        .ok_or_else(|| {
+            refused(
+                None,
+                unauthorized(
+                    "token_unknown",
+                    "This device token is not known; accept a new invite to register this device.",
+                ),
+            )
+        })?;
+    let plan = device.plan_id.parse().ok().map(PlanId);
+    if device.revoked_at.is_some() {
+        return Err(refused(
+            plan,
+            unauthorized(
+                "device_revoked",
+                "This device was removed from the plan; ask the foster-care worker for a new invite.",
+            ),
+        ));
+    }
+    let (Some(plan), Ok(member)) = (plan, device.member_id.parse()) else {
+        return Err(refused(
+            None,
+            unauthorized(
+                "token_unknown",
+                "This device token is not valid; accept a new invite to register this device.",
+            ),
+        ));
+    };
+    Ok(AuthDevice {
+        record: device,
+        plan,
+        member: MemberId(member),
+    })
+}
+
 impl FromRequestParts<AppState> for AuthDevice {
     type Rejection = ApiError;
 
@@ -127,32 +187,6 @@ impl FromRequestParts<AppState> for AuthDevice {
                 ))
             }
         };
-        let device = state
-            .store
-            .device_by_token(&hash_secret(token), &now_text())
-            .await?
-            .ok_or_else(|| {
-                unauthorized(
-                    "token_unknown",
-                    "This device token is not known; accept a new invite to register this device.",
-                )
-            })?;
-        if device.revoked_at.is_some() {
-            return Err(unauthorized(
-                "device_revoked",
-                "This device was removed from the plan; ask the foster-care worker for a new invite.",
-            ));
-        }
-        let (Ok(plan), Ok(member)) = (device.plan_id.parse(), device.member_id.parse()) else {
-            return Err(unauthorized(
-                "token_unknown",
-                "This device token is not valid; accept a new invite to register this device.",
-            ));
-        };
-        Ok(AuthDevice {
-            record: device,
-            plan: PlanId(plan),
-            member: MemberId(member),
-        })
+        Ok(device_for_token(state, token).await?)
     }
 }

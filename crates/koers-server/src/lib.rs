@@ -1,6 +1,6 @@
 //! Koers server: serves the PWA (precompressed, cached, with a strict CSP) and holds the sync log
 //! of plan operations in an embedded SQLite database, with devices, invites and an event stream
-//! per plan (see [`sync`]).
+//! per plan (see [`sync`]), or for all the plans on a phone in one request ([`sync_all`]).
 //!
 //! `main.rs` only reads the configuration and calls [`run`]; tests build the router with
 //! [`build_app`] or [`app_router`] and call it in-process.
@@ -8,6 +8,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod follow;
 pub mod headers;
 pub mod limits;
 pub mod openapi;
@@ -15,6 +16,7 @@ pub mod plans;
 pub mod static_files;
 pub mod store;
 pub mod sync;
+pub mod sync_all;
 pub mod wire;
 
 use std::ffi::OsString;
@@ -246,6 +248,8 @@ pub fn app_router_with_limits(
             get(sync::pull_ops).post(sync::push_ops),
         )
         .route("/api/plans/{plan}/events", get(sync::events))
+        .route("/api/sync", post(sync_all::sync_all))
+        .route("/api/events", get(sync_all::events_all))
         .route(
             "/api/plans/{plan}/invites",
             get(sync::list_invites).post(sync::create_invite),

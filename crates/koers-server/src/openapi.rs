@@ -8,6 +8,7 @@ use utoipa::OpenApi;
 
 use crate::headers::CACHE_NONE;
 use crate::sync;
+use crate::sync_all;
 use crate::wire::*;
 
 #[derive(OpenApi)]
@@ -27,6 +28,8 @@ use crate::wire::*;
         sync::list_devices,
         sync::revoke_device,
         sync::events,
+        sync_all::sync_all,
+        sync_all::events_all,
     ),
     components(schemas(
         ErrorBody,
@@ -49,6 +52,14 @@ use crate::wire::*;
         DeviceList,
         OpsEvent,
         OpsEventMessage,
+        SyncRequest,
+        SyncEntry,
+        SyncResponse,
+        SyncResult,
+        EntryError,
+        PlanOpsEvent,
+        PlanClosedEvent,
+        PlansEventMessage,
     )),
     modifiers(&DeviceToken)
 )]

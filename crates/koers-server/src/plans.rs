@@ -343,7 +343,10 @@ mod tests {
         again.state().last_seq = stored + 1;
         again.write_done();
         drop(again);
-        assert_eq!(plans.lock(&store, noa).await.unwrap().state().last_seq, stored + 1);
+        assert_eq!(
+            plans.lock(&store, noa).await.unwrap().state().last_seq,
+            stored + 1
+        );
     }
 
     #[tokio::test]

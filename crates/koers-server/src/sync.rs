@@ -9,20 +9,20 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::sse::{Event, Sse};
 use axum::Json;
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt as _};
 use koers_core::{
     allowed, authorize, Action, Entity, Field, MemberId, Op, OpId, PlanId, Replica, Role,
 };
-use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
 use crate::auth::{
     format_time, hash_secret, new_secret, now_text, AuthDevice, INVITE_CODE_BYTES, TOKEN_BYTES,
 };
 use crate::error::{ApiError, ApiJson, ApiQuery};
-use crate::plans::{affects_authorization, PlanEvent, PlanState};
+use crate::follow::{follow, keep_alive, Heard};
+use crate::plans::{affects_authorization, LockedPlan, PlanEvent, PlanState};
 use crate::store::{
     AcceptOutcome, Appended, DeviceRecord, InviteRecord, NewDevice, NewInvite, NewOp, StoreError,
 };
@@ -332,24 +332,71 @@ pub async fn push_ops(
     device: AuthDevice,
     ApiJson(body): ApiJson<PushRequest>,
 ) -> Result<Json<PushResponse>, ApiError> {
-    device.require_plan(plan_id)?;
-    let now = now_millis();
-    let mut locked = state.plans.lock(state.store.as_ref(), plan_id).await?;
+    Ok(Json(push(&state, &device, plan_id, &body.ops).await?))
+}
+
+/// Why a push stored nothing. The two are told apart because `POST /api/sync` answers them
+/// differently: without access nothing of that plan is pulled either, while a refused batch
+/// still lets the pull run (the phone keeps its changes and brings the others' in).
+#[derive(Debug, Clone)]
+pub enum PushRefused {
+    /// The device may not reach the plan (`wrong_plan`, `member_removed`), or the plan could
+    /// not be read: nothing was tried.
+    Access(ApiError),
+    /// The batch was refused whole (too many ops, a limit, an op id of another plan) or could
+    /// not be stored.
+    Batch(ApiError),
+}
+
+impl From<PushRefused> for ApiError {
+    fn from(refused: PushRefused) -> Self {
+        match refused {
+            PushRefused::Access(err) | PushRefused::Batch(err) => err,
+        }
+    }
+}
+
+/// Checks and stores `ops` from `device` in `plan_id`, in order: the push of
+/// `POST /api/plans/{plan}/ops` and of each entry of `POST /api/sync`.
+pub async fn push(
+    state: &AppState,
+    device: &AuthDevice,
+    plan_id: PlanId,
+    ops: &[Op],
+) -> Result<PushResponse, PushRefused> {
+    device.require_plan(plan_id).map_err(PushRefused::Access)?;
+    let mut locked = (state.plans.lock(state.store.as_ref(), plan_id).await)
+        .map_err(|err| PushRefused::Access(err.into()))?;
     // Access first (as `AuthDevice::admit`, under the lock this push holds anyway).
-    device.role_in(locked.state())?;
-    check_batch_size(&body.ops)?;
+    device
+        .role_in(locked.state())
+        .map_err(PushRefused::Access)?;
+    store_batch(state, device, plan_id, locked, ops)
+        .await
+        .map_err(PushRefused::Batch)
+}
+
+/// The push of a device admitted to the plan it holds locked.
+async fn store_batch(
+    state: &AppState,
+    device: &AuthDevice,
+    plan_id: PlanId,
+    mut locked: LockedPlan,
+    ops: &[Op],
+) -> Result<PushResponse, ApiError> {
+    let now = now_millis();
+    check_batch_size(ops)?;
     let plan = locked.state();
     // Issue 10, server limits (crate::limits): a batch that could cross one is refused whole,
     // before anything of it is applied.
     (state.limits)
-        .check_push(state.store.as_ref(), plan, device.member, &body.ops)
+        .check_push(state.store.as_ref(), plan, device.member, ops)
         .await?;
     let before = plan.last_seq;
     let members_before: Vec<MemberId> = plan.plan.members.iter().map(|m| m.id).collect();
     // What the store holds for the ids this batch sends again: a re-send is acknowledged only if
     // it says the same (compared as `Op` values, not as text).
-    let resent: Vec<String> = body
-        .ops
+    let resent: Vec<String> = ops
         .iter()
         .filter(|op| plan.replica.contains(op.id))
         .map(|op| op.id.to_string())
@@ -370,7 +417,7 @@ pub async fn push_ops(
     let mut refused = Vec::new();
     let mut to_store: Vec<&Op> = Vec::new();
     let mut stale = false;
-    for op in &body.ops {
+    for op in ops {
         let refuse = |reason: &str, message: String| RefusedOp {
             op: op.id,
             reason: reason.to_owned(),
@@ -494,11 +541,11 @@ pub async fn push_ops(
     if last_seq > before {
         state.plans.notify(plan_id, PlanEvent::Ops(last_seq));
     }
-    Ok(Json(PushResponse {
+    Ok(PushResponse {
         accepted,
         refused,
         last_seq,
-    }))
+    })
 }
 
 /// `GET /api/plans/{plan}/ops?after=&limit=`: operations in seq order.
@@ -522,15 +569,36 @@ pub async fn pull_ops(
     device: AuthDevice,
     ApiQuery(query): ApiQuery<PullQuery>,
 ) -> Result<Json<PullResponse>, ApiError> {
-    device.admit(&state, plan_id).await?;
-    let after = query.after.unwrap_or(0).max(0);
-    let limit = query.limit.unwrap_or(MAX_BATCH as u32);
+    Ok(Json(
+        pull(&state, &device, plan_id, query.after, query.limit).await?,
+    ))
+}
+
+/// The page size asked for: 1 to [`MAX_BATCH`], default [`MAX_BATCH`].
+pub fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
+    let limit = limit.unwrap_or(MAX_BATCH as u32);
     if limit == 0 || limit as usize > MAX_BATCH {
         return Err(ApiError::bad_request(
             "invalid_limit",
             format!("The limit is 1 to {MAX_BATCH}; ask for fewer operations."),
         ));
     }
+    Ok(limit)
+}
+
+/// One page of `plan_id`'s operations after `after` for `device`: the pull of
+/// `GET /api/plans/{plan}/ops` and of each entry of `POST /api/sync`. Every error is about
+/// access (or the store), except `invalid_limit`.
+pub async fn pull(
+    state: &AppState,
+    device: &AuthDevice,
+    plan_id: PlanId,
+    after: Option<i64>,
+    limit: Option<u32>,
+) -> Result<PullResponse, ApiError> {
+    device.admit(state, plan_id).await?;
+    let after = after.unwrap_or(0).max(0);
+    let limit = page_limit(limit)?;
     // The page and the plan's last seq from one read: a push landing in between cannot give a
     // cursor beyond ops the reader never saw.
     let page = state
@@ -540,7 +608,7 @@ pub async fn pull_ops(
     // Asked again after the read: a push that took this member out may have committed between
     // the first check and the read, and the page would then hold what came after. (That push
     // holds the plan's lock until its commit, so this check sees it.)
-    device.admit(&state, plan_id).await?;
+    device.admit(state, plan_id).await?;
     let mut rows = page.ops;
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
@@ -565,12 +633,12 @@ pub async fn pull_ops(
             }
         }
     }
-    Ok(Json(PullResponse {
+    Ok(PullResponse {
         ops,
         last_seq: page.last_seq,
         cursor,
         more,
-    }))
+    })
 }
 
 /// 403 unless `role` (the member's current role, from [`AuthDevice::admit`]) manages members.
@@ -989,86 +1057,12 @@ pub async fn events(
     State(state): State<AppState>,
     device: AuthDevice,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    device.admit(&state, plan_id).await?;
-    // Issue 10, server limits: a few streams per device; the place is held by the stream.
-    let place = state.limits.open_stream(&device.record.device_id)?;
-    // Subscribe before reading the current seq, so that nothing falls in between.
-    let receiver = state.plans.subscribe(plan_id);
-    // Checked again now that the stream listens: a removal between the first check and the
-    // subscription would otherwise go unheard.
-    device.admit(&state, plan_id).await?;
-    let current = state.store.last_seq(&plan_id.to_string()).await?;
-    let listener = Listener {
-        first: Some(current),
-        receiver,
-        state,
-        plan: plan_id,
-        device: device.record.device_id,
-        member: device.member,
-    };
-    let stream = futures_util::stream::unfold(listener, |mut listener| async move {
-        let event = listener.next().await?;
-        Some((Ok(event), listener))
+    // The stream ends after what closes it (a revocation, a removal): this endpoint says no more.
+    let stream = follow(&state, &device, plan_id).await?.filter_map(|heard| {
+        std::future::ready(match heard {
+            Heard::Ops(seq) => Some(Ok(ops_event(seq))),
+            Heard::Closed(_) => None,
+        })
     });
-    let stream = crate::limits::guarded(stream, place);
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive")))
-}
-
-/// One event-stream subscriber.
-struct Listener {
-    /// The event to send on connecting.
-    first: Option<i64>,
-    receiver: tokio::sync::broadcast::Receiver<PlanEvent>,
-    state: AppState,
-    plan: PlanId,
-    device: String,
-    member: MemberId,
-}
-
-impl Listener {
-    /// The next event to send, or `None` when the stream ends (the device was revoked or its
-    /// member taken out of the plan).
-    async fn next(&mut self) -> Option<Event> {
-        if let Some(seq) = self.first.take() {
-            return Some(ops_event(seq));
-        }
-        loop {
-            match self.receiver.recv().await {
-                Ok(PlanEvent::Ops(seq)) => return Some(ops_event(seq)),
-                Ok(PlanEvent::DeviceRevoked(device)) if device == self.device => return None,
-                Ok(PlanEvent::DeviceRevoked(_)) => continue,
-                Ok(PlanEvent::MemberRemoved(member)) if member == self.member => return None,
-                Ok(PlanEvent::MemberRemoved(_)) => continue,
-                // Skipped messages: the newest seq comes with the next one, but a revocation or
-                // removal may have been among them, so ask the plan and the store.
-                Err(RecvError::Lagged(_)) => {
-                    let member = {
-                        let state = &self.state;
-                        let mut locked = state
-                            .plans
-                            .lock(state.store.as_ref(), self.plan)
-                            .await
-                            .ok()?;
-                        locked.state().has_member(self.member)
-                    };
-                    if !member {
-                        return None;
-                    }
-                    let devices = self
-                        .state
-                        .store
-                        .devices(&self.plan.to_string())
-                        .await
-                        .ok()?;
-                    let revoked = devices
-                        .iter()
-                        .any(|d| d.device_id == self.device && d.revoked_at.is_some());
-                    if revoked {
-                        return None;
-                    }
-                }
-                Err(RecvError::Closed) => return None,
-            }
-        }
-    }
+    Ok(Sse::new(stream).keep_alive(keep_alive()))
 }

@@ -282,3 +282,129 @@ pub struct OpsEventMessage {
     #[schema(example = "{\"last_seq\":7}")]
     pub data: String,
 }
+
+/// `POST /api/sync`: one sync round for many plans (issue 11). Each entry carries its own
+/// device token and is checked on its own, as the per-plan endpoints check theirs.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SyncRequest {
+    /// 1 to 100 entries, each plan at most once.
+    #[schema(min_items = 1, max_items = 100)]
+    pub plans: Vec<SyncEntry>,
+}
+
+/// One plan of a [`SyncRequest`]: push `ops` (if any), then pull after `after`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SyncEntry {
+    #[schema(value_type = String, format = "uuid")]
+    pub plan: PlanId,
+    /// The token of this phone's device in this plan.
+    pub token: String,
+    /// Pull only operations with a higher seq (default 0: from the start): the `cursor` of the
+    /// previous pull.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<i64>,
+    /// Pull at most this many (1 to 1000, default 1000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
+    /// Operations to push first, as `POST /api/plans/{plan}/ops` takes them (at most 1000).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<OpSchema>)]
+    pub ops: Vec<Op>,
+}
+
+/// A refusal inside a [`SyncResult`]: the status and the body the per-plan endpoint would have
+/// answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EntryError {
+    /// The HTTP status the per-plan endpoint would have answered.
+    #[schema(minimum = 400, maximum = 599)]
+    pub status: u16,
+    pub error: String,
+    pub message: String,
+}
+
+/// `POST /api/sync`: one result per entry, in the request's order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SyncResponse {
+    pub plans: Vec<SyncResult>,
+}
+
+/// One plan's answer. With `error` (the token, the device or its member may not reach the plan:
+/// 401, 403; or 500 when the server could not read it) nothing was pushed or pulled and only
+/// `plan` and `error` are present. Otherwise the pull's fields are present, and `push` or
+/// `push_error` when ops were sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SyncResult {
+    #[schema(value_type = String, format = "uuid")]
+    pub plan: PlanId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<EntryError>,
+    /// The push's answer, as `POST /api/plans/{plan}/ops` gives it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push: Option<PushResponse>,
+    /// The whole push was refused (`daily_limit`, `item_limit`, `plan_too_large`,
+    /// `too_many_ops`, `op_id_taken`, …): nothing of it stored; the pull still ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push_error: Option<EntryError>,
+    /// As in `PullResponse`: oldest first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ops: Option<Vec<SeqOp>>,
+    /// As in `PullResponse`: where to continue from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<i64>,
+    /// As in `PullResponse`: the plan's newest sequence number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seq: Option<i64>,
+    /// As in `PullResponse`: more ops follow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub more: Option<bool>,
+}
+
+/// `GET /api/events?tokens=`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EventsQuery {
+    /// This phone's device tokens, one per plan, separated by commas (at most 100).
+    pub tokens: Option<String>,
+}
+
+/// The data of an `ops` event of `GET /api/events`: which plan has new operations, and its
+/// newest sequence number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanOpsEvent {
+    #[schema(value_type = String, format = "uuid")]
+    pub plan: PlanId,
+    pub last_seq: i64,
+}
+
+/// The data of a `closed` event of `GET /api/events`: the stream no longer follows this plan
+/// (`plan` is null for a token the server does not know), and why: an error code as the
+/// per-plan endpoints give it (`token_unknown`, `device_revoked`, `member_removed`,
+/// `too_many_streams`, `server_error`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanClosedEvent {
+    #[schema(value_type = Option<String>, format = "uuid")]
+    pub plan: Option<PlanId>,
+    pub error: String,
+}
+
+/// One event of the `GET /api/events` stream as it travels: `event` is `ops` (data: the JSON
+/// text of a `PlanOpsEvent`, such as `{"plan":"…","last_seq":7}`) or `closed` (data: the JSON
+/// text of a `PlanClosedEvent`). (Keep-alive comments are not events.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PlansEventMessage {
+    #[schema(pattern = "^(ops|closed)$", example = "ops")]
+    pub event: String,
+    /// JSON text of a `PlanOpsEvent` or a `PlanClosedEvent`.
+    #[schema(example = "{\"plan\":\"6b6f6572-7300-4000-a000-000000000001\",\"last_seq\":7}")]
+    pub data: String,
+}

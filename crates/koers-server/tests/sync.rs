@@ -2142,7 +2142,7 @@ async fn the_cursor_is_the_last_returned_seq_while_there_is_more_and_ops_say_whe
 async fn readers_following_the_cursor_miss_nothing_while_others_push() {
     let app = Arc::new(test_app());
     let world = create_world(&app).await;
-    let mut writers = vec![
+    let mut writers = [
         join(&app, &world, Role::FosterParent).await,
         join(&app, &world, Role::Guardian).await,
     ];
