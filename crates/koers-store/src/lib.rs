@@ -21,10 +21,12 @@ pub enum StoreError {
 }
 
 impl From<rexie::Error> for StoreError {
-    // rexie prints only "idb error"; keep the DOMException's own name and message.
+    // rexie prints only "idb error"; keep the DOMException's own name and message, which the
+    // inner error's Debug holds (its Display would add a few kilobytes of messages to the
+    // phone's first download, and says no more).
     fn from(e: rexie::Error) -> Self {
         let detail = match &e {
-            rexie::Error::IdbError(inner) => format!("{inner}: {inner:?}"),
+            rexie::Error::IdbError(inner) => format!("{inner:?}"),
             other => other.to_string(),
         };
         if detail.contains("QuotaExceeded") {
@@ -163,6 +165,11 @@ impl OpLog {
         let values = tx.store(OPS)?.get_all(None, None).await?;
         tx.done().await?;
         let mut loaded = Loaded::default();
+        // An operation stored again after it was packed (pulled a second time, say after the
+        // server's data came back from a backup, and perhaps packed again) is one operation: the
+        // first pack's copy counts.
+        let mut packed = std::collections::HashSet::new();
+        let mut singles = Vec::new();
         // Records are written with the plan first, so other plans' records are skipped unparsed.
         let this_plan = format!("{{\"plan\":\"{}\"", plan.0);
         for value in values {
@@ -175,18 +182,28 @@ impl OpLog {
             match text.and_then(|t| serde_json::from_str::<Record>(&t).ok()) {
                 Some(r) if r.plan == plan => {
                     if let Some(op) = r.op {
-                        if r.pending {
-                            loaded.pending.push(op.id);
-                        } else {
-                            loaded.unpacked += 1;
-                        }
-                        loaded.ops.push(op);
+                        singles.push((op, r.pending));
                     }
-                    loaded.ops.extend(r.pack);
+                    for op in r.pack {
+                        if packed.insert(op.id) {
+                            loaded.ops.push(op);
+                        }
+                    }
                 }
                 Some(_) => {}
                 None => loaded.unreadable += 1,
             }
+        }
+        for (op, pending) in singles {
+            if packed.contains(&op.id) {
+                continue;
+            }
+            if pending {
+                loaded.pending.push(op.id);
+            } else {
+                loaded.unpacked += 1;
+            }
+            loaded.ops.push(op);
         }
         Ok(loaded)
     }
@@ -306,8 +323,29 @@ impl OpLog {
         Ok(texts)
     }
 
+    /// Any number of device facts as stored (JSON text), read in one transaction: the facts of
+    /// every plan on the phone at start.
+    pub async fn meta_many(&self, keys: &[String]) -> Result<Vec<Option<String>>, StoreError> {
+        let tx = self.db.transaction(&[META], TransactionMode::ReadOnly)?;
+        let store = tx.store(META)?;
+        let mut texts = Vec::with_capacity(keys.len());
+        for key in keys {
+            texts.push(
+                store
+                    .get(JsValue::from_str(key))
+                    .await?
+                    .and_then(|v| v.as_string()),
+            );
+        }
+        tx.done().await?;
+        Ok(texts)
+    }
+
     pub async fn set_meta<T: Serialize>(&self, key: &str, value: &T) -> Result<(), StoreError> {
-        let text = serde_json::to_string(value).map_err(|e| StoreError::Failed(e.to_string()))?;
+        // Device facts are plain data that always serialize; serde_json's error messages would
+        // only add to the first download.
+        let text = serde_json::to_string(value)
+            .map_err(|_| StoreError::Failed(format!("device fact {key} could not be written")))?;
         let tx = self.db.transaction(&[META], TransactionMode::ReadWrite)?;
         tx.store(META)?
             .put(&JsValue::from_str(&text), Some(&JsValue::from_str(key)))

@@ -157,3 +157,35 @@ async fn acknowledged_operations_are_packed_and_nothing_is_lost() {
     assert!(log.load(demo::PLAN).await.unwrap().ops.is_empty());
     assert_eq!(log.record_count().await.unwrap(), 1);
 }
+
+#[wasm_bindgen_test]
+async fn an_operation_stored_again_after_it_was_packed_loads_once() {
+    let log = fresh("t-again").await;
+    let ops = demo::plan_ops(today());
+    log.append_remote(&ops).await.unwrap();
+    log.compact(demo::PLAN, 1).await.unwrap();
+    // Pulled a second time (a server restored from a backup hands the plan out again), packed
+    // again, and once more stored one by one.
+    log.append_remote(&ops).await.unwrap();
+    log.compact(demo::PLAN, 1).await.unwrap();
+    log.append_remote(&ops[..3]).await.unwrap();
+    let loaded = log.load(demo::PLAN).await.unwrap();
+    assert_eq!(loaded.ops.len(), ops.len());
+    let mut ids: Vec<_> = loaded.ops.iter().map(|o| o.id).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), ops.len());
+    assert_eq!(loaded.unpacked, 0);
+}
+
+#[wasm_bindgen_test]
+async fn many_device_facts_are_read_in_one_go() {
+    let log = fresh("t-many").await;
+    log.set_meta("a", &1).await.unwrap();
+    log.set_meta("c", &"drie").await.unwrap();
+    let keys = ["a", "b", "c"].map(String::from);
+    assert_eq!(
+        log.meta_many(&keys).await.unwrap(),
+        vec![Some("1".to_string()), None, Some("\"drie\"".to_string())]
+    );
+}
