@@ -48,12 +48,16 @@ async function fromCache(key, request) {
   return (await cache.match(key)) || fetch(request);
 }
 
-// A tapped reminder opens Koers (or brings it to the front).
+// A tapped reminder opens Koers at its plan's screen (the address is in its data), in the
+// window already open if there is one.
 self.addEventListener("notificationclick", (event) => {
   event.notification.close();
+  const url = typeof event.notification.data === "string" ? event.notification.data : "/";
   event.waitUntil(
-    self.clients.matchAll({ type: "window", includeUncontrolled: true }).then((windows) =>
-      windows.length > 0 ? windows[0].focus() : self.clients.openWindow("/"),
-    ),
+    self.clients.matchAll({ type: "window", includeUncontrolled: true }).then(async (windows) => {
+      if (windows.length === 0) return self.clients.openWindow(url);
+      const window = await windows[0].focus();
+      return window.navigate(url);
+    }),
   );
 });

@@ -1,6 +1,7 @@
 // Trunk `build` hook (see Trunk.toml): builds the app's wasm into the staging folder, split into chunks.
 //   cargo (release, std rebuilt for size, --emit-relocs) → wasm-split-cli → wasm-bindgen
-//   → binaryen's wasm-opt -Oz per module → one content hash in every file name.
+//   → binaryen's wasm-opt -Oz per module → one content hash in every file name → esbuild
+//   minifies the scripts.
 // Trunk's own rust pipeline runs wasm-bindgen right after cargo, leaving no place for the
 // split, hence this hook. What comes out (the main module loads a chunk on first use):
 //   koers-app-<hash>.js, koers-app-<hash>_bg.wasm            first load: the shell and home
@@ -12,6 +13,7 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { transformSync } from "esbuild";
 
 const staging = process.env.TRUNK_STAGING_DIR;
 if (!staging) throw new Error("TRUNK_STAGING_DIR is not set: run this through `trunk build`");
@@ -65,6 +67,10 @@ for (const f of files) {
     for (const [from, to] of Object.entries(hashed)) {
       text = text.replaceAll(`from "./${from}"`, `from "./${to}"`).replaceAll(`new URL("./${from}"`, `new URL("./${to}"`);
     }
+    // wasm-bindgen's glue comes readable: minified (esbuild, after the renaming above, which
+    // reads its spacing) it is 2.7 KB gzip less of the first download. Property names stay: the
+    // wasm imports its functions by them.
+    text = transformSync(text, { minify: true, format: "esm", target: "es2020" }).code;
     body = Buffer.from(text);
   }
   writeFileSync(join(staging, hashed[f]), body);

@@ -43,7 +43,7 @@ if ! cargo install --list | grep -q '^wasm_split_cli_support v0\.2\.4:'; then
   cargo install wasm_split_cli_support --version 0.2.4 --features build-binary
 fi
 
-# npm dev tools: binaryen's wasm-opt (Debian's breaks the app), Playwright, axe-core.
+# npm dev tools: binaryen's wasm-opt (Debian's breaks the app), esbuild (minifies the scripts), Playwright, axe-core.
 if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/@playwright/test ] \
   || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   step "Installing npm dev tools"

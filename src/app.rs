@@ -1,4 +1,4 @@
-//! The shell: language, role, the plan store, the update banner and the routes.
+//! The shell: language, role, the plans on this phone, the update banner and the routes.
 
 use leptos::prelude::*;
 
@@ -7,9 +7,10 @@ use crate::device::Opened;
 use crate::i18n::*;
 use crate::lazy_screens::{self, ChunkUnavailable};
 use crate::pages::{choose_role::ChooseRole, home::Home};
+use crate::plans::{LoadState, Plans};
 use crate::route::{Link, Nav, Screen, TABS};
 use crate::settings;
-use crate::store::{LoadState, PlanStore};
+use koers_core::PlanId;
 use koers_store::StoreError;
 
 /// The whole app, for what the device opened (see `device::open`).
@@ -40,14 +41,75 @@ fn Shell(opened: StoredValue<Option<Result<Opened, StoreError>>, LocalStorage>) 
     });
     let role = settings::role();
     let opened = opened.try_update_value(Option::take).flatten();
-    let store =
-        PlanStore::new(opened.unwrap_or_else(|| Err(StoreError::Failed("opened twice".into()))));
-    let nav = Nav::new(store.notice);
+    let plans =
+        Plans::new(opened.unwrap_or_else(|| Err(StoreError::Failed("opened twice".into()))));
+    let nav = Nav::new(plans.notice);
+    provide_context(plans);
+    // The plan the address names is shown (one that is not on this phone is "not found").
+    Effect::new(move |_| {
+        let Some(wanted) = nav.plan.get() else { return };
+        if plans.shown_plan() != Some(wanted) && on_phone(plans, wanted) {
+            leptos::task::spawn_local(async move {
+                let _ = plans.open_plan(wanted).await;
+            });
+        }
+    });
+    // The plan shown left the phone: its address now opens what is shown instead, with the
+    // notice that says why.
+    Effect::new(move |_| {
+        let Some(left) = plans.left.get() else { return };
+        if let Some(shown) = plans.plan.with(|p| p.as_ref().map(|p| p.id)) {
+            if nav.plan.get_untracked() == Some(left) {
+                nav.replace(shown, Screen::Home);
+            }
+        }
+    });
+    // Links lead to the plan shown; an old address that named no plan gets it.
+    Effect::new(move |_| {
+        let shown = plans.plan.with(|p| p.as_ref().map(|p| p.id));
+        nav.shown.set(shown);
+        if let Some(plan) = shown {
+            nav.name_plan(plan);
+        }
+    });
+    // Reminders of every plan, as notifications where allowed.
+    Effect::new(move |_| {
+        plans
+            .entries
+            .with(|entries| crate::reminders::notify_all(i18n, entries))
+    });
+    // A role chosen for the example (or an imported) plan: its overview row follows it.
+    Effect::new(move |_| {
+        role.track();
+        plans.note_shown();
+    });
+    // What the main area shows: `/` is "Mijn gezinnen" on a phone with two or more plans.
+    let screen = Memo::new(move |_| {
+        let screen = nav.screen.get();
+        match nav.plan.get() {
+            Some(plan) if !plans.entries.with(|_| on_phone(plans, plan)) => Screen::NotFound,
+            None if screen == Screen::Home && plans.entries.with(|p| opens_on_caseload(p)) => {
+                Screen::Caseload
+            }
+            _ => screen,
+        }
+    });
     // A phone that joined a shared plan speaks for its invited member's role.
     Effect::new(move |_| {
-        if let Some(session) = store.session.get() {
+        if let Some(session) = plans.session.get() {
             role.set(Some(session.role));
         }
+    });
+    // The screen and the role it is drawn for. The phone's own screens do not depend on the
+    // role, so they are not drawn anew when it changes: joining sets the role, and a Join drawn
+    // again would redeem its invite a second time.
+    let drawn = Memo::new(move |_| {
+        let screen = screen.get();
+        let role = match screen {
+            Screen::Join | Screen::NewPlan | Screen::Caseload => None,
+            _ => role.get(),
+        };
+        (screen, role)
     });
     let switch_language = move |_| {
         i18n.set_locale(if i18n.get_locale() == Locale::nl {
@@ -73,8 +135,15 @@ fn Shell(opened: StoredValue<Option<Result<Opened, StoreError>>, LocalStorage>) 
                 <button class="chip" on:click=switch_language lang=if locale == Locale::nl { "en" } else { "nl" }>
                     {tu_string!(i18n, other_language)}
                 </button>
+                // The plan shown, by its child's name: tapped, every plan on the phone.
+                {move || (plans.entries.with(Vec::len) > 1).then(|| view! {
+                    <Link nav to=Screen::Caseload class="chip" testid="plan-switch">
+                        <span class="visually-hidden">{tu_string!(i18n, switch_plan)}": "</span>
+                        {move || plans.shown().with(|p| p.child_name.clone())}
+                    </Link>
+                })}
                 // In a shared plan the phone speaks for its invited member: no role to choose.
-                {move || match (role.get(), store.session.with(Option::is_some)) {
+                {move || match (role.get(), plans.session.with(Option::is_some)) {
                     (Some(r), false) => Some(view! {
                         <Link nav to=Screen::ChooseRole class="chip" testid="current-role">{crate::format::role(i18n.get_locale_untracked(), r)}</Link>
                     }.into_any()),
@@ -82,16 +151,16 @@ fn Shell(opened: StoredValue<Option<Result<Opened, StoreError>>, LocalStorage>) 
                     (None, _) => None,
                 }}
             </header>
-            <SyncBar store/>
+            <SyncBar/>
             <UpdateBanner/>
             {move || role.get().is_some().then(|| view! { <Tabs nav/> })}
             <main id="main" tabindex="-1">
                 // On every screen while the server no longer lets this phone sync its plan.
-                <AccessAlert store/>
-                {move || (store.unreadable.get() > 0).then(|| view! {
-                    <p class="alert" role="alert">{tu_string!(i18n, unreadable_records, count = store.unreadable.get()).to_string()}</p>
+                <AccessAlert/>
+                {move || (plans.unreadable.get() > 0).then(|| view! {
+                    <p class="alert" role="alert">{tu_string!(i18n, unreadable_records, count = plans.unreadable.get()).to_string()}</p>
                 })}
-                {move || match store.state.get() {
+                {move || match plans.state.get() {
                     LoadState::Loading => view! { <p class="muted" role="status">{tu_string!(i18n, loading)}</p> }.into_any(),
                     LoadState::Failed(e) => view! {
                         <div class="alert" role="alert">
@@ -99,14 +168,14 @@ fn Shell(opened: StoredValue<Option<Result<Opened, StoreError>>, LocalStorage>) 
                             <p class="muted">{e.to_string()}</p>
                         </div>
                     }.into_any(),
-                    LoadState::Ready => match (nav.screen.get(), role.get()) {
-                        (Screen::Home, Some(_)) => view! { <Home store role nav/> }.into_any(),
+                    LoadState::Ready => match drawn.get() {
+                        (Screen::Home, Some(_)) => view! { <Home role nav/> }.into_any(),
                         (Screen::Home | Screen::ChooseRole, _) => view! { <ChooseRole role nav/> }.into_any(),
                         (Screen::Goals | Screen::Goal(_) | Screen::Contacts | Screen::Phases | Screen::Evaluations | Screen::Network, None) => {
                             view! { <ChooseRole role nav/> }.into_any()
                         }
                         (Screen::NotFound, _) => view! { <p>{tu_string!(i18n, not_found)}</p> }.into_any(),
-                        (screen, now) => lazy_screen(move || lazy_screens::other_screen(store, role, now, nav, screen)),
+                        (screen, now) => lazy_screen(move || lazy_screens::other_screen(role, now, nav, screen)),
                     },
                 }}
             </main>
@@ -116,6 +185,18 @@ fn Shell(opened: StoredValue<Option<Result<Opened, StoreError>>, LocalStorage>) 
 
 /// A screen drawn by the lazily loaded chunk. The first time it waits for the download; when that
 /// fails (offline before the app was fully cached), it says so and offers to try again.
+fn on_phone(plans: Plans, plan: PlanId) -> bool {
+    plan == koers_core::demo::PLAN
+        || plans
+            .entries
+            .with_untracked(|p| p.iter().any(|e| e.membership.plan == plan))
+}
+
+fn opens_on_caseload(plans: &[crate::plans::PlanEntry]) -> bool {
+    let memberships: Vec<_> = plans.iter().map(|e| e.membership.clone()).collect();
+    crate::device::opens_on_caseload(&memberships)
+}
+
 fn lazy_screen<F>(make: impl Fn() -> F + Send + Sync + 'static) -> AnyView
 where
     F: std::future::Future<Output = Result<AnyView, ChunkUnavailable>> + Send + 'static,
@@ -149,6 +230,7 @@ fn Tabs(nav: Nav) -> impl IntoView {
     let i18n = use_i18n();
     let tab = move |to: Screen| {
         let current = Signal::derive(move || nav.screen.get().tab() == to);
+        // Each tab its own test id, so tests find it whatever the language.
         view! { <Link nav to class="tab" current>{crate::format::tab_label(i18n.get_locale_untracked(), to)}</Link> }
     };
     view! {

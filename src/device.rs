@@ -1,6 +1,6 @@
 //! The plan on this phone, without a screen: the operation log opened and replayed, and changes
 //! authored, stored and applied. No Leptos here, so the first paint (`glance.rs`) can use it
-//! before the full app has arrived and hand what it opened over to the app's store.
+//! before the full app has arrived and hand what it opened over to the app (`plans.rs`).
 
 use std::rc::Rc;
 
@@ -12,14 +12,31 @@ use uuid::Uuid;
 use crate::sync::{self, Session};
 
 const DATABASE: &str = "koers";
-pub const SESSION: &str = "session";
-/// The plan this phone keeps on its own (imported), when it has not joined a shared one.
-pub const LOCAL_PLAN: &str = "local_plan";
-/// Why this phone cannot sync its shared plan ([`Access`]), kept until that changes.
-pub const ACCESS: &str = "access";
+/// The plans on this phone ([`Membership`]s), in the order they came.
+pub const PLANS: &str = "plans";
+/// The plan used last: it opens on start.
+pub const CURRENT: &str = "current";
+/// Before a phone could hold several plans: its one shared plan, its imported plan, and why the
+/// server no longer let it sync. Read once and moved into [`PLANS`] and [`access_key`].
+const OLD_SESSION: &str = "session";
+const OLD_LOCAL_PLAN: &str = "local_plan";
+const OLD_ACCESS: &str = "access";
 
-/// The server no longer lets this phone sync its shared plan. Stored, so that a reload or a
-/// closed tab shows it again instead of forgetting the changes that could not be sent.
+/// The device fact holding why the server no longer lets this phone sync `plan` ([`Access`]).
+pub fn access_key(plan: PlanId) -> String {
+    format!("access:{plan}")
+}
+
+/// One plan on this phone: shared through the server (with this phone's membership), or kept
+/// on the phone only (the example plan, an imported plan).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Membership {
+    pub plan: PlanId,
+    pub session: Option<Session>,
+}
+
+/// The server no longer lets this phone sync one of its shared plans. Stored, so that a reload
+/// or a closed tab shows it again instead of forgetting the changes that could not be sent.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Access {
     pub plan: PlanId,
@@ -47,34 +64,50 @@ pub enum ChangeError {
     NotLoaded,
 }
 
-/// The device's log and the plan replayed from it.
+/// The device's log and one plan replayed from it.
 pub struct Device {
     pub log: Rc<OpLog>,
     pub replica: Replica,
     pub node: NodeId,
 }
 
-/// What opening the device found.
+/// What opening the device found: every plan on it, and the one to show replayed.
 pub struct Opened {
     pub device: Device,
-    /// This device's membership of a shared plan; `None` while it shows the example plan.
+    pub plans: Vec<Membership>,
+    /// This device's membership of the plan shown; `None` for the example or an imported plan.
     pub session: Option<Session>,
     /// Stored records this version could not read (kept, not deleted).
     pub unreadable: usize,
-    /// The items with changes waiting for the server (none without a shared plan).
+    /// The items of the plan shown with changes waiting for the server.
     pub pending: Vec<Entity>,
-    /// The server no longer lets this phone sync its shared plan.
-    pub access: Option<Access>,
+    /// The plan shown holds enough single records to be worth packing (`OpLog::compact`).
+    pub unpacked: bool,
+    /// The list of plans was made from the facts of a phone from before several plans: the app
+    /// stores it ([`move_to_plans`]). Not here: the first paint's download stays small.
+    pub moved: bool,
 }
 
-/// Opens the database and replays the device's plan: the shared plan it joined, else its
-/// imported plan, else the example plan (seeded on first use).
+/// Whether `/` opens "Mijn gezinnen" rather than a plan's home: with two or more plans besides
+/// the example plan.
+pub fn opens_on_caseload(plans: &[Membership]) -> bool {
+    plans.iter().filter(|m| m.plan != demo::PLAN).count() >= 2
+}
+
+/// The plan an address names (`/p/<plan>/…`), if any.
+pub fn plan_in_address() -> Option<PlanId> {
+    let path = web_sys::window()?.location().pathname().ok()?;
+    crate::address::Address::parse(&path).plan
+}
+
+/// Opens the database and replays one plan: the one the address names, else the one used last,
+/// else the first shared plan, else the example plan (seeded on first use).
 pub async fn open() -> Result<Opened, StoreError> {
     mark("koers:open-start");
     let log = Rc::new(OpLog::open(DATABASE).await?);
     // Read in the transaction that is needed anyway: no extra cost at start.
-    let [node, session, local_plan, access] = log
-        .meta_texts(["node", SESSION, LOCAL_PLAN, ACCESS])
+    let [node, plans, current, old_session, old_local] = log
+        .meta_texts(["node", PLANS, CURRENT, OLD_SESSION, OLD_LOCAL_PLAN])
         .await?;
     let node = match read(node) {
         Some(n) => NodeId(n),
@@ -84,43 +117,99 @@ pub async fn open() -> Result<Opened, StoreError> {
             NodeId(n)
         }
     };
-    let session: Option<Session> = read(session);
-    let plan: PlanId = match &session {
-        Some(s) => s.plan,
-        None => read(local_plan).unwrap_or(demo::PLAN),
+    let (plans, moved) = match read::<Vec<Membership>>(plans) {
+        Some(plans) => (plans, false),
+        None => (old_plans(read(old_session), read(old_local)), true),
     };
+    let wanted = plan_in_address().or(read(current));
+    let shown = wanted
+        .and_then(|p| plans.iter().find(|m| m.plan == p))
+        .or_else(|| plans.iter().find(|m| m.session.is_some()))
+        .or_else(|| plans.first())
+        .cloned()
+        .unwrap_or(Membership {
+            plan: demo::PLAN,
+            session: None,
+        });
+    let replayed = replay(&log, shown.plan).await?;
+    Ok(Opened {
+        device: Device {
+            log,
+            replica: replayed.replica,
+            node,
+        },
+        plans,
+        // Only a shared plan has a server to wait for; the example or an imported plan never
+        // syncs.
+        pending: match shown.session {
+            Some(_) => replayed.pending,
+            None => Vec::new(),
+        },
+        session: shown.session,
+        unreadable: replayed.unreadable,
+        unpacked: replayed.unpacked,
+        moved,
+    })
+}
+
+/// One plan replayed from the log.
+pub struct Replayed {
+    pub replica: Replica,
+    /// Records that could not be read (kept, not deleted).
+    pub unreadable: usize,
+    /// The items with changes not yet sent.
+    pub pending: Vec<Entity>,
+    /// Enough acknowledged operations are stored one by one to be worth packing.
+    pub unpacked: bool,
+}
+
+/// Replays one plan from the log (the example plan is seeded the first time it is asked for).
+pub async fn replay(log: &OpLog, plan: PlanId) -> Result<Replayed, StoreError> {
     let mut loaded = log.load(plan).await?;
     if loaded.ops.is_empty() && plan == demo::PLAN {
         let today = chrono::Local::now().date_naive();
         loaded.ops = demo::plan_ops(today);
         log.append_remote(&loaded.ops).await?;
     }
-    if loaded.unpacked >= koers_store::PACK_AT {
-        // Packing the single records makes the next opening faster; it runs after this one,
-        // and a failed pack changes nothing.
-        let log = log.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            let _ = log.compact(plan, koers_store::PACK_AT).await;
-        });
-    }
-    let replica = Replica::from_ops(plan, &loaded.ops);
-    // Only a shared plan has a server to wait for; the example or an imported plan never syncs.
-    let pending = match session {
-        Some(_) => {
-            sync::pending_items(loaded.ops.iter().filter(|o| loaded.pending.contains(&o.id)))
-        }
-        None => Vec::new(),
-    };
-    // Only about the shared plan it was stored for.
-    let access =
-        read::<Access>(access).filter(|a| session.as_ref().is_some_and(|s| s.plan == a.plan));
-    Ok(Opened {
-        device: Device { log, replica, node },
-        session,
+    let pending = sync::pending_items(loaded.ops.iter().filter(|o| loaded.pending.contains(&o.id)));
+    Ok(Replayed {
+        replica: Replica::from_ops(plan, &loaded.ops),
         unreadable: loaded.unreadable,
         pending,
-        access,
+        unpacked: loaded.unpacked >= koers_store::PACK_AT,
     })
+}
+
+/// A phone from before several plans: its shared plan, its imported plan and the example plan
+/// become its list of plans; nothing of them is removed from the log.
+fn old_plans(session: Option<Session>, local: Option<PlanId>) -> Vec<Membership> {
+    let shared = session.map(|session| Membership {
+        plan: session.plan,
+        session: Some(session),
+    });
+    let local = local
+        .into_iter()
+        .chain([demo::PLAN])
+        .map(|plan| Membership {
+            plan,
+            session: None,
+        });
+    shared.into_iter().chain(local).collect()
+}
+
+/// Stores the list of plans [`open`] made for a phone from before several plans, with what the
+/// server said about its shared plan, and only then forgets the old facts (a closed tab before
+/// that simply makes the list again).
+pub async fn move_to_plans(log: &OpLog, plans: &[Membership]) -> Result<(), StoreError> {
+    let access: Option<Access> = log.meta(OLD_ACCESS).await?;
+    if let Some(access) = access.filter(|a| plans.iter().any(|m| m.plan == a.plan)) {
+        log.set_meta(&access_key(access.plan), &access).await?;
+    }
+    log.set_meta(PLANS, &plans).await?;
+    for key in [OLD_SESSION, OLD_LOCAL_PLAN, OLD_ACCESS] {
+        log.delete_meta(key).await?;
+    }
+    Ok(())
 }
 
 /// Who acts on this phone: the invited member in a shared plan, else the example (or imported)
@@ -159,7 +248,7 @@ impl Device {
 
 /// Stores authored operations durably (the log is shared, so no borrow of the device is held
 /// while the browser writes).
-pub async fn store(log: &OpLog, ops: &[Op]) -> Result<(), ChangeError> {
+pub async fn save(log: &OpLog, ops: &[Op]) -> Result<(), ChangeError> {
     log.append_local(ops).await.map_err(ChangeError::Storage)?;
     mark("koers:change-stored");
     Ok(())

@@ -9,8 +9,8 @@ use koers_core::{
 };
 use wasm_bindgen::JsValue;
 
+use crate::address::Screen;
 use crate::i18n::*;
-use crate::route::Screen;
 use leptos_i18n::I18nContext;
 
 fn tag(locale: Locale) -> &'static str {
@@ -100,9 +100,7 @@ fn day_and_time(locale: Locale, d: js_sys::Date) -> String {
 /// What the server's refusal (its error `code`) means for the user, and what to do.
 pub fn refusal(i18n: I18nContext<Locale>, code: &str) -> String {
     match code {
-        "not_allowed" | "not_your_member" => {
-            tu_string!(i18n, refused_not_allowed).to_string()
-        }
+        "not_allowed" | "not_your_member" => tu_string!(i18n, refused_not_allowed).to_string(),
         "clock_ahead" => tu_string!(i18n, refused_clock_ahead).to_string(),
         "plan_unknown" | "member_unknown" => tu_string!(i18n, refused_plan_unknown).to_string(),
         "server_error" => tu_string!(i18n, refused_server_error).to_string(),
@@ -386,5 +384,124 @@ pub fn hours(locale: Locale, h: f32) -> String {
         (halves / 2).to_string()
     } else {
         format!("{}{comma}5", halves / 2)
+    }
+}
+
+/// One of the member's own open actions, in words.
+pub fn open_action(l: Locale, a: &koers_core::caseload::OpenAction) -> String {
+    match a {
+        koers_core::caseload::OpenAction::GiveConsent => {
+            td_string!(l, action_give_consent).to_string()
+        }
+        koers_core::caseload::OpenAction::GoalOverdue {
+            title, deadline, ..
+        } => td_string!(
+            l,
+            action_goal_overdue,
+            goal = title,
+            date = date(l, *deadline)
+        )
+        .to_string(),
+        koers_core::caseload::OpenAction::PrepareEvaluation { due } => {
+            td_string!(l, action_prepare_evaluation, date = date(l, *due)).to_string()
+        }
+    }
+}
+
+/// What went wrong, and what to do about it, in the user's language.
+pub fn explain(locale: Locale, e: &crate::device::ChangeError) -> String {
+    use koers_core::Refusal;
+    use koers_store::StoreError;
+    match e {
+        crate::device::ChangeError::NoMember => td_string!(locale, error_no_member).to_string(),
+        crate::device::ChangeError::NotLoaded => td_string!(locale, error_not_loaded).to_string(),
+        crate::device::ChangeError::Refused(Refusal::NotAllowed { .. } | Refusal::NotAMember) => {
+            td_string!(locale, error_not_allowed).to_string()
+        }
+        crate::device::ChangeError::Refused(Refusal::Phase(_)) => {
+            td_string!(locale, error_phase).to_string()
+        }
+        crate::device::ChangeError::Refused(Refusal::NotTheWriter { .. }) => {
+            td_string!(locale, error_not_writer).to_string()
+        }
+        crate::device::ChangeError::Refused(_) => td_string!(locale, error_invalid).to_string(),
+        crate::device::ChangeError::Storage(StoreError::QuotaExceeded) => {
+            td_string!(locale, error_quota).to_string()
+        }
+        crate::device::ChangeError::Storage(_) => td_string!(locale, error_storage).to_string(),
+    }
+}
+
+/// How many items wait for the server, in words.
+pub fn waiting(locale: Locale, items: usize) -> String {
+    match items {
+        0 => td_string!(locale, sync_all_sent).to_string(),
+        1 => td_string!(locale, sync_pending_one).to_string(),
+        n => td_string!(locale, sync_pending, count = n).to_string(),
+    }
+}
+
+/// The roles the example plan has a member for, one of which a phone speaks for, in the order
+/// they are offered.
+pub const ROLES: [Role; 5] = [
+    Role::Parent,
+    Role::FosterParent,
+    Role::Guardian,
+    Role::FosterCareWorker,
+    Role::Youth,
+];
+
+/// "Volgend contact: …" for the next planned contact moment from `now` on, or that none is.
+pub fn next_contact(locale: Locale, plan: &Plan, now: chrono::NaiveDateTime) -> String {
+    match plan.next_planned_contact(now) {
+        Some(c) => td_string!(
+            locale,
+            next_contact,
+            kind = contact_kind(locale, c.kind),
+            when = date_time(locale, c.at),
+            place = c
+                .place
+                .as_ref()
+                .map(|p| format!(" ({p})"))
+                .unwrap_or_default()
+        )
+        .to_string(),
+        None => td_string!(locale, next_contact_none).to_string(),
+    }
+}
+
+/// A reminder in words.
+pub fn reminder(locale: Locale, r: &koers_core::Reminder) -> String {
+    match r {
+        koers_core::Reminder::ContactSoon { at, kind, .. } => td_string!(
+            locale,
+            reminder_contact,
+            kind = contact_kind(locale, *kind),
+            when = date_time(locale, *at)
+        )
+        .to_string(),
+        koers_core::Reminder::EvaluationDue { due, days_left } => td_string!(
+            locale,
+            reminder_evaluation_due,
+            date = date(locale, *due),
+            days = *days_left
+        )
+        .to_string(),
+        koers_core::Reminder::EvaluationOverdue { days_over, .. } => {
+            td_string!(locale, reminder_evaluation_overdue, days = *days_over).to_string()
+        }
+        koers_core::Reminder::DeadlineNearing {
+            deadline,
+            days_left,
+        } => td_string!(
+            locale,
+            reminder_deadline_nearing,
+            date = date(locale, *deadline),
+            days = *days_left
+        )
+        .to_string(),
+        koers_core::Reminder::DeadlinePassed { days_over, .. } => {
+            td_string!(locale, reminder_deadline_passed, days = *days_over).to_string()
+        }
     }
 }

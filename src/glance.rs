@@ -13,24 +13,20 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use koers_core::caseload::{open_actions, OpenAction};
 use koers_core::reminders::reminders;
 use koers_core::rules::{self, Deadline};
 use koers_core::{allowed, Action, Edit, Entity, Field, GoalId, GoalStatus};
-use koers_core::{Phase, Plan, Role};
+use koers_core::{MemberId, Phase, Plan, Role};
 use koers_store::StoreError;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Element, Event, HtmlInputElement};
 
-use crate::components::notice::explain;
-use crate::components::sync_bar::waiting;
+use crate::address::{Address, Screen, TABS};
 use crate::device::{self, ChangeError, Opened};
-use crate::format;
+use crate::format::{self, explain, next_contact, waiting, ROLES};
 use crate::i18n::*;
-use crate::pages::choose_role::ROLES;
-use crate::pages::home::next_contact;
-use crate::reminders::sentence;
-use crate::route::{Screen, TABS};
 use crate::settings;
 use crate::sync;
 
@@ -191,8 +187,9 @@ impl Glance {
             .and_then(Role::from_key)
         {
             settings::store_role(Some(role));
-            if Screen::current() == Screen::ChooseRole {
-                go(&Screen::Home.path());
+            if Address::current().screen == Screen::ChooseRole {
+                let plan = self.0.borrow().plan.as_ref().map(|p| p.id);
+                go(&Screen::Home.path_in(plan));
             }
         } else if clicked.get_attribute("data-glance").as_deref() == Some("language") {
             let mut state = self.0.borrow_mut();
@@ -202,6 +199,8 @@ impl Glance {
                 Locale::nl
             };
             settings::store_locale(state.locale);
+        } else if clicked.get_attribute("data-glance").as_deref() == Some("consent") {
+            return self.give_consent();
         } else if clicked.get_attribute("data-glance").as_deref() == Some("retry") {
             if let Some(resolve) = self.0.borrow().retry.clone() {
                 let _ = resolve.call0(&JsValue::NULL);
@@ -213,8 +212,8 @@ impl Glance {
         self.draw();
     }
 
-    /// Ticks a goal off (or back on) as the app does: authored and checked by the core, stored,
-    /// then shown; on any error the box shows the truth again and says why.
+    /// Ticks a goal off (or back on) as the app does; on any error the box shows the truth
+    /// again.
     fn tick(&self, goal: GoalId, checkbox: HtmlInputElement) {
         let done = checkbox.checked();
         let status = if done {
@@ -222,6 +221,38 @@ impl Glance {
         } else {
             GoalStatus::Open
         };
+        let edit = Edit::new(Entity::Goal(goal), Field::Status, status);
+        self.change(
+            edit,
+            Box::new(move || checkbox.set_checked(!done)),
+            Some(goal.0.to_string()),
+        );
+    }
+
+    /// Gives this member's consent, as home's button in the app does.
+    fn give_consent(&self) {
+        let member = {
+            let state = self.0.borrow();
+            match (&state.opened, &state.plan, role(&state)) {
+                (Some(Ok(opened)), Some(plan), Some(role)) => {
+                    device::member(opened.session.as_ref(), plan, role)
+                }
+                _ => None,
+            }
+        };
+        let Some(member) = member else { return };
+        let now = chrono::Local::now().naive_local();
+        self.change(
+            Edit::new(Entity::Consent(member), Field::GivenAt, Some(now)),
+            Box::new(|| {}),
+            None,
+        );
+    }
+
+    /// Makes a change as the app does: authored and checked by the core, stored, then shown; on
+    /// any error `undo` puts the control back and the page says why.
+    /// (`undo` boxed: one copy of this code, not one per caller, in the first download.)
+    fn change(&self, edit: Edit, undo: Box<dyn FnOnce()>, focus: Option<String>) {
         let Some(role) = role(&self.0.borrow()) else {
             return;
         };
@@ -232,7 +263,6 @@ impl Glance {
                     device::member(opened.session.as_ref(), plan, role)
                         .ok_or(ChangeError::NoMember)
                         .and_then(|member| {
-                            let edit = Edit::new(Entity::Goal(goal), Field::Status, status);
                             opened
                                 .device
                                 .author(plan, member, vec![edit])
@@ -247,7 +277,7 @@ impl Glance {
         let glance = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
             let stored = match authored {
-                Ok((log, ops)) => device::store(&log, &ops).await.map(|()| ops),
+                Ok((log, ops)) => device::save(&log, &ops).await.map(|()| ops),
                 Err(e) => Err(e),
             };
             let mut state = glance.0.borrow_mut();
@@ -266,14 +296,14 @@ impl Glance {
                     state.notice = None;
                 }
                 Err(e) => {
-                    checkbox.set_checked(!done);
+                    undo();
                     state.notice = Some(explain(locale, &e));
                 }
             }
             drop(state);
             glance.draw();
-            // The page was drawn anew: keep the keyboard on the box just ticked.
-            Focus(Some(goal.0.to_string())).restore();
+            // The page was drawn anew: keep the keyboard on the control just used.
+            Focus(focus).restore();
         });
     }
 
@@ -283,7 +313,7 @@ impl Glance {
         state.root.set_inner_html("");
         let l = state.locale;
         let (Some(Ok(opened)), Some(plan)) = (&state.opened, &state.plan) else {
-            // The store could not be opened: the app says why.
+            // The phone's storage could not be opened: the app says why.
             let _ = state
                 .root
                 .append_child(&El::new("p").class("boot").text(td_string!(l, loading)).0);
@@ -296,16 +326,25 @@ impl Glance {
                 .class("skip")
                 .attr("href", "#main")
                 .text(td_string!(l, skip_to_content)),
-            header(l, role, shared),
+            header(l, role, shared, plan, opened.plans.len() > 1),
             sync_bar(l, opened),
         ] {
             let _ = state.root.append_child(&node.0);
         }
         if role.is_some() {
-            let _ = state.root.append_child(&tabs(l).0);
+            let _ = state.root.append_child(&tabs(l, plan).0);
         }
         let main = El::new("main").attr("id", "main").attr("tabindex", "-1");
-        let here = Screen::current();
+        let address = Address::current();
+        // The app draws the overview, and another plan than the one opened.
+        let here = match address {
+            Address { plan: Some(p), .. } if p != plan.id => Screen::NotFound,
+            Address {
+                plan: None,
+                screen: Screen::Home,
+            } if device::opens_on_caseload(&opened.plans) => Screen::Caseload,
+            Address { screen, .. } => screen,
+        };
         // Without the app, home still works: the problem is said above it.
         let unavailable = state.retry.is_some();
         let at_home = here == Screen::Home && role.is_some();
@@ -333,7 +372,10 @@ impl Glance {
         };
         // Home and the role choice as the app's shell chooses them; other screens wait for it.
         let main = match (here, role) {
-            (Screen::Home, Some(role)) => home(main, l, plan, role, state.notice.as_deref()),
+            (Screen::Home, Some(role)) => {
+                let member = device::member(opened.session.as_ref(), plan, role);
+                home(main, l, plan, role, member, state.notice.as_deref())
+            }
             (Screen::Home | Screen::ChooseRole, _) => main.child(choose_role(l, role)),
             _ if unavailable => main,
             _ => main.child(
@@ -379,7 +421,7 @@ fn role(state: &State) -> Option<Role> {
     }
 }
 
-fn header(l: Locale, role: Option<Role>, shared: bool) -> El {
+fn header(l: Locale, role: Option<Role>, shared: bool, plan: &Plan, several: bool) -> El {
     // Named in the language it switches to, as in the app.
     let lang = if l == Locale::nl { "en" } else { "nl" };
     let header = El::new("header")
@@ -404,10 +446,28 @@ fn header(l: Locale, role: Option<Role>, shared: bool) -> El {
                 .attr("data-glance", "language")
                 .text(td_string!(l, other_language)),
         );
+    // The plan shown, by its child's name: tapped, every plan on the phone (as in the app).
+    let header = if several {
+        header.child(
+            El::new("a")
+                .attr("href", &Screen::Caseload.path_in(None))
+                .class("chip")
+                .attr("data-testid", "plan-switch")
+                .child(
+                    El::new("span")
+                        .class("visually-hidden")
+                        .text(td_string!(l, switch_plan))
+                        .text(": "),
+                )
+                .text(&plan.child_name),
+        )
+    } else {
+        header
+    };
     match (role, shared) {
         (Some(r), false) => header.child(
             El::new("a")
-                .attr("href", &Screen::ChooseRole.path())
+                .attr("href", &Screen::ChooseRole.path_in(Some(plan.id)))
                 .class("chip")
                 .attr("data-testid", "current-role")
                 .text(format::role(l, r)),
@@ -447,14 +507,14 @@ fn sync_bar(l: Locale, opened: &Opened) -> El {
         )
 }
 
-fn tabs(l: Locale) -> El {
-    let here = Screen::current().tab();
+fn tabs(l: Locale, plan: &Plan) -> El {
+    let here = Address::current().screen.tab();
     El::new("nav")
         .class("tabs")
         .attr("aria-label", td_string!(l, tabs_label))
         .children(TABS.map(|to| {
             let link = El::new("a")
-                .attr("href", &to.path())
+                .attr("href", &to.path_in(Some(plan.id)))
                 .class("tab")
                 .text(format::tab_label(l, to));
             if to == here {
@@ -489,7 +549,14 @@ fn choose_role(l: Locale, chosen: Option<Role>) -> El {
 }
 
 /// The top of home, as `pages/home.rs` draws it.
-fn home(main: El, l: Locale, plan: &Plan, role: Role, notice: Option<&str>) -> El {
+fn home(
+    main: El,
+    l: Locale,
+    plan: &Plan,
+    role: Role,
+    member: Option<MemberId>,
+    notice: Option<&str>,
+) -> El {
     let main = if plan.is_example {
         main.child(
             El::new("p")
@@ -519,7 +586,8 @@ fn home(main: El, l: Locale, plan: &Plan, role: Role, notice: Option<&str>) -> E
                 .attr("data-testid", "child-name")
                 .text(&td_string!(l, plan_of, child = &plan.child_name).to_string()),
         )
-        .child(notice_bar);
+        .child(notice_bar)
+        .maybe(own_actions(l, plan, member, now.date()));
     let soon = reminders(plan, role, now);
     let main = if soon.is_empty() {
         main
@@ -534,9 +602,10 @@ fn home(main: El, l: Locale, plan: &Plan, role: Role, notice: Option<&str>) -> E
                         .text(td_string!(l, reminders_title)),
                 )
                 .child(
-                    El::new("ul")
-                        .attr("data-testid", "reminders")
-                        .children(soon.iter().map(|r| El::new("li").text(&sentence(l, r)))),
+                    El::new("ul").attr("data-testid", "reminders").children(
+                        soon.iter()
+                            .map(|r| El::new("li").text(&format::reminder(l, r))),
+                    ),
                 ),
         )
     };
@@ -564,7 +633,7 @@ fn home(main: El, l: Locale, plan: &Plan, role: Role, notice: Option<&str>) -> E
     if allowed(role, Action::LogContactMoment) {
         main.child(
             El::new("a")
-                .attr("href", &Screen::LogContact.path())
+                .attr("href", &Screen::LogContact.path_in(Some(plan.id)))
                 .class("button primary wide")
                 .attr("data-testid", "log-contact")
                 .text(td_string!(l, log_contact)),
@@ -572,6 +641,54 @@ fn home(main: El, l: Locale, plan: &Plan, role: Role, notice: Option<&str>) -> E
     } else {
         main
     }
+}
+
+/// "Wat jij nu kunt doen", as `pages/home.rs` draws it (nothing when there is nothing to do).
+fn own_actions(
+    l: Locale,
+    plan: &Plan,
+    member: Option<MemberId>,
+    today: chrono::NaiveDate,
+) -> Option<El> {
+    let actions = open_actions(plan, member, today);
+    if actions.is_empty() {
+        return None;
+    }
+    Some(
+        El::new("section")
+            .class("card own-actions")
+            .attr("aria-labelledby", "own-actions-title")
+            .attr("data-testid", "own-actions")
+            .child(
+                El::new("h2")
+                    .attr("id", "own-actions-title")
+                    .text(td_string!(l, own_actions_title)),
+            )
+            .child(El::new("ul").children(actions.iter().map(|a| {
+                let text = format::open_action(l, a);
+                let item = El::new("li");
+                match a {
+                    OpenAction::GiveConsent => item.child(El::new("span").text(&text)).child(
+                        El::new("button")
+                            .attr("type", "button")
+                            .class("button small primary")
+                            .attr("data-glance", "consent")
+                            .attr("data-testid", "give-consent")
+                            .text(td_string!(l, consent_give)),
+                    ),
+                    OpenAction::GoalOverdue { goal, .. } => item.child(
+                        El::new("a")
+                            .attr("href", &Screen::Goal(*goal).path_in(Some(plan.id)))
+                            .text(&text),
+                    ),
+                    OpenAction::PrepareEvaluation { .. } => item.child(
+                        El::new("a")
+                            .attr("href", &Screen::Evaluations.path_in(Some(plan.id)))
+                            .text(&text),
+                    ),
+                }
+            }))),
+    )
 }
 
 fn timeline(l: Locale, current: Phase, youth: bool) -> El {
@@ -784,6 +901,13 @@ impl El {
     fn child(self, child: El) -> El {
         let _ = self.0.append_child(&child.0);
         self
+    }
+
+    fn maybe(self, child: Option<El>) -> El {
+        match child {
+            Some(child) => self.child(child),
+            None => self,
+        }
     }
 
     fn children(self, children: impl IntoIterator<Item = El>) -> El {

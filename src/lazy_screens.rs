@@ -9,50 +9,39 @@
 use koers_core::Role;
 use leptos::prelude::*;
 
+pub use crate::chunk::ChunkUnavailable;
 use crate::pages::{
-    choose_role::ChooseRole, contacts::Contacts, evaluations::Evaluations, goal::GoalPage,
-    goals::Goals, join::Join, log_contact::LogContact, members::Members, more::More,
-    network::Network, new_plan::NewPlanForm, phases::Phases, summary::Summary,
+    caseload::Caseload, choose_role::ChooseRole, contacts::Contacts, evaluations::Evaluations,
+    goal::GoalPage, goals::Goals, join::Join, log_contact::LogContact, members::Members,
+    more::More, network::Network, new_plan::NewPlanForm, phases::Phases, summary::Summary,
 };
 use crate::route::{Nav, Screen};
-use crate::store::PlanStore;
-
-/// The chunk could not be fetched: offline before the service worker cached it, or the server
-/// is down. The loader keeps no failure, so calling again retries.
-#[derive(Debug, Clone, Copy)]
-pub struct ChunkUnavailable;
-
-impl From<leptos::wasm_split::SplitLoaderError> for ChunkUnavailable {
-    fn from(_: leptos::wasm_split::SplitLoaderError) -> Self {
-        ChunkUnavailable
-    }
-}
 
 // Leptos' `#[lazy]` panics when the chunk cannot be fetched, which traps the whole app under
 // `panic = "abort"`. The `wasm_split` macro beneath it has a `fallible` mode that returns the
 // error instead, so the screen can say so and offer to try again.
 #[leptos::wasm_split::wasm_split(koers_other_screens, wasm_split_path = ::leptos::wasm_split, fallible)]
 pub fn other_screen(
-    store: PlanStore,
     role: RwSignal<Option<Role>>,
     now: Option<Role>,
     nav: Nav,
     screen: Screen,
 ) -> Result<AnyView, ChunkUnavailable> {
     Ok(match (screen, now) {
-        (Screen::LogContact, _) => view! { <LogContact store role nav/> }.into_any(),
-        (Screen::PlanContact, _) => view! { <LogContact store role nav planned=true/> }.into_any(),
-        (Screen::Contacts, Some(role)) => view! { <Contacts store role nav/> }.into_any(),
-        (Screen::Network, Some(role)) => view! { <Network store role/> }.into_any(),
-        (Screen::Join, _) => view! { <Join store role nav/> }.into_any(),
-        (Screen::NewPlan, _) => view! { <NewPlanForm store nav/> }.into_any(),
-        (Screen::Members, _) => view! { <Members store role/> }.into_any(),
-        (Screen::Goals, Some(role)) => view! { <Goals store role nav/> }.into_any(),
-        (Screen::Goal(id), Some(role)) => view! { <GoalPage store role nav id/> }.into_any(),
-        (Screen::Phases, Some(role)) => view! { <Phases store role/> }.into_any(),
-        (Screen::Evaluations, Some(role)) => view! { <Evaluations store role/> }.into_any(),
-        (Screen::More, _) => view! { <More store nav/> }.into_any(),
-        (Screen::Summary, _) => view! { <Summary store/> }.into_any(),
+        (Screen::LogContact, _) => view! { <LogContact role nav/> }.into_any(),
+        (Screen::PlanContact, _) => view! { <LogContact role nav planned=true/> }.into_any(),
+        (Screen::Contacts, Some(role)) => view! { <Contacts role nav/> }.into_any(),
+        (Screen::Network, Some(role)) => view! { <Network role/> }.into_any(),
+        (Screen::Join, _) => view! { <Join role nav/> }.into_any(),
+        (Screen::NewPlan, _) => view! { <NewPlanForm nav/> }.into_any(),
+        (Screen::Members, _) => view! { <Members role/> }.into_any(),
+        (Screen::Goals, Some(role)) => view! { <Goals role nav/> }.into_any(),
+        (Screen::Goal(id), Some(role)) => view! { <GoalPage role nav id/> }.into_any(),
+        (Screen::Phases, Some(role)) => view! { <Phases role/> }.into_any(),
+        (Screen::Evaluations, Some(role)) => view! { <Evaluations role/> }.into_any(),
+        (Screen::More, _) => view! { <More nav/> }.into_any(),
+        (Screen::Summary, _) => view! { <Summary/> }.into_any(),
+        (Screen::Caseload, _) => view! { <Caseload nav/> }.into_any(),
         // The shell draws home, the role choice and "not found" itself.
         _ => view! { <ChooseRole role nav/> }.into_any(),
     })

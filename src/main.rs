@@ -5,19 +5,22 @@
 //! first module opens the plan and draws home itself (`glance.rs`), and the Leptos app, in a
 //! chunk fetched meanwhile (`start_app`), then takes over.
 
+mod address;
 mod app;
+mod chunk;
 mod components;
 mod device;
 mod format;
 mod forms;
 mod glance;
 mod lazy_screens;
+mod notice;
 mod pages;
+mod plans;
 mod pwa;
 mod reminders;
 mod route;
 mod settings;
-mod store;
 mod sync;
 
 // Typed translations generated from `locales/*.json` by build.rs (leptos_i18n): `mod i18n`.
@@ -26,8 +29,8 @@ include!(concat!(env!("OUT_DIR"), "/i18n/mod.rs"));
 use std::future::Future;
 use std::pin::Pin;
 
+use chunk::ChunkUnavailable;
 use glance::Glance;
-use lazy_screens::ChunkUnavailable;
 
 fn main() {
     wasm_bindgen_futures::spawn_local(async {

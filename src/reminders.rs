@@ -8,46 +8,12 @@ use leptos::prelude::*;
 use leptos_i18n::I18nContext;
 use wasm_bindgen::JsCast;
 
+use crate::address::Screen;
 use crate::format;
 use crate::i18n::*;
+use crate::plans::PlanEntry;
 
 const NOTIFIED: &str = "koers.notified";
-
-/// A reminder in words.
-pub fn sentence(locale: Locale, r: &Reminder) -> String {
-    match r {
-        Reminder::ContactSoon { at, kind, .. } => td_string!(
-            locale,
-            reminder_contact,
-            kind = format::contact_kind(locale, *kind),
-            when = format::date_time(locale, *at)
-        )
-        .to_string(),
-        Reminder::EvaluationDue { due, days_left } => td_string!(
-            locale,
-            reminder_evaluation_due,
-            date = format::date(locale, *due),
-            days = *days_left
-        )
-        .to_string(),
-        Reminder::EvaluationOverdue { days_over, .. } => {
-            td_string!(locale, reminder_evaluation_overdue, days = *days_over).to_string()
-        }
-        Reminder::DeadlineNearing {
-            deadline,
-            days_left,
-        } => td_string!(
-            locale,
-            reminder_deadline_nearing,
-            date = format::date(locale, *deadline),
-            days = *days_left
-        )
-        .to_string(),
-        Reminder::DeadlinePassed { days_over, .. } => {
-            td_string!(locale, reminder_deadline_passed, days = *days_over).to_string()
-        }
-    }
-}
 
 /// "Binnenkort": what needs attention soon, most urgent first.
 #[component]
@@ -55,15 +21,13 @@ pub fn Reminders(plan: Signal<Plan>, role: Role) -> impl IntoView {
     let i18n = use_i18n();
     let now = chrono::Local::now().naive_local();
     let list = Memo::new(move |_| plan.with(|p| reminders(p, role, now)));
-    // Notify once per thing, where the user allowed notifications.
-    Effect::new(move |_| list.with(|l| notify(i18n, l)));
     move || {
         let items = list.get();
         (!items.is_empty()).then(|| view! {
             <section class="card reminders" aria-labelledby="reminders-title">
                 <h2 id="reminders-title">{tu_string!(i18n, reminders_title)}</h2>
                 <ul data-testid="reminders">
-                    {items.iter().map(|r| view! { <li>{sentence(i18n.get_locale_untracked(), r)}</li> }).collect_view()}
+                    {items.iter().map(|r| view! { <li>{format::reminder(i18n.get_locale_untracked(), r)}</li> }).collect_view()}
                 </ul>
             </section>
         })
@@ -77,25 +41,48 @@ fn permission() -> Option<web_sys::NotificationPermission> {
         .then(web_sys::Notification::permission)
 }
 
-fn notify(i18n: I18nContext<Locale>, list: &[Reminder]) {
+/// Notifies what comes up in every plan on this phone, once per thing, where the user allowed
+/// notifications: each names its child, and tapping it opens that plan's screen for it. Read
+/// from each plan's overview (`plans::Overview`), so no plan is replayed for it.
+pub fn notify_all(i18n: I18nContext<Locale>, plans: &[PlanEntry]) {
     if permission() != Some(web_sys::NotificationPermission::Granted) {
         return;
     }
+    let now = chrono::Local::now().naive_local();
+    let locale = i18n.get_locale_untracked();
     let mut notified: Vec<String> = LocalStorage::get(NOTIFIED).unwrap_or_default();
-    let fresh: Vec<&Reminder> = list
-        .iter()
-        .filter(|r| !notified.contains(&r.key()))
-        .collect();
+    let mut fresh = Vec::new();
+    for entry in plans {
+        let Some(overview) = &entry.overview else {
+            continue;
+        };
+        let summary = &overview.summary;
+        for r in summary.reminders(now) {
+            // Two plans can have an evaluation due on the same day: the plan is in the key.
+            let key = format!("{}:{}", summary.plan, r.key());
+            if notified.contains(&key) {
+                continue;
+            }
+            let screen = match r {
+                Reminder::ContactSoon { .. } => Screen::Contacts,
+                Reminder::EvaluationDue { .. } | Reminder::EvaluationOverdue { .. } => {
+                    Screen::Evaluations
+                }
+                Reminder::DeadlineNearing { .. } | Reminder::DeadlinePassed { .. } => {
+                    Screen::Phases
+                }
+            };
+            let title = td_string!(locale, plan_of, child = &summary.child_name).to_string();
+            let url = screen.path_in(Some(summary.plan));
+            fresh.push((key, title, format::reminder(locale, &r), url));
+        }
+    }
     if fresh.is_empty() {
         return;
     }
-    let bodies: Vec<(String, String)> = fresh
-        .iter()
-        .map(|r| (r.key(), sentence(i18n.get_locale_untracked(), r)))
-        .collect();
-    notified.extend(bodies.iter().map(|(k, _)| k.clone()));
+    notified.extend(fresh.iter().map(|(k, ..)| k.clone()));
     // Keep the list short: old keys are about things long past.
-    let skip = notified.len().saturating_sub(200);
+    let skip = notified.len().saturating_sub(500);
     let _ = LocalStorage::set(NOTIFIED, &notified[skip..]);
     // Through the service worker: Android's Chrome has no `new Notification()`.
     let ready = window().navigator().service_worker().ready();
@@ -105,12 +92,15 @@ fn notify(i18n: I18nContext<Locale>, list: &[Reminder]) {
             return;
         };
         let registration: web_sys::ServiceWorkerRegistration = registration.unchecked_into();
-        for (key, body) in bodies {
+        for (key, title, body, url) in fresh {
             let options = web_sys::NotificationOptions::new();
             options.set_body(&body);
             options.set_tag(&key);
             options.set_icon("/icons/icon-192.png");
-            let _ = registration.show_notification_with_options("Koers", &options);
+            // The service worker opens this address when the notification is tapped.
+            options.set_data(&wasm_bindgen::JsValue::from_str(&url));
+            let _ =
+                registration.show_notification_with_options(&format!("Koers · {title}"), &options);
         }
     });
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-use crate::lazy_screens::ChunkUnavailable;
+use crate::chunk::ChunkUnavailable;
 
 /// This device's membership of one plan.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -68,6 +68,10 @@ pub struct Round {
     pub backdated: Vec<(OpId, u64)>,
     /// The items (a goal, a visit, …) with changes still waiting for the server after this round.
     pub still_pending: Vec<Entity>,
+    /// More changes wait than one request takes: another round follows at once.
+    pub more_to_send: bool,
+    /// Where the plan was pulled up to.
+    pub cursor: i64,
 }
 
 /// A change the server received this much later than it was written is shown in history with
@@ -215,60 +219,189 @@ pub fn received_key(plan: PlanId) -> String {
     format!("received:{plan}")
 }
 
-/// One round: push what is pending, then pull what is new. The code for it comes in its own
-/// chunk, fetched at the first round: a phone that only shows the example plan never needs it.
-/// A chunk that cannot be fetched counts as offline; the next round tries again.
-pub async fn round(log: Rc<OpLog>, session: Session) -> Result<Round, SyncError> {
-    match round_in_chunk(log, session).await {
+/// A plan to sync in a round, with whether it has changes waiting (only those are read from
+/// the log: with twenty plans a round reads nothing it does not send).
+#[derive(Clone, Debug)]
+pub struct Wanted {
+    pub session: Session,
+    pub push: bool,
+}
+
+/// What a round did for each plan it was asked to sync (in the order asked), or why it did
+/// nothing at all (offline, say).
+pub type Rounds = Result<Vec<(PlanId, Result<Round, SyncError>)>, SyncError>;
+
+/// One round for the given plans: one request pushes what is pending and pulls what is new for
+/// all of them (`POST /api/sync`); a plan with more to pull goes on page by page. The code for
+/// it comes in its own chunk, fetched at the first round: a phone that only shows the example
+/// plan never needs it. A chunk that cannot be fetched counts as offline; the next round tries
+/// again.
+pub async fn round(log: Rc<OpLog>, wanted: Vec<Wanted>) -> Rounds {
+    match round_in_chunk(log, wanted).await {
         Ok(round) => round.await,
         Err(ChunkUnavailable) => Err(SyncError::Offline),
     }
 }
 
-type RoundFuture = Pin<Box<dyn Future<Output = Result<Round, SyncError>>>>;
+type RoundFuture = Pin<Box<dyn Future<Output = Rounds>>>;
 
 // Split functions cannot be async: this one hands back the round as a boxed future.
 #[leptos::wasm_split::wasm_split(koers_sync, wasm_split_path = ::leptos::wasm_split, fallible)]
-fn round_in_chunk(log: Rc<OpLog>, session: Session) -> Result<RoundFuture, ChunkUnavailable> {
-    Ok(Box::pin(async move { sync_once(&log, &session).await }))
+fn round_in_chunk(log: Rc<OpLog>, wanted: Vec<Wanted>) -> Result<RoundFuture, ChunkUnavailable> {
+    Ok(Box::pin(async move { sync_all(&log, wanted).await }))
 }
 
-async fn sync_once(log: &OpLog, session: &Session) -> Result<Round, SyncError> {
-    let mut round = Round::default();
-    let loaded = log.load(session.plan).await?;
-    let mut pending: Vec<Op> = loaded
-        .ops
+#[derive(Deserialize)]
+struct Problem {
+    status: u16,
+    error: String,
+}
+
+/// One plan's part of the answer to `POST /api/sync`.
+#[derive(Deserialize)]
+struct PlanAnswer {
+    #[serde(default)]
+    error: Option<Problem>,
+    #[serde(default)]
+    push: Option<PushResponse>,
+    #[serde(default)]
+    push_error: Option<Problem>,
+    #[serde(flatten)]
+    pull: Option<PullResponse>,
+}
+
+#[derive(Deserialize)]
+struct SyncAnswer {
+    plans: Vec<PlanAnswer>,
+}
+
+async fn sync_all(log: &OpLog, wanted: Vec<Wanted>) -> Rounds {
+    let mut plans = Vec::with_capacity(wanted.len());
+    for w in wanted {
+        plans.push(PlanRound::read(log, w).await?);
+    }
+    let entries: Vec<serde_json::Value> = plans
         .iter()
-        .filter(|o| loaded.pending.contains(&o.id))
-        .cloned()
+        .map(|p| {
+            let ops = &p.pending[..p.pending.len().min(PUSH_BATCH)];
+            serde_json::json!({ "plan": p.session.plan, "token": p.session.token,
+                "after": p.cursor, "limit": PULL_LIMIT, "ops": ops })
+        })
         .collect();
-    pending.sort_by_key(|o| (o.hlc, o.id));
-    let push_url = format!("/api/plans/{}/ops", session.plan);
-    let mut settled: Vec<OpId> = Vec::new();
-    let mut early: Vec<OpId> = Vec::new();
-    let mut stale: Vec<OpId> = Vec::new();
-    let mut reused: Vec<OpId> = Vec::new();
-    for batch in pending.chunks(PUSH_BATCH) {
-        let body = serde_json::json!({ "ops": batch }).to_string();
-        let answer: PushResponse =
-            match call("POST", &push_url, Some(&session.token), Some(body)).await {
-                Ok(text) => parse(&text)?,
-                // One of the server's limits (or another refusal of the whole request): nothing
-                // was stored, so everything stays pending; what others sent is still pulled.
-                Err(SyncError::Rejected { status, code })
-                    if (400..500).contains(&status) && status != 401 =>
-                {
-                    round.push_refused = Some(code);
-                    break;
-                }
-                Err(e) => return Err(e),
-            };
+    let body = serde_json::json!({ "plans": entries }).to_string();
+    let answer: SyncAnswer = parse(&call("POST", "/api/sync", None, Some(body)).await?)?;
+    if answer.plans.len() != plans.len() {
+        return Err(SyncError::Malformed);
+    }
+    let mut done = Vec::with_capacity(plans.len());
+    for (plan, answer) in plans.into_iter().zip(answer.plans) {
+        let id = plan.session.plan;
+        done.push((id, plan.finish(log, answer).await));
+    }
+    Ok(done)
+}
+
+/// One plan's part of a round.
+struct PlanRound {
+    session: Session,
+    round: Round,
+    cursor: i64,
+    /// This phone's operations of the plan (read only when some wait to be sent) and the ids of
+    /// those waiting.
+    mine: Vec<Op>,
+    unsettled: Vec<OpId>,
+    /// The waiting operations, oldest first.
+    pending: Vec<Op>,
+}
+
+impl PlanRound {
+    async fn read(log: &OpLog, wanted: Wanted) -> Result<PlanRound, SyncError> {
+        let cursor: i64 = log
+            .meta(&cursor_key(wanted.session.plan))
+            .await?
+            .unwrap_or(0);
+        let (mine, unsettled, mut pending) = if wanted.push {
+            let loaded = log.load(wanted.session.plan).await?;
+            let pending: Vec<Op> = loaded
+                .ops
+                .iter()
+                .filter(|o| loaded.pending.contains(&o.id))
+                .cloned()
+                .collect();
+            (loaded.ops, loaded.pending, pending)
+        } else {
+            (Vec::new(), Vec::new(), Vec::new())
+        };
+        pending.sort_by_key(|o| (o.hlc, o.id));
+        Ok(PlanRound {
+            session: wanted.session,
+            round: Round::default(),
+            cursor,
+            mine,
+            unsettled,
+            pending,
+        })
+    }
+
+    /// Takes the server's answer for this plan in: the push's, then the pull's first page, then
+    /// the rest of the pull page by page.
+    async fn finish(mut self, log: &OpLog, answer: PlanAnswer) -> Result<Round, SyncError> {
+        if let Some(problem) = answer.error {
+            return Err(SyncError::Rejected {
+                status: problem.status,
+                code: problem.error,
+            });
+        }
+        let sent = self.pending.len().min(PUSH_BATCH);
+        let mut settled: Vec<OpId> = Vec::new();
+        if let Some(problem) = answer.push_error {
+            // One of the server's limits (or another refusal of the whole push): nothing was
+            // stored, so everything stays pending; what others sent is still pulled.
+            self.round.push_refused = Some(problem.error);
+        } else if let Some(push) = answer.push {
+            self.pushed(log, push, &mut settled).await?;
+        }
+        self.round.more_to_send = self.round.push_refused.is_none() && self.pending.len() > sent;
+        self.round.still_pending =
+            pending_items(self.pending.iter().filter(|o| !settled.contains(&o.id)));
+        self.unsettled.retain(|id| !settled.contains(id));
+        let mut page = answer.pull.ok_or(SyncError::Malformed)?;
+        let mut restarted = false;
+        loop {
+            // A server whose plan ends before this phone's cursor was restored from a backup:
+            // the seqs it hands out from now on were this phone's once, so start again from the
+            // first (pulling what is already here again changes nothing).
+            if page.last_seq.is_some_and(|last| last < self.cursor) && !restarted {
+                restarted = true;
+                self.cursor = 0;
+                log.set_meta(&cursor_key(self.session.plan), &self.cursor)
+                    .await?;
+            } else if !self.take_page(log, page).await? {
+                break;
+            }
+            let url = format!(
+                "/api/plans/{}/ops?after={}&limit={PULL_LIMIT}",
+                self.session.plan, self.cursor
+            );
+            page = parse(&call("GET", &url, Some(&self.session.token), None).await?)?;
+        }
+        self.round.cursor = self.cursor;
+        Ok(self.round)
+    }
+
+    /// The push's answer: acknowledged changes marked so; a change refused for its timestamp or
+    /// its id is not wrong, and stays: it gets a new one and is sent again. Anything else
+    /// refused was never allowed and is rolled back.
+    async fn pushed(
+        &mut self,
+        log: &OpLog,
+        answer: PushResponse,
+        settled: &mut Vec<OpId>,
+    ) -> Result<(), SyncError> {
         let accepted: Vec<OpId> = answer.accepted.iter().map(|a| a.op).collect();
         log.mark_acknowledged(&accepted).await?;
-        // A change the server refused for its timestamp or its id is not wrong, and stays: it
-        // gets a new one and is sent again. Anything else refused was never allowed and is
-        // rolled back.
-        let mut refused = Vec::new();
+        let (mut early, mut stale, mut reused, mut refused) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for r in answer.refused {
             match r.reason.as_str() {
                 "clock_ahead" => early.push(r.op),
@@ -279,100 +412,85 @@ async fn sync_once(log: &OpLog, session: &Session) -> Result<Round, SyncError> {
         }
         log.remove_ops(&refused).await?;
         settled.extend(accepted.into_iter().chain(refused.iter().copied()));
-        round.refused.extend(refused);
-    }
-    // This device's operations as they are now (mended ones replaced), and those still waiting.
-    let mut mine = loaded.ops.clone();
-    let mut unsettled: Vec<OpId> = loaded
-        .pending
-        .iter()
-        .filter(|id| !settled.contains(id))
-        .copied()
-        .collect();
-    if !early.is_empty() || !stale.is_empty() || !reused.is_empty() {
+        self.round.refused.extend(refused);
+        if early.is_empty() && stale.is_empty() && reused.is_empty() {
+            return Ok(());
+        }
+        let unsettled: Vec<OpId> = self
+            .unsettled
+            .iter()
+            .filter(|id| !settled.contains(id))
+            .copied()
+            .collect();
         let node = NodeId(log.meta("node").await?.unwrap_or_default());
         let now = js_sys::Date::now() as u64;
         // Both kinds of timestamp refusal in one go, so the changes keep the order they were
         // made in.
         let mut mended =
-            koers_core::restamp_refused(&mine, &loaded.pending, &early, &stale, node, now);
+            koers_core::restamp_refused(&self.mine, &unsettled, &early, &stale, node, now);
         let early_restamped = mended.iter().filter(|o| early.contains(&o.id)).count();
-        round.restamped = early_restamped > 0;
-        round.clock_ahead = early_restamped < early.len();
-        replace(&mut mine, &mended);
-        let renewed = koers_core::renew_ids(&mine, &unsettled, &reused, uuid::Uuid::new_v4);
+        self.round.restamped = early_restamped > 0;
+        self.round.clock_ahead = early_restamped < early.len();
+        replace(&mut self.mine, &mended);
+        let renewed = koers_core::renew_ids(&self.mine, &unsettled, &reused, uuid::Uuid::new_v4);
         // The old ids are gone from this phone: another device's change arriving under one of
         // them below is no clash, and must not renew the change a second time.
-        take_renewed(&mut mine, &mut unsettled, &renewed, &reused);
+        take_renewed(&mut self.mine, &mut self.unsettled, &renewed, &reused);
         mended.extend(renewed);
-        round.mended = !stale.is_empty() || !reused.is_empty();
+        self.round.mended = !stale.is_empty() || !reused.is_empty();
         // Same ids replace the old versions. New ids are stored before the old ones go: a
         // closed tab in between leaves the change twice (the same content, harmless), never
         // not at all.
         log.append_local(&mended).await?;
         log.remove_ops(&reused).await?;
+        Ok(())
     }
-    round.still_pending = pending_items(pending.iter().filter(|o| !settled.contains(&o.id)));
-    let mut cursor: i64 = log.meta(&cursor_key(session.plan)).await?.unwrap_or(0);
-    let mut restarted = false;
-    loop {
-        let url = format!(
-            "/api/plans/{}/ops?after={cursor}&limit={PULL_LIMIT}",
-            session.plan
-        );
-        let answer: PullResponse = parse(&call("GET", &url, Some(&session.token), None).await?)?;
-        // A server whose plan ends before this phone's cursor was restored from a backup: the
-        // seqs it hands out from now on were this phone's once, so start again from the first
-        // (pulling what is already here again changes nothing).
-        if answer.last_seq.is_some_and(|last| last < cursor) && !restarted {
-            restarted = true;
-            cursor = 0;
-            log.set_meta(&cursor_key(session.plan), &cursor).await?;
-            continue;
-        }
+
+    /// Stores one page of the pull and moves the cursor on; whether another page follows.
+    async fn take_page(&mut self, log: &OpLog, answer: PullResponse) -> Result<bool, SyncError> {
         // Without a cursor (a server from before it had one), the last operation on the page
         // is where the next page starts: never further.
         let next = answer
             .cursor
             .or_else(|| answer.ops.iter().map(|p| p.seq).max())
-            .unwrap_or(cursor);
+            .unwrap_or(self.cursor);
         let backdated = backdated(&answer.ops);
         let ops: Vec<Op> = answer.ops.into_iter().map(|p| p.op).collect();
         // Another change under the id of one of ours still waiting would overwrite it in the
         // log: ours gets a new id first (as for `op_id_reused`), and the other takes the old.
         let clash: Vec<OpId> = ops
             .iter()
-            .filter(|o| unsettled.contains(&o.id))
-            .filter(|o| mine.iter().any(|m| m.id == o.id && m != *o))
+            .filter(|o| self.unsettled.contains(&o.id))
+            .filter(|o| self.mine.iter().any(|m| m.id == o.id && m != *o))
             .map(|o| o.id)
             .collect();
         if !clash.is_empty() {
-            let renewed = koers_core::renew_ids(&mine, &unsettled, &clash, uuid::Uuid::new_v4);
+            let renewed =
+                koers_core::renew_ids(&self.mine, &self.unsettled, &clash, uuid::Uuid::new_v4);
             log.append_local(&renewed).await?;
-            take_renewed(&mut mine, &mut unsettled, &renewed, &clash);
-            round.mended = true;
+            take_renewed(&mut self.mine, &mut self.unsettled, &renewed, &clash);
+            self.round.mended = true;
         }
+        // Also this phone's own changes, acknowledged now if the answer to their push was lost.
         log.append_remote(&ops).await?;
         if !backdated.is_empty() {
             // Before the cursor moves on: a round cut off here pulls the page again.
-            let key = received_key(session.plan);
+            let key = received_key(self.session.plan);
             let mut known: Vec<(OpId, u64)> = log.meta(&key).await?.unwrap_or_default();
             merge_backdated(&mut known, &backdated);
             log.set_meta(&key, &known).await?;
-            round.backdated.extend(backdated);
+            self.round.backdated.extend(backdated);
         }
-        round.pulled.extend(ops);
+        self.round.pulled.extend(ops);
         // A cursor that does not move on would ask for the same page forever.
-        let stuck = next <= cursor;
-        if next > cursor {
-            cursor = next;
-            log.set_meta(&cursor_key(session.plan), &cursor).await?;
+        let stuck = next <= self.cursor;
+        if next > self.cursor {
+            self.cursor = next;
+            log.set_meta(&cursor_key(self.session.plan), &self.cursor)
+                .await?;
         }
-        if !answer.more || stuck {
-            break;
-        }
+        Ok(answer.more && !stuck)
     }
-    Ok(round)
 }
 
 /// The pulled operations the server received more than [`BACKDATED_AFTER`] after they were

@@ -7,21 +7,22 @@ use leptos::prelude::*;
 
 use crate::components::download::{download, file_stem};
 use crate::i18n::*;
-use crate::store::{AccessProblem, Notice, PlanStore};
+use crate::plans::{use_plans, AccessProblem, Notice};
 
 #[component]
-pub fn AccessAlert(store: PlanStore) -> impl IntoView {
+pub fn AccessAlert() -> impl IntoView {
+    let plans = use_plans();
     let i18n = use_i18n();
     let busy = RwSignal::new(false);
-    let unsent = move || store.sync.with(|s| s.pending.len());
+    let unsent = move || plans.sync.with(|s| s.pending.len());
     let save = move |_| {
         leptos::task::spawn_local(async move {
-            match store.export().await {
+            match plans.export().await {
                 Ok(text) => {
-                    let stem = store.shown().with_untracked(|p| file_stem(&p.child_name));
+                    let stem = plans.shown().with_untracked(|p| file_stem(&p.child_name));
                     download(&text, "application/json", &format!("{stem}.json"));
                 }
-                Err(_) => store.notice.set(Some(Notice {
+                Err(_) => plans.notice.set(Some(Notice {
                     text: tu_string!(i18n, error_storage).to_string(),
                     is_error: true,
                 })),
@@ -31,12 +32,12 @@ pub fn AccessAlert(store: PlanStore) -> impl IntoView {
     let remove = move |_| {
         busy.set(true);
         leptos::task::spawn_local(async move {
-            store.leave_revoked_plan().await;
+            plans.leave_revoked_plan().await;
             busy.set(false);
         })
     };
     move || {
-        match store.access.with(|a| a.as_ref().map(|a| a.problem)) {
+        match plans.access.with(|a| a.as_ref().map(|a| a.problem)) {
         None => None,
         Some(AccessProblem::Unknown) => Some(
             view! {

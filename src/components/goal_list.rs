@@ -1,14 +1,15 @@
 use koers_core::{Edit, Entity, Field, GoalStatus, Plan, Role};
 use leptos::prelude::*;
 
-use crate::components::notice::explain;
 use crate::format;
+use crate::format::explain;
 use crate::i18n::*;
-use crate::store::{Notice, PlanStore};
+use crate::plans::{use_plans, Notice};
 
 /// "Mijn doelen": the goals the chosen role owns, by priority, each ticked off in one tap.
 #[component]
-pub fn MyGoals(store: PlanStore, plan: Signal<Plan>, role: Role) -> impl IntoView {
+pub fn MyGoals(plan: Signal<Plan>, role: Role) -> impl IntoView {
+    let plans = use_plans();
     let i18n = use_i18n();
     let goals = move || plan.with(|p| p.goals_of(role).cloned().collect::<Vec<_>>());
     let done = move || {
@@ -25,7 +26,7 @@ pub fn MyGoals(store: PlanStore, plan: Signal<Plan>, role: Role) -> impl IntoVie
             GoalStatus::Open
         };
         leptos::task::spawn_local(async move {
-            let result = store
+            let result = plans
                 .change(
                     role,
                     vec![Edit::new(Entity::Goal(goal), Field::Status, status)],
@@ -35,7 +36,7 @@ pub fn MyGoals(store: PlanStore, plan: Signal<Plan>, role: Role) -> impl IntoVie
                 // Nothing was stored: the box shows the truth again.
                 checkbox.set_checked(!now_done);
             }
-            store.notice.set(result.err().map(|e| Notice {
+            plans.notice.set(result.err().map(|e| Notice {
                 text: explain(i18n.get_locale_untracked(), &e),
                 is_error: true,
             }));

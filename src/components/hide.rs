@@ -8,19 +8,19 @@ use leptos::prelude::*;
 use crate::components::notice::save;
 use crate::format;
 use crate::i18n::*;
-use crate::store::PlanStore;
+use crate::plans::use_plans;
 
 /// The worker's "Verbergen" or "Weer tonen" for words someone wrote in their own name: sets the
 /// hiding `field` of `entity`. `what` names the words for screen readers ("Reactie van Mirjam").
 #[component]
 pub fn HideButton(
-    store: PlanStore,
     role: Role,
     entity: Entity,
     field: Field,
     hide: bool,
     what: String,
 ) -> impl IntoView {
+    let plans = use_plans();
     let i18n = use_i18n();
     let label = if hide {
         tu_string!(i18n, hide)
@@ -35,7 +35,7 @@ pub fn HideButton(
             } else {
                 tu_string!(i18n, shown_again)
             };
-            save(store, i18n, role, edits, done).await;
+            save(plans, i18n, role, edits, done).await;
         });
     };
     view! {

@@ -3,23 +3,24 @@ use leptos::prelude::*;
 
 use crate::format;
 use crate::i18n::*;
-use crate::store::PlanStore;
+use crate::plans::use_plans;
 
 /// Who changed what, and when, newest first: every party sees the same account.
 #[component]
-pub fn History(store: PlanStore, entity: Entity) -> impl IntoView {
+pub fn History(entity: Entity) -> impl IntoView {
+    let plans = use_plans();
     let i18n = use_i18n();
-    let plan = store.shown();
+    let plan = plans.shown();
     // Words the worker hid stay in the log; only the worker (who may show them again) still
     // reads them here, everyone else reads that they were hidden.
-    let viewer = store
+    let viewer = plans
         .session
         .get_untracked()
         .map(|s| s.role)
         .or_else(crate::settings::stored_role);
     let reads_hidden = viewer.is_some_and(|r| allowed(r, Action::HideContribution));
     let rows = move || {
-        let changes = store.history(entity);
+        let changes = plans.history(entity);
         plan.with(|p| {
             changes
                 .into_iter()
@@ -35,7 +36,7 @@ pub fn History(store: PlanStore, entity: Entity) -> impl IntoView {
                     let written = format::at_millis(locale, c.hlc.millis as f64);
                     // Received much later than written (offline for days, or a clock set back):
                     // both times, so that backdating shows.
-                    let when = match store.received_late(c.op) {
+                    let when = match plans.received_late(c.op) {
                         Some(received) => tu_string!(
                             i18n,
                             history_written_received,
@@ -92,7 +93,7 @@ pub fn History(store: PlanStore, entity: Entity) -> impl IntoView {
 /// The history of one item behind a "Geschiedenis" toggle: drawn only when opened, as long
 /// lists (a year of contact moments) would otherwise each carry their history.
 #[component]
-pub fn HistoryToggle(store: PlanStore, entity: Entity) -> impl IntoView {
+pub fn HistoryToggle(entity: Entity) -> impl IntoView {
     let i18n = use_i18n();
     let open = RwSignal::new(false);
     view! {
@@ -101,7 +102,7 @@ pub fn HistoryToggle(store: PlanStore, entity: Entity) -> impl IntoView {
             open.set(details.open());
         }>
             <summary>{tu_string!(i18n, history_title)}</summary>
-            {move || open.get().then(|| view! { <History store entity/> })}
+            {move || open.get().then(|| view! { <History entity/> })}
         </details>
     }
 }

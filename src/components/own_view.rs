@@ -4,25 +4,20 @@ use leptos::prelude::*;
 use crate::components::notice::save;
 use crate::forms::optional_text;
 use crate::i18n::*;
-use crate::store::PlanStore;
+use crate::plans::use_plans;
 
 /// A parent's or the child's own words about a visit or an evaluation (shared parenting: every
 /// party's view is in the plan), behind a "how did you find it?" toggle.
 #[component]
-pub fn OwnView(
-    store: PlanStore,
-    role: Role,
-    entity: Entity,
-    field: Field,
-    current: Option<String>,
-) -> impl IntoView {
+pub fn OwnView(role: Role, entity: Entity, field: Field, current: Option<String>) -> impl IntoView {
+    let plans = use_plans();
     let i18n = use_i18n();
     let text = RwSignal::new(current.unwrap_or_default());
     let youth = role == Role::Youth;
     let keep = move |_| {
         let edits = vec![Edit::new(entity, field, optional_text(text))];
         leptos::task::spawn_local(async move {
-            save(store, i18n, role, edits, tu_string!(i18n, own_view_saved)).await;
+            save(plans, i18n, role, edits, tu_string!(i18n, own_view_saved)).await;
         });
     };
     view! {

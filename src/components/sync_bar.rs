@@ -2,22 +2,23 @@ use leptos::prelude::*;
 
 use crate::format;
 use crate::i18n::*;
-use crate::store::PlanStore;
+use crate::plans::use_plans;
 
 /// Online or offline, how many changes wait, when the plan was last synced. Shown on every screen
 /// of a shared plan.
 #[component]
-pub fn SyncBar(store: PlanStore) -> impl IntoView {
+pub fn SyncBar() -> impl IntoView {
+    let plans = use_plans();
     let i18n = use_i18n();
     move || {
-        if store.session.with(Option::is_none) {
+        if plans.session.with(Option::is_none) {
             // The example plan lives on this phone only: say so, so nobody thinks it is shared.
             return Some(view! {
                 <p class="syncbar local" role="status" data-testid="sync-status">{tu_string!(i18n, sync_local_only)}</p>
             }.into_any());
         }
-        let s = store.sync.get();
-        let waiting = waiting(i18n.get_locale_untracked(), s.pending.len());
+        let s = plans.sync.get();
+        let waiting = format::waiting(i18n.get_locale_untracked(), s.pending.len());
         let last = s.last_synced.map(|t| {
             tu_string!(
                 i18n,
@@ -34,14 +35,5 @@ pub fn SyncBar(store: PlanStore) -> impl IntoView {
                 {last.map(|l| view! { " · " {l} })}
             </p>
         }.into_any())
-    }
-}
-
-/// How many items wait for the server, in words.
-pub fn waiting(locale: Locale, items: usize) -> String {
-    match items {
-        0 => td_string!(locale, sync_all_sent).to_string(),
-        1 => td_string!(locale, sync_pending_one).to_string(),
-        n => td_string!(locale, sync_pending, count = n).to_string(),
     }
 }

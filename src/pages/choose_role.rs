@@ -5,15 +5,6 @@ use crate::format;
 use crate::i18n::*;
 use crate::route::{Nav, Screen};
 
-/// The roles the example plan has a member for, one of which a phone speaks for.
-pub const ROLES: [Role; 5] = [
-    Role::Parent,
-    Role::FosterParent,
-    Role::Guardian,
-    Role::FosterCareWorker,
-    Role::Youth,
-];
-
 /// "Wie ben jij?": the device remembers the choice.
 #[component]
 pub fn ChooseRole(role: RwSignal<Option<Role>>, nav: Nav) -> impl IntoView {
@@ -23,7 +14,7 @@ pub fn ChooseRole(role: RwSignal<Option<Role>>, nav: Nav) -> impl IntoView {
             <h1>{tu_string!(i18n, choose_role_title)}</h1>
             <p>{tu_string!(i18n, choose_role_intro)}</p>
             <div class="role-grid" role="group" aria-label=tu_string!(i18n, choose_role_title)>
-                {ROLES.into_iter().map(|r| {
+                {format::ROLES.into_iter().map(|r| {
                     view! {
                         <button class="role-button" data-role=r.key()
                             aria-pressed=move || (role.get() == Some(r)).to_string()

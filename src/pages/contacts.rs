@@ -13,13 +13,14 @@ use crate::components::own_view::OwnView;
 use crate::format;
 use crate::forms::optional_text;
 use crate::i18n::*;
+use crate::plans::use_plans;
 use crate::route::{Link, Nav, Screen};
-use crate::store::PlanStore;
 
 #[component]
-pub fn Contacts(store: PlanStore, role: Role, nav: Nav) -> impl IntoView {
+pub fn Contacts(role: Role, nav: Nav) -> impl IntoView {
+    let plans = use_plans();
     let i18n = use_i18n();
-    let plan = store.shown();
+    let plan = plans.shown();
     let kind = RwSignal::new(None::<ContactKind>);
     let status = RwSignal::new(None::<ContactStatus>);
     // Newest month first; within a month, by date and time.
@@ -49,7 +50,7 @@ pub fn Contacts(store: PlanStore, role: Role, nav: Nav) -> impl IntoView {
     let logs = allowed(role, Action::LogContactMoment);
     view! {
         <h1>{tu_string!(i18n, contact_moments)}</h1>
-        <NoticeBar notice=store.notice/>
+        <NoticeBar notice=plans.notice/>
         {logs.then(|| view! {
             <div class="row">
                 <Link nav to=Screen::LogContact class="button primary wide" testid="log-contact">{tu_string!(i18n, log_contact)}</Link>
@@ -78,7 +79,7 @@ pub fn Contacts(store: PlanStore, role: Role, nav: Nav) -> impl IntoView {
                     <h2>{format::month(i18n.get_locale_untracked(), m.year, m.month)}</h2>
                     <p class="muted" data-testid="month-counts">{tu_string!(i18n, month_counts, planned = m.planned, happened = m.happened, cancelled = m.cancelled, no_show = m.no_show).to_string()}</p>
                     <ul class="contacts">
-                        {items.into_iter().map(|c| view! { <ContactItem store role c/> }).collect_view()}
+                        {items.into_iter().map(|c| view! { <ContactItem role c/> }).collect_view()}
                     </ul>
                 </section>
             }).collect_view()}
@@ -88,19 +89,20 @@ pub fn Contacts(store: PlanStore, role: Role, nav: Nav) -> impl IntoView {
 
 /// One contact moment, with what this role may add to it.
 #[component]
-fn ContactItem(store: PlanStore, role: Role, c: ContactMoment) -> impl IntoView {
+fn ContactItem(role: Role, c: ContactMoment) -> impl IntoView {
+    let plans = use_plans();
     let i18n = use_i18n();
     let e = Entity::ContactMoment(c.id);
     let locale = i18n.get_locale_untracked();
     let set = move |edits: Vec<Edit>| {
         leptos::task::spawn_local(async move {
-            save(store, i18n, role, edits, tu_string!(i18n, contact_saved)).await;
+            save(plans, i18n, role, edits, tu_string!(i18n, contact_saved)).await;
         });
     };
     let reason = RwSignal::new(String::new());
     // A view is its writer's: another parent (or child) sees it but gets no box to overwrite it.
     // Hidden, it is left alone until the worker shows it again.
-    let me = store.member(role);
+    let me = plans.member(role);
     let own_field = match role {
         Role::Parent => Some((
             Field::ParentView,
@@ -133,7 +135,7 @@ fn ContactItem(store: PlanStore, role: Role, c: ContactMoment) -> impl IntoView 
         ),
     ];
     let moderates = allowed(role, Action::HideContribution);
-    let plan = store.shown();
+    let plan = plans.shown();
     let who = c
         .attendees
         .iter()
@@ -155,14 +157,14 @@ fn ContactItem(store: PlanStore, role: Role, c: ContactMoment) -> impl IntoView 
                 {views.into_iter().map(|(hide_field, words, hidden, label)| match (words, hidden) {
                     (Some(v), _) => Some(view! {
                         <span class="contact-note pre" data-testid="view"><strong>{label}": "</strong>{v}</span>
-                        {moderates.then(|| view! { <HideButton store role entity=e field=hide_field hide=true what=label.to_string()/> })}
+                        {moderates.then(|| view! { <HideButton role entity=e field=hide_field hide=true what=label.to_string()/> })}
                     }.into_any()),
                     // Only the worker sees that a view was hidden, by whom and when.
                     (None, Some(h)) if moderates => Some(view! {
                         <span class="contact-note muted" data-testid="hidden-view">
                             <strong>{label}": "</strong>{plan.with_untracked(|p| hidden_by(i18n, p, &h))}
                         </span>
-                        <HideButton store role entity=e field=hide_field hide=false what=label.to_string()/>
+                        <HideButton role entity=e field=hide_field hide=false what=label.to_string()/>
                     }.into_any()),
                     (None, _) => None,
                 }).collect_view()}
@@ -181,9 +183,9 @@ fn ContactItem(store: PlanStore, role: Role, c: ContactMoment) -> impl IntoView 
                         ])>{tu_string!(i18n, status_cancelled)}</button>
                     </details>
                 })}
-                <HistoryToggle store entity=e/>
+                <HistoryToggle entity=e/>
                 {own_field.filter(|_| c.status == ContactStatus::Happened).map(|(field, current)| view! {
-                    <OwnView store role entity=e field current/>
+                    <OwnView role entity=e field current/>
                 })}
             </span>
         </li>

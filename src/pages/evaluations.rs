@@ -15,12 +15,13 @@ use crate::components::own_view::OwnView;
 use crate::format;
 use crate::forms::optional_text;
 use crate::i18n::*;
-use crate::store::PlanStore;
+use crate::plans::use_plans;
 
 #[component]
-pub fn Evaluations(store: PlanStore, role: Role) -> impl IntoView {
+pub fn Evaluations(role: Role) -> impl IntoView {
+    let plans = use_plans();
     let i18n = use_i18n();
-    let plan = store.shown();
+    let plan = plans.shown();
     let today = chrono::Local::now().date_naive();
     let due = move || {
         plan.with(|p| {
@@ -38,7 +39,7 @@ pub fn Evaluations(store: PlanStore, role: Role) -> impl IntoView {
         } else {
             tu_string!(i18n, evaluations_intro)
         }}</p>
-        <NoticeBar notice=store.notice/>
+        <NoticeBar notice=plans.notice/>
         {move || due().0.map(|date| {
             let overdue = due().1;
             let text = if overdue {
@@ -52,21 +53,22 @@ pub fn Evaluations(store: PlanStore, role: Role) -> impl IntoView {
         {allowed(role, Action::RecordEvaluation).then(|| view! {
             <details class="card" data-testid="new-evaluation">
                 <summary>{tu_string!(i18n, evaluation_new)}</summary>
-                <EvaluationForm store role/>
+                <EvaluationForm role/>
             </details>
         })}
         <ul class="evaluations" data-testid="evaluation-list">
-            {move || list().into_iter().map(|e| view! { <EvaluationCard store role e/> }).collect_view()}
+            {move || list().into_iter().map(|e| view! { <EvaluationCard role e/> }).collect_view()}
         </ul>
     }
 }
 
 #[component]
-fn EvaluationCard(store: PlanStore, role: Role, e: Evaluation) -> impl IntoView {
+fn EvaluationCard(role: Role, e: Evaluation) -> impl IntoView {
+    let plans = use_plans();
     let i18n = use_i18n();
     let entity = Entity::Evaluation(e.id);
     let moderates = allowed(role, Action::HideContribution);
-    let me = store.member(role);
+    let me = plans.member(role);
     let own = e.youth_view_hidden.is_none() && e.youth_view_writer.is_none_or(|w| Some(w) == me);
     let score = |s: Option<Score>| s.map_or_else(|| "—".to_string(), |s| s.get().to_string());
     let who = e
@@ -89,17 +91,17 @@ fn EvaluationCard(store: PlanStore, role: Role, e: Evaluation) -> impl IntoView 
             {e.note.clone().map(|n| view! { <p class="pre">{n}</p> })}
             {e.youth_view.clone().map(|v| view! {
                 <p class="pre" data-testid="view"><strong>{tu_string!(i18n, youth_view_label)}": "</strong>{v}</p>
-                {moderates.then(|| view! { <HideButton store role entity field=Field::YouthViewHidden hide=true what=tu_string!(i18n, youth_view_label).to_string()/> })}
+                {moderates.then(|| view! { <HideButton role entity field=Field::YouthViewHidden hide=true what=tu_string!(i18n, youth_view_label).to_string()/> })}
             })}
             // Only the worker sees that the child's view was hidden, by whom and when.
             {e.youth_view_hidden.filter(|_| moderates).map(|h| view! {
-                <p class="muted" data-testid="hidden-view"><strong>{tu_string!(i18n, youth_view_label)}": "</strong>{store.shown().with_untracked(|p| hidden_by(i18n, p, &h))}</p>
-                <HideButton store role entity field=Field::YouthViewHidden hide=false what=tu_string!(i18n, youth_view_label).to_string()/>
+                <p class="muted" data-testid="hidden-view"><strong>{tu_string!(i18n, youth_view_label)}": "</strong>{plans.shown().with_untracked(|p| hidden_by(i18n, p, &h))}</p>
+                <HideButton role entity field=Field::YouthViewHidden hide=false what=tu_string!(i18n, youth_view_label).to_string()/>
             })}
-            <HistoryToggle store entity/>
+            <HistoryToggle entity/>
             // The child's view is the child's who wrote it: another child gets no box to overwrite it.
             {(allowed(role, Action::AddYouthView) && own).then(|| view! {
-                <OwnView store role entity field=Field::YouthView current=e.youth_view.clone()/>
+                <OwnView role entity field=Field::YouthView current=e.youth_view.clone()/>
             })}
         </li>
     }
@@ -171,7 +173,8 @@ fn Trend(evaluations: Signal<Vec<Evaluation>>) -> impl IntoView {
 /// Record an evaluation: the date, three scores, who took part (the child too), a big change
 /// that prompted it, and notes.
 #[component]
-fn EvaluationForm(store: PlanStore, role: Role) -> impl IntoView {
+fn EvaluationForm(role: Role) -> impl IntoView {
+    let plans = use_plans();
     let i18n = use_i18n();
     let date = RwSignal::new(chrono::Local::now().date_naive().to_string());
     let scores = [
@@ -222,7 +225,7 @@ fn EvaluationForm(store: PlanStore, role: Role) -> impl IntoView {
             Edit::new(e, Field::Note, optional_text(note)),
         ];
         leptos::task::spawn_local(async move {
-            if save(store, i18n, role, edits, tu_string!(i18n, evaluation_saved)).await {
+            if save(plans, i18n, role, edits, tu_string!(i18n, evaluation_saved)).await {
                 for s in scores {
                     s.set(String::new());
                 }

@@ -13,27 +13,28 @@ use crate::components::notice::{save, NoticeBar};
 use crate::format;
 use crate::i18n::*;
 use crate::pages::goals::GoalForm;
+use crate::plans::use_plans;
 use crate::route::{Link, Nav, Screen};
-use crate::store::PlanStore;
 
 #[component]
-pub fn GoalPage(store: PlanStore, role: Role, nav: Nav, id: GoalId) -> impl IntoView {
+pub fn GoalPage(role: Role, nav: Nav, id: GoalId) -> impl IntoView {
+    let plans = use_plans();
     let i18n = use_i18n();
-    let plan = store.shown();
+    let plan = plans.shown();
     let goal = move || plan.with(|p| p.goal(id).cloned());
-    let member = move || store.member(role);
+    let member = move || plans.member(role);
     let manage = allowed(role, Action::ManageGoals);
 
     let set_status = move |status: GoalStatus| {
         leptos::task::spawn_local(async move {
             let edits = vec![Edit::new(Entity::Goal(id), Field::Status, status)];
-            save(store, i18n, role, edits, tu_string!(i18n, goal_saved)).await;
+            save(plans, i18n, role, edits, tu_string!(i18n, goal_saved)).await;
         });
     };
     let remove = move |_| {
         leptos::task::spawn_local(async move {
             let edits = vec![Edit::new(Entity::Goal(id), Field::Deleted, true)];
-            if save(store, i18n, role, edits, tu_string!(i18n, goal_removed)).await {
+            if save(plans, i18n, role, edits, tu_string!(i18n, goal_removed)).await {
                 nav.carry(Screen::Goals);
             }
         });
@@ -67,7 +68,7 @@ pub fn GoalPage(store: PlanStore, role: Role, nav: Nav, id: GoalId) -> impl Into
         view! {
             <Link nav to=Screen::Goals class="back">{tu_string!(i18n, all_goals)}</Link>
             <h1 data-testid="goal-title">{g.title.clone()}</h1>
-            <NoticeBar notice=store.notice/>
+            <NoticeBar notice=plans.notice/>
             <section class="card">
                 {g.description.clone().map(|d| view! { <p class="pre">{d}</p> })}
                 <dl class="facts">
@@ -97,12 +98,12 @@ pub fn GoalPage(store: PlanStore, role: Role, nav: Nav, id: GoalId) -> impl Into
             {manage.then(|| view! {
                 <details class="card" data-testid="edit-goal">
                     <summary>{tu_string!(i18n, goal_edit)}</summary>
-                    <GoalForm store plan role goal=Some(g.clone())/>
+                    <GoalForm plan role goal=Some(g.clone())/>
                     <button class="button wide danger" on:click=remove data-testid="remove-goal">{tu_string!(i18n, goal_remove)}</button>
                 </details>
             })}
-            <Comments store role goal=id/>
-            <History store entity=Entity::Goal(id)/>
+            <Comments role goal=id/>
+            <History entity=Entity::Goal(id)/>
         }
         .into_any()
     }
@@ -122,10 +123,11 @@ struct Said {
 /// What people said about a goal, and a box to add to it. Only its writer may remove a comment;
 /// the worker may hide one (and show it again), and sees where hidden ones were.
 #[component]
-fn Comments(store: PlanStore, role: Role, goal: GoalId) -> impl IntoView {
+fn Comments(role: Role, goal: GoalId) -> impl IntoView {
+    let plans = use_plans();
     let i18n = use_i18n();
-    let plan = store.shown();
-    let me = store.member(role);
+    let plan = plans.shown();
+    let me = plans.member(role);
     let moderates = allowed(role, Action::HideContribution);
     let comments = move || {
         plan.with(|p| {
@@ -167,7 +169,7 @@ fn Comments(store: PlanStore, role: Role, goal: GoalId) -> impl IntoView {
     let remove = move |id: CommentId| {
         leptos::task::spawn_local(async move {
             let edits = vec![Edit::new(Entity::GoalComment(id), Field::Deleted, true)];
-            save(store, i18n, role, edits, tu_string!(i18n, comment_removed)).await;
+            save(plans, i18n, role, edits, tu_string!(i18n, comment_removed)).await;
         });
     };
     let text = RwSignal::new(String::new());
@@ -183,7 +185,7 @@ fn Comments(store: PlanStore, role: Role, goal: GoalId) -> impl IntoView {
             Edit::new(e, Field::Text, said),
         ];
         leptos::task::spawn_local(async move {
-            if save(store, i18n, role, edits, tu_string!(i18n, comment_added)).await {
+            if save(plans, i18n, role, edits, tu_string!(i18n, comment_added)).await {
                 text.set(String::new());
             }
         });
@@ -205,16 +207,16 @@ fn Comments(store: PlanStore, role: Role, goal: GoalId) -> impl IntoView {
                                             aria-label=format!("{}: {}", tu_string!(i18n, comment_remove), what)
                                             on:click=move |_| remove(c.id)>{tu_string!(i18n, comment_remove)}</button>
                                     })}
-                                    {moderates.then(|| view! { <HideButton store role entity=e field=Field::Hidden hide=true what=what.clone()/> })}
+                                    {moderates.then(|| view! { <HideButton role entity=e field=Field::Hidden hide=true what=what.clone()/> })}
                                 </span>
-                                <HistoryToggle store entity=e/>
+                                <HistoryToggle entity=e/>
                             </li>
                         }.into_any(),
                         (None, hidden) => view! {
                             <li data-testid="hidden-comment">
                                 <span class="muted">{what.clone()}" · "{hidden}</span>
-                                <HideButton store role entity=e field=Field::Hidden hide=false what=what.clone()/>
-                                <HistoryToggle store entity=e/>
+                                <HideButton role entity=e field=Field::Hidden hide=false what=what.clone()/>
+                                <HistoryToggle entity=e/>
                             </li>
                         }.into_any(),
                     }

@@ -12,13 +12,14 @@ use crate::components::notice::{save, NoticeBar};
 use crate::format;
 use crate::forms::{optional_date, optional_text};
 use crate::i18n::*;
+use crate::plans::use_plans;
 use crate::route::{Link, Nav, Screen};
-use crate::store::PlanStore;
 
 #[component]
-pub fn Goals(store: PlanStore, role: Role, nav: Nav) -> impl IntoView {
+pub fn Goals(role: Role, nav: Nav) -> impl IntoView {
+    let plans = use_plans();
     let i18n = use_i18n();
-    let plan = store.shown();
+    let plan = plans.shown();
     let manage = allowed(role, Action::ManageGoals);
     let rows = move || {
         plan.with(|p| {
@@ -39,18 +40,18 @@ pub fn Goals(store: PlanStore, role: Role, nav: Nav) -> impl IntoView {
         }
         moving.set_value(true);
         leptos::task::spawn_local(async move {
-            save(store, i18n, role, edits, tu_string!(i18n, goal_order_saved)).await;
+            save(plans, i18n, role, edits, tu_string!(i18n, goal_order_saved)).await;
             moving.set_value(false);
         });
     };
     view! {
         <h1>{tu_string!(i18n, goals_title)}</h1>
         <p class="muted">{tu_string!(i18n, goals_intro)}</p>
-        <NoticeBar notice=store.notice/>
+        <NoticeBar notice=plans.notice/>
         {manage.then(|| view! {
             <details class="card" data-testid="new-goal">
                 <summary>{tu_string!(i18n, goal_new)}</summary>
-                <GoalForm store plan role goal=None/>
+                <GoalForm plan role goal=None/>
             </details>
         })}
         <ol class="goals all-goals" data-testid="all-goals">
@@ -81,12 +82,8 @@ pub fn Goals(store: PlanStore, role: Role, nav: Nav) -> impl IntoView {
 /// A new goal, or changes to one: title, explanation, whose it is, when it should be done, and
 /// the help that goes with it. Only fields that changed are written, so history shows real changes.
 #[component]
-pub fn GoalForm(
-    store: PlanStore,
-    plan: Signal<Plan>,
-    role: Role,
-    goal: Option<Goal>,
-) -> impl IntoView {
+pub fn GoalForm(plan: Signal<Plan>, role: Role, goal: Option<Goal>) -> impl IntoView {
+    let plans = use_plans();
     let i18n = use_i18n();
     let g = goal.clone();
     let title = RwSignal::new(g.as_ref().map(|g| g.title.clone()).unwrap_or_default());
@@ -162,7 +159,7 @@ pub fn GoalForm(
             } else {
                 tu_string!(i18n, goal_saved)
             };
-            if save(store, i18n, role, edits, done).await && is_new {
+            if save(plans, i18n, role, edits, done).await && is_new {
                 title.set(String::new());
                 description.set(String::new());
                 deadline.set(String::new());

@@ -1,4 +1,5 @@
-use koers_core::{allowed, Action, Plan, Role};
+use koers_core::caseload::{open_actions, OpenAction};
+use koers_core::{allowed, Action, Edit, Entity, Field, Plan, Role};
 use leptos::prelude::*;
 
 use crate::components::{
@@ -7,18 +8,19 @@ use crate::components::{
 };
 use crate::format;
 use crate::i18n::*;
+use crate::plans::use_plans;
 use crate::reminders::Reminders;
 use crate::route::{Link, Nav, Screen};
-use crate::store::PlanStore;
 
 /// "Waar werk ik aan?": where the plan stands and what the chosen role works on.
 #[component]
-pub fn Home(store: PlanStore, role: RwSignal<Option<Role>>, nav: Nav) -> impl IntoView {
+pub fn Home(role: RwSignal<Option<Role>>, nav: Nav) -> impl IntoView {
+    let plans = use_plans();
     let i18n = use_i18n();
-    if store.plan.with_untracked(Option::is_none) {
+    if plans.plan.with_untracked(Option::is_none) {
         return ().into_any();
     }
-    let plan = store.shown();
+    let plan = plans.shown();
     let today = chrono::Local::now().date_naive();
     let child = move || plan.with(|p| p.child_name.clone());
     view! {
@@ -26,7 +28,8 @@ pub fn Home(store: PlanStore, role: RwSignal<Option<Role>>, nav: Nav) -> impl In
             <p class="example" data-testid="example-badge">{tu_string!(i18n, example_notice)}</p>
         </Show>
         <h1 data-testid="child-name">{move || tu_string!(i18n, plan_of, child = child()).to_string()}</h1>
-        <NoticeBar notice=store.notice/>
+        <NoticeBar notice=plans.notice/>
+        {move || role.get().map(|r| view! { <OwnActions role=r nav/> })}
         {move || role.get().map(|r| view! { <Reminders plan role=r/> })}
         <PhaseTimeline plan youth=Signal::derive(move || role.get() == Some(Role::Youth))/>
         <DeadlineCard plan today/>
@@ -37,7 +40,7 @@ pub fn Home(store: PlanStore, role: RwSignal<Option<Role>>, nav: Nav) -> impl In
                 Role::Youth => Some(tu_string!(i18n, home_intro_youth).to_string()),
                 _ => None,
             }.map(|text| view! { <p class="intro" data-testid="role-intro">{text}</p> })}
-            <MyGoals store plan role=r/>
+            <MyGoals plan role=r/>
             {allowed(r, Action::LogContactMoment).then(|| view! {
                 <Link nav to=Screen::LogContact class="button primary wide" testid="log-contact">
                     {tu_string!(i18n, log_contact)}
@@ -47,7 +50,7 @@ pub fn Home(store: PlanStore, role: RwSignal<Option<Role>>, nav: Nav) -> impl In
         <ProgressPerParty plan/>
         // Sharing: the worker starts a real plan from the example; in a shared plan everyone sees
         // who takes part.
-        {move || match (store.session.with(Option::is_some), role.get()) {
+        {move || match (plans.session.with(Option::is_some), role.get()) {
             (true, _) => Some(view! {
                 <Link nav to=Screen::Members class="button wide" testid="members-link">{tu_string!(i18n, members_title)}</Link>
             }.into_any()),
@@ -60,6 +63,66 @@ pub fn Home(store: PlanStore, role: RwSignal<Option<Role>>, nav: Nav) -> impl In
         <ContactPerson plan/>
     }
     .into_any()
+}
+
+/// "Wat jij nu kunt doen": the member's own open actions, before anything else on home (see
+/// `koers_core::caseload::open_actions`); consent can be given right here.
+#[component]
+fn OwnActions(role: Role, nav: Nav) -> impl IntoView {
+    let plans = use_plans();
+    let i18n = use_i18n();
+    let today = chrono::Local::now().date_naive();
+    let plan = plans.shown();
+    let actions = Memo::new(move |_| plan.with(|p| open_actions(p, plans.member(role), today)));
+    let consent = move |_| {
+        let Some(member) = plans.member(role) else {
+            return;
+        };
+        let now = chrono::Local::now().naive_local();
+        let edits = vec![Edit::new(
+            Entity::Consent(member),
+            Field::GivenAt,
+            Some(now),
+        )];
+        leptos::task::spawn_local(async move {
+            crate::components::notice::save(
+                plans,
+                i18n,
+                role,
+                edits,
+                tu_string!(i18n, consent_saved),
+            )
+            .await;
+        });
+    };
+    move || {
+        let l = i18n.get_locale_untracked();
+        let list = actions.get();
+        (!list.is_empty()).then(|| view! {
+            <section class="card own-actions" aria-labelledby="own-actions-title" data-testid="own-actions">
+                <h2 id="own-actions-title">{tu_string!(i18n, own_actions_title)}</h2>
+                <ul>
+                    {list.iter().map(|a| {
+                        let text = crate::format::open_action(l, a);
+                        match a {
+                            OpenAction::GiveConsent => view! {
+                                <li>
+                                    <span>{text}</span>
+                                    <button type="button" class="button small primary" on:click=consent data-testid="give-consent">{tu_string!(i18n, consent_give)}</button>
+                                </li>
+                            }.into_any(),
+                            OpenAction::GoalOverdue { goal, .. } => view! {
+                                <li><Link nav to=Screen::Goal(*goal)>{text}</Link></li>
+                            }.into_any(),
+                            OpenAction::PrepareEvaluation { .. } => view! {
+                                <li><Link nav to=Screen::Evaluations>{text}</Link></li>
+                            }.into_any(),
+                        }
+                    }).collect_view()}
+                </ul>
+            </section>
+        })
+    }
 }
 
 /// The one fixed, reachable contact person, with a tap-to-call link.
@@ -93,7 +156,7 @@ fn UpNext(plan: Signal<Plan>) -> impl IntoView {
         let locale = i18n.get_locale_untracked();
         let (contact, evaluation) = plan.with(|p| {
             (
-                next_contact(locale, p, now),
+                format::next_contact(locale, p, now),
                 koers_core::rules::next_evaluation_due(p),
             )
         });
@@ -106,24 +169,5 @@ fn UpNext(plan: Signal<Plan>) -> impl IntoView {
                 })}
             </section>
         }
-    }
-}
-
-/// "Volgend contact: …" for the next planned contact moment from `now` on, or that none is.
-pub fn next_contact(locale: Locale, plan: &Plan, now: chrono::NaiveDateTime) -> String {
-    match plan.next_planned_contact(now) {
-        Some(c) => td_string!(
-            locale,
-            next_contact,
-            kind = format::contact_kind(locale, c.kind),
-            when = format::date_time(locale, c.at),
-            place = c
-                .place
-                .as_ref()
-                .map(|p| format!(" ({p})"))
-                .unwrap_or_default()
-        )
-        .to_string(),
-        None => td_string!(locale, next_contact_none).to_string(),
     }
 }

@@ -2,13 +2,14 @@ use koers_core::Role;
 use leptos::prelude::*;
 
 use crate::i18n::*;
+use crate::plans::use_plans;
 use crate::route::{Nav, Screen};
-use crate::store::PlanStore;
 use crate::sync::SyncError;
 
 /// Opening an invite link (`/uitnodiging#<code>`) joins this phone to the plan.
 #[component]
-pub fn Join(store: PlanStore, role: RwSignal<Option<Role>>, nav: Nav) -> impl IntoView {
+pub fn Join(role: RwSignal<Option<Role>>, nav: Nav) -> impl IntoView {
+    let plans = use_plans();
     let i18n = use_i18n();
     let problem = RwSignal::new(None::<String>);
     // The code travels in the fragment, so it never reaches a server log.
@@ -23,10 +24,10 @@ pub fn Join(store: PlanStore, role: RwSignal<Option<Role>>, nav: Nav) -> impl In
             problem.set(Some(tu_string!(i18n, invite_unknown).to_string()));
             return;
         }
-        match store.join(&code).await {
-            Ok(r) => {
+        match plans.join(&code).await {
+            Ok((plan, r)) => {
                 role.set(Some(r));
-                nav.go(Screen::Home);
+                nav.open(plan, Screen::Home);
             }
             Err(e) => problem.set(Some(explain(i18n, &e))),
         }

@@ -4,23 +4,24 @@ use leptos::prelude::*;
 use uuid::Uuid;
 
 use crate::components::face::Face;
-use crate::components::notice::{explain, NoticeBar};
+use crate::components::notice::NoticeBar;
 use crate::format;
+use crate::format::explain;
 use crate::forms::optional_text;
 use crate::i18n::*;
+use crate::plans::{use_plans, Notice};
 use crate::route::{Nav, Screen};
-use crate::store::{Notice, PlanStore};
 
 /// Log a contact moment: what kind, when, who was there, how long, how it went, a note. Or,
 /// with `planned`, plan one: where instead of how it went. Works offline; on any error the form
 /// keeps what was typed.
 #[component]
 pub fn LogContact(
-    store: PlanStore,
     role: RwSignal<Option<Role>>,
     nav: Nav,
     #[prop(optional)] planned: bool,
 ) -> impl IntoView {
+    let plans = use_plans();
     let i18n = use_i18n();
     let now = chrono::Local::now().naive_local();
     let date = RwSignal::new(now.date().to_string()); // YYYY-MM-DD, as <input type=date> wants
@@ -85,9 +86,9 @@ pub fn LogContact(
         ];
         saving.set(true);
         leptos::task::spawn_local(async move {
-            match store.change(role, edits).await {
+            match plans.change(role, edits).await {
                 Ok(()) => {
-                    store.notice.set(Some(Notice {
+                    plans.notice.set(Some(Notice {
                         text: tu_string!(i18n, contact_saved).to_string(),
                         is_error: false,
                     }));
@@ -99,7 +100,7 @@ pub fn LogContact(
                 }
                 Err(e) => {
                     saving.set(false);
-                    store.notice.set(Some(Notice {
+                    plans.notice.set(Some(Notice {
                         text: explain(i18n.get_locale_untracked(), &e),
                         is_error: true,
                     }));
@@ -120,7 +121,7 @@ pub fn LogContact(
 
     view! {
         <h1>{if planned { tu_string!(i18n, plan_contact) } else { tu_string!(i18n, log_contact) }}</h1>
-        <NoticeBar notice=store.notice/>
+        <NoticeBar notice=plans.notice/>
         <form class="card form" novalidate on:submit=submit data-testid="contact-form">
             <fieldset>
                 <legend>{tu_string!(i18n, contact_kind)}</legend>

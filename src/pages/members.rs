@@ -8,14 +8,15 @@ use crate::components::notice::{save, NoticeBar};
 use crate::format;
 use crate::forms::optional_text;
 use crate::i18n::*;
-use crate::store::PlanStore;
+use crate::plans::use_plans;
 use crate::sync::{self, Device, Invite, InviteInfo, SyncError};
 
 /// Who takes part, their phones and when each was last seen. The worker invites people (a link
 /// and a QR code), removes a phone that should no longer see the plan, adds someone who joins
 /// later (a new foster family, another guardian) and takes out someone who no longer takes part.
 #[component]
-pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView {
+pub fn Members(role: RwSignal<Option<Role>>) -> impl IntoView {
+    let plans = use_plans();
     let i18n = use_i18n();
     let devices = RwSignal::new(Vec::<Device>::new());
     let open_invites = RwSignal::new(Vec::<InviteInfo>::new());
@@ -23,7 +24,7 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
     let problem = RwSignal::new(None::<String>);
     // Redrawn only when someone leaves, not on every change: an open history stays open.
     let former = Memo::new(move |_| {
-        store.plan.with(|p| {
+        plans.plan.with(|p| {
             p.as_ref()
                 .map(|p| p.former_members.clone())
                 .unwrap_or_default()
@@ -41,7 +42,7 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
         }))
     };
     let refresh = move || {
-        let Some(session) = store.session.get_untracked() else {
+        let Some(session) = plans.session.get_untracked() else {
             return;
         };
         leptos::task::spawn_local(async move {
@@ -57,7 +58,7 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
     };
     refresh();
     let invite_member = move |member: MemberId| {
-        let Some(session) = store.session.get_untracked() else {
+        let Some(session) = plans.session.get_untracked() else {
             return;
         };
         leptos::task::spawn_local(async move {
@@ -71,7 +72,7 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
         });
     };
     let revoke = move |device: String| {
-        let Some(session) = store.session.get_untracked() else {
+        let Some(session) = plans.session.get_untracked() else {
             return;
         };
         leptos::task::spawn_local(async move {
@@ -82,7 +83,7 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
         });
     };
     let withdraw = move |id: String| {
-        let Some(session) = store.session.get_untracked() else {
+        let Some(session) = plans.session.get_untracked() else {
             return;
         };
         leptos::task::spawn_local(async move {
@@ -100,19 +101,19 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
         });
     };
     let members = move || {
-        store
+        plans
             .plan
             .with(|p| p.as_ref().map(|p| p.members.clone()).unwrap_or_default())
     };
 
-    let me = move || store.session.with(|s| s.as_ref().map(|s| s.member));
+    let me = move || plans.session.with(|s| s.as_ref().map(|s| s.member));
 
     view! {
         <h1>{tu_string!(i18n, members_title)}</h1>
-        <NoticeBar notice=store.notice/>
+        <NoticeBar notice=plans.notice/>
         {move || problem.get().map(|p| view! { <p class="alert" role="alert">{p}</p> })}
         <Show when=manages>
-            <ContactPersonChoice store role/>
+            <ContactPersonChoice role/>
         </Show>
         <ul class="members" data-testid="members">
             <For each=members key=|m| (m.id, m.name.clone(), m.role, m.phone.clone()) let:m>
@@ -123,7 +124,7 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
                         move || manages().then(|| view! {
                             <details data-testid="edit-member">
                                 <summary>{tu_string!(i18n, edit)}</summary>
-                                <MemberForm store role member=Some(member.clone())/>
+                                <MemberForm role member=Some(member.clone())/>
                             </details>
                         })
                     }
@@ -136,7 +137,7 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
                             mine.into_iter().map(|d| {
                                 let seen = d.last_seen_at.as_deref().map(|t| tu_string!(i18n, last_seen, time = format::instant(i18n.get_locale_untracked(), t)).to_string());
                                 // Removing one's own phone would lock oneself out.
-                                let own = store.session.with_untracked(|s| s.as_ref().is_some_and(|s| s.member == d.member));
+                                let own = plans.session.with_untracked(|s| s.as_ref().is_some_and(|s| s.member == d.member));
                                 let id = d.device.clone();
                                 view! {
                                     <li class="device">
@@ -173,9 +174,9 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
                     </Show>
                     {
                         let (id, name) = (m.id, m.name.clone());
-                        move || (manages() && me() != Some(id)).then(|| view! { <TakeOut store role id name=name.clone()/> })
+                        move || (manages() && me() != Some(id)).then(|| view! { <TakeOut role id name=name.clone()/> })
                     }
-                    <HistoryToggle store entity=Entity::Member(m.id)/>
+                    <HistoryToggle entity=Entity::Member(m.id)/>
                     {move || invite.get().filter(|(who, _)| *who == m.id).map(|(_, i)| view! {
                         <div class="invite" data-testid="invite-card">
                             <p>{tu_string!(i18n, invite_explained, date = format::instant(i18n.get_locale_untracked(), &i.expires_at)).to_string()}</p>
@@ -197,7 +198,7 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
                         {former.into_iter().map(|m| view! {
                             <li>
                                 {m.name}" · "{format::role(i18n.get_locale_untracked(), m.role)}
-                                <HistoryToggle store entity=Entity::Member(m.id)/>
+                                <HistoryToggle entity=Entity::Member(m.id)/>
                             </li>
                         }).collect_view()}
                     </ul>
@@ -207,7 +208,7 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
         <Show when=manages>
             <details class="card" data-testid="add-member">
                 <summary>{tu_string!(i18n, add_member)}</summary>
-                <MemberForm store role member=None/>
+                <MemberForm role member=None/>
             </details>
         </Show>
     }
@@ -216,9 +217,10 @@ pub fn Members(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView 
 /// The one fixed contact person the guideline asks for, shown on everyone's home with a call
 /// button. The worker chooses again when people change.
 #[component]
-fn ContactPersonChoice(store: PlanStore, role: RwSignal<Option<Role>>) -> impl IntoView {
+fn ContactPersonChoice(role: RwSignal<Option<Role>>) -> impl IntoView {
+    let plans = use_plans();
     let i18n = use_i18n();
-    let plan = store.shown();
+    let plan = plans.shown();
     let choose = move |ev: leptos::ev::Event| {
         let (Ok(id), Some(by)) = (
             event_target_value(&ev).parse::<Uuid>(),
@@ -233,7 +235,7 @@ fn ContactPersonChoice(store: PlanStore, role: RwSignal<Option<Role>>) -> impl I
         )];
         leptos::task::spawn_local(async move {
             save(
-                store,
+                plans,
                 i18n,
                 by,
                 edits,
@@ -270,11 +272,8 @@ fn ContactPersonChoice(store: PlanStore, role: RwSignal<Option<Role>>) -> impl I
 /// member's name and phone number as the worker keeps them up to date. Only a new member gets a
 /// role here: a member's role decides what they may do, so it is not changed afterwards.
 #[component]
-fn MemberForm(
-    store: PlanStore,
-    role: RwSignal<Option<Role>>,
-    member: Option<Member>,
-) -> impl IntoView {
+fn MemberForm(role: RwSignal<Option<Role>>, member: Option<Member>) -> impl IntoView {
+    let plans = use_plans();
     let i18n = use_i18n();
     let m = member.as_ref();
     let name = RwSignal::new(m.map(|m| m.name.clone()).unwrap_or_default());
@@ -306,7 +305,7 @@ fn MemberForm(
             tu_string!(i18n, member_saved)
         };
         leptos::task::spawn_local(async move {
-            if save(store, i18n, by, edits, confirmation).await && is_new {
+            if save(plans, i18n, by, edits, confirmation).await && is_new {
                 name.set(String::new());
                 phone.set(String::new());
             }
@@ -338,12 +337,8 @@ fn MemberForm(
 
 /// Takes someone out of the plan, after saying what that means. Their words stay in the plan.
 #[component]
-fn TakeOut(
-    store: PlanStore,
-    role: RwSignal<Option<Role>>,
-    id: MemberId,
-    name: String,
-) -> impl IntoView {
+fn TakeOut(role: RwSignal<Option<Role>>, id: MemberId, name: String) -> impl IntoView {
+    let plans = use_plans();
     let i18n = use_i18n();
     let asking = RwSignal::new(false);
     let confirm = move |_| {
@@ -352,7 +347,7 @@ fn TakeOut(
         };
         let edits = vec![Edit::new(Entity::Member(id), Field::Deleted, true)];
         leptos::task::spawn_local(async move {
-            save(store, i18n, by, edits, tu_string!(i18n, member_taken_out)).await;
+            save(plans, i18n, by, edits, tu_string!(i18n, member_taken_out)).await;
         });
     };
     let warning = tu_string!(i18n, take_out_warning, name = name).to_string();

@@ -1,3 +1,4 @@
+pub mod caseload;
 pub mod choose_role;
 pub mod contacts;
 pub mod evaluations;

@@ -8,22 +8,23 @@ use crate::components::download::{download, file_stem};
 use crate::components::notice::NoticeBar;
 use crate::format;
 use crate::i18n::*;
+use crate::plans::{use_plans, ImportFailure, Notice, WipeError};
 use crate::reminders;
 use crate::route::{Link, Nav, Screen};
-use crate::store::{ImportFailure, Notice, PlanStore, WipeError};
 use leptos_i18n::I18nContext;
 
 #[component]
-pub fn More(store: PlanStore, nav: Nav) -> impl IntoView {
+pub fn More(nav: Nav) -> impl IntoView {
+    let plans = use_plans();
     let i18n = use_i18n();
-    let plan = store.shown();
+    let plan = plans.shown();
     let tell =
-        move |text: String, is_error: bool| store.notice.set(Some(Notice { text, is_error }));
+        move |text: String, is_error: bool| plans.notice.set(Some(Notice { text, is_error }));
     let slug = move || plan.with_untracked(|p| file_stem(&p.child_name));
 
     let export = move |_| {
         leptos::task::spawn_local(async move {
-            match store.export().await {
+            match plans.export().await {
                 Ok(text) => download(&text, "application/json", &format!("{}.json", slug())),
                 Err(e) => tell(e.to_string(), true),
             }
@@ -57,16 +58,19 @@ pub fn More(store: PlanStore, nav: Nav) -> impl IntoView {
                 tell(tu_string!(i18n, import_unreadable).to_string(), true);
                 return;
             };
-            match store.import(&text).await {
-                Ok(()) => tell(
-                    tu_string!(
-                        i18n,
-                        import_done,
-                        child = plan.with_untracked(|p| p.child_name.clone())
+            match plans.import(&text).await {
+                Ok(id) => {
+                    nav.open(id, Screen::More);
+                    tell(
+                        tu_string!(
+                            i18n,
+                            import_done,
+                            child = plan.with_untracked(|p| p.child_name.clone())
+                        )
+                        .to_string(),
+                        false,
                     )
-                    .to_string(),
-                    false,
-                ),
+                }
                 Err(e) => tell(import_failure(i18n, &e), true),
             }
         });
@@ -74,7 +78,16 @@ pub fn More(store: PlanStore, nav: Nav) -> impl IntoView {
 
     view! {
         <h1>{tu_string!(i18n, more_title)}</h1>
-        <NoticeBar notice=store.notice/>
+        <NoticeBar notice=plans.notice/>
+        // The plan's other screens, which the bottom bar has no room for.
+        <nav class="card more-links" aria-label=tu_string!(i18n, more_screens) data-testid="more-screens">
+            <Link nav to=Screen::Evaluations class="button wide">{crate::format::tab_label(i18n.get_locale_untracked(), Screen::Evaluations)}</Link>
+            <Link nav to=Screen::Network class="button wide">{crate::format::tab_label(i18n.get_locale_untracked(), Screen::Network)}</Link>
+            {move || plans.session.with(Option::is_some).then(|| view! {
+                <Link nav to=Screen::Members class="button wide">{tu_string!(i18n, members_title)}</Link>
+            })}
+            <Link nav to=Screen::Caseload class="button wide" testid="caseload-link">{tu_string!(i18n, caseload_title)}</Link>
+        </nav>
         <section class="card" aria-labelledby="export-title">
             <h2 id="export-title">{tu_string!(i18n, export_title)}</h2>
             <p>{tu_string!(i18n, export_intro)}</p>
@@ -95,30 +108,111 @@ pub fn More(store: PlanStore, nav: Nav) -> impl IntoView {
             <Link nav to=Screen::Summary class="button wide" testid="summary-link">{tu_string!(i18n, summary_open)}</Link>
         </section>
         <reminders::NotificationSwitch/>
-        <WipePhone store/>
+        <LeavePlan/>
+        <WipePhone/>
+    }
+}
+
+/// Takes the plan shown off this phone (the others stay), after saying what is lost.
+#[component]
+fn LeavePlan() -> impl IntoView {
+    let plans = use_plans();
+    let i18n = use_i18n();
+    let asking = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let not_signed_out = RwSignal::new(false);
+    let child = move || plans.shown().with(|p| p.child_name.clone());
+    let unsent = move || plans.sync.with(|s| s.pending.len());
+    let leave = move |_| {
+        busy.set(true);
+        let anyway = not_signed_out.get_untracked();
+        leptos::task::spawn_local(async move {
+            match plans.leave(anyway).await {
+                Ok(()) => asking.set(false),
+                Err(WipeError::NotSignedOut) => not_signed_out.set(true),
+                Err(WipeError::Storage(_)) => plans.notice.set(Some(Notice {
+                    text: tu_string!(i18n, error_storage).to_string(),
+                    is_error: true,
+                })),
+            }
+            busy.set(false);
+        });
+    };
+    let cancel = move |_| {
+        asking.set(false);
+        not_signed_out.set(false);
+    };
+    view! {
+        <section class="card" aria-labelledby="leave-title" data-testid="leave">
+            <h2 id="leave-title">{move || tu_string!(i18n, leave_title, child = child()).to_string()}</h2>
+            <p>{tu_string!(i18n, leave_intro)}</p>
+            <Show when=move || asking.get() fallback=move || view! {
+                <button type="button" class="button wide" on:click=move |_| asking.set(true) data-testid="leave-start">
+                    {tu_string!(i18n, leave_button)}
+                </button>
+            }>
+                <div class="alert" role="alert" data-testid="leave-confirm">
+                    {move || not_signed_out.get().then(|| view! { <p>{tu_string!(i18n, wipe_not_signed_out)}</p> })}
+                    {move || match unsent() {
+                        0 => None,
+                        1 => Some(tu_string!(i18n, wipe_unsent_one).to_string()),
+                        n => Some(tu_string!(i18n, wipe_unsent, count = n).to_string()),
+                    }.map(|text| view! { <p><strong>{text}</strong></p> })}
+                    <button type="button" class="button wide danger" on:click=leave disabled=busy data-testid="leave-confirm-button">
+                        {move || if not_signed_out.get() { tu_string!(i18n, wipe_anyway) } else { tu_string!(i18n, leave_confirm) }}
+                    </button>
+                    <button type="button" class="button wide" on:click=cancel>
+                        {tu_string!(i18n, cancel)}
+                    </button>
+                </div>
+            </Show>
+        </section>
     }
 }
 
 /// Wipes Koers's data from this phone (a phone given away, or no longer used), after saying
 /// what stays and what is lost.
 #[component]
-fn WipePhone(store: PlanStore) -> impl IntoView {
+fn WipePhone() -> impl IntoView {
+    let plans = use_plans();
     let i18n = use_i18n();
     let asking = RwSignal::new(false);
     let busy = RwSignal::new(false);
     // The server could not sign this phone out: asked once more before wiping anyway.
     let not_signed_out = RwSignal::new(false);
-    let shared = move || store.session.with(Option::is_some);
-    let unsent = move || store.sync.with(|s| s.pending.len());
+    let shared = move || {
+        plans
+            .entries
+            .with(|p| p.iter().any(|e| e.membership.session.is_some()))
+    };
+    // Per plan, as the overview counts them (the plan shown counts as its sync bar does).
+    let unsent = move || {
+        let shown = plans.shown_plan();
+        let shown_pending = plans.sync.with(|s| s.pending.len());
+        plans.entries.with(|plans| {
+            plans
+                .iter()
+                .filter_map(|e| {
+                    let o = e.overview.as_ref()?;
+                    let n = if Some(e.membership.plan) == shown {
+                        shown_pending
+                    } else {
+                        o.pending
+                    };
+                    (n > 0).then(|| (o.summary.child_name.clone(), n))
+                })
+                .collect::<Vec<_>>()
+        })
+    };
     let wipe = move |_| {
         busy.set(true);
         let anyway = not_signed_out.get_untracked();
         leptos::task::spawn_local(async move {
-            match store.wipe(anyway).await {
+            match plans.wipe(anyway).await {
                 // A fresh start: the role choice and the example plan, as on a new phone.
                 Ok(()) => drop(window().location().replace("/")),
                 Err(WipeError::NotSignedOut) => not_signed_out.set(true),
-                Err(WipeError::Storage(_)) => store.notice.set(Some(Notice {
+                Err(WipeError::Storage(_)) => plans.notice.set(Some(Notice {
                     text: tu_string!(i18n, error_storage).to_string(),
                     is_error: true,
                 })),
@@ -145,11 +239,15 @@ fn WipePhone(store: PlanStore) -> impl IntoView {
                         (false, true) => tu_string!(i18n, wipe_shared),
                         (false, false) => tu_string!(i18n, wipe_local),
                     }}</p>
-                    {move || match unsent() {
-                        0 => None,
-                        1 => Some(tu_string!(i18n, wipe_unsent_one).to_string()),
-                        n => Some(tu_string!(i18n, wipe_unsent, count = n).to_string()),
-                    }.map(|text| view! { <p><strong>{text}</strong></p> })}
+                    <ul data-testid="wipe-unsent">
+                        {move || unsent().into_iter().map(|(child, n)| {
+                            let text = match n {
+                                1 => tu_string!(i18n, wipe_unsent_one).to_string(),
+                                n => tu_string!(i18n, wipe_unsent, count = n).to_string(),
+                            };
+                            view! { <li><strong>{tu_string!(i18n, plan_of, child = child).to_string()}": "</strong>{text}</li> }
+                        }).collect_view()}
+                    </ul>
                     <button type="button" class="button wide danger" on:click=wipe disabled=busy>
                         {move || if not_signed_out.get() { tu_string!(i18n, wipe_anyway) } else { tu_string!(i18n, wipe_confirm) }}
                     </button>

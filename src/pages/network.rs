@@ -14,12 +14,13 @@ use crate::components::notice::{save, NoticeBar};
 use crate::format;
 use crate::forms::optional_text;
 use crate::i18n::*;
-use crate::store::PlanStore;
+use crate::plans::use_plans;
 
 #[component]
-pub fn Network(store: PlanStore, role: Role) -> impl IntoView {
+pub fn Network(role: Role) -> impl IntoView {
+    let plans = use_plans();
     let i18n = use_i18n();
-    let plan = store.shown();
+    let plan = plans.shown();
     let people = move || plan.with(|p| p.network.clone());
     let help = move || plan.with(|p| p.interventions.clone());
     let edits_network = allowed(role, Action::EditNetwork);
@@ -27,28 +28,28 @@ pub fn Network(store: PlanStore, role: Role) -> impl IntoView {
     view! {
         <h1>{tu_string!(i18n, network_title)}</h1>
         <p class="muted">{tu_string!(i18n, network_intro)}</p>
-        <NoticeBar notice=store.notice/>
+        <NoticeBar notice=plans.notice/>
         <section class="card" aria-labelledby="people-title">
             <h2 id="people-title">{tu_string!(i18n, network_people)}</h2>
             <ul class="people" data-testid="network">
-                {move || people().into_iter().map(|person| view! { <PersonItem store role person editable=edits_network/> }).collect_view()}
+                {move || people().into_iter().map(|person| view! { <PersonItem role person editable=edits_network/> }).collect_view()}
             </ul>
             {edits_network.then(|| view! {
                 <details data-testid="new-person">
                     <summary>{tu_string!(i18n, network_add)}</summary>
-                    <PersonForm store role person=None/>
+                    <PersonForm role person=None/>
                 </details>
             })}
         </section>
         <section class="card" aria-labelledby="help-title">
             <h2 id="help-title">{tu_string!(i18n, interventions_title)}</h2>
             <ul class="people" data-testid="interventions">
-                {move || help().into_iter().map(|i| view! { <InterventionItem store role i editable=edits_help/> }).collect_view()}
+                {move || help().into_iter().map(|i| view! { <InterventionItem role i editable=edits_help/> }).collect_view()}
             </ul>
             {edits_help.then(|| view! {
                 <details data-testid="new-intervention">
                     <summary>{tu_string!(i18n, intervention_add)}</summary>
-                    <InterventionForm store role intervention=None/>
+                    <InterventionForm role intervention=None/>
                 </details>
             })}
         </section>
@@ -56,12 +57,7 @@ pub fn Network(store: PlanStore, role: Role) -> impl IntoView {
 }
 
 #[component]
-fn PersonItem(
-    store: PlanStore,
-    role: Role,
-    person: NetworkPerson,
-    editable: bool,
-) -> impl IntoView {
+fn PersonItem(role: Role, person: NetworkPerson, editable: bool) -> impl IntoView {
     let i18n = use_i18n();
     let about = [person.relation.clone(), person.helps_with.clone()]
         .into_iter()
@@ -79,17 +75,18 @@ fn PersonItem(
             {editable.then(|| view! {
                 <details>
                     <summary>{tu_string!(i18n, edit)}</summary>
-                    <PersonForm store role person=Some(person.clone())/>
+                    <PersonForm role person=Some(person.clone())/>
                 </details>
             })}
-            <HistoryToggle store entity=Entity::NetworkPerson(person.id)/>
+            <HistoryToggle entity=Entity::NetworkPerson(person.id)/>
         </li>
     }
 }
 
 /// Add someone from the network, or change or remove them.
 #[component]
-fn PersonForm(store: PlanStore, role: Role, person: Option<NetworkPerson>) -> impl IntoView {
+fn PersonForm(role: Role, person: Option<NetworkPerson>) -> impl IntoView {
+    let plans = use_plans();
     let i18n = use_i18n();
     let p = person.as_ref();
     let name = RwSignal::new(p.map(|p| p.name.clone()).unwrap_or_default());
@@ -116,7 +113,7 @@ fn PersonForm(store: PlanStore, role: Role, person: Option<NetworkPerson>) -> im
             Edit::new(e, Field::Phone, optional_text(phone)),
         ];
         leptos::task::spawn_local(async move {
-            if save(store, i18n, role, edits, tu_string!(i18n, network_saved)).await && is_new {
+            if save(plans, i18n, role, edits, tu_string!(i18n, network_saved)).await && is_new {
                 for s in [name, relation, helps, phone] {
                     s.set(String::new());
                 }
@@ -130,7 +127,7 @@ fn PersonForm(store: PlanStore, role: Role, person: Option<NetworkPerson>) -> im
         let e = Entity::NetworkPerson(id);
         leptos::task::spawn_local(async move {
             save(
-                store,
+                plans,
                 i18n,
                 role,
                 vec![Edit::new(e, Field::Deleted, true)],
@@ -153,12 +150,7 @@ fn PersonForm(store: PlanStore, role: Role, person: Option<NetworkPerson>) -> im
 }
 
 #[component]
-fn InterventionItem(
-    store: PlanStore,
-    role: Role,
-    i: Intervention,
-    editable: bool,
-) -> impl IntoView {
+fn InterventionItem(role: Role, i: Intervention, editable: bool) -> impl IntoView {
     let i18n = use_i18n();
     let title = format::intervention(i18n, &i);
     let status = format::intervention_status(i18n, i.status);
@@ -176,21 +168,18 @@ fn InterventionItem(
             {editable.then(|| view! {
                 <details>
                     <summary>{tu_string!(i18n, edit)}</summary>
-                    <InterventionForm store role intervention=Some(i.clone())/>
+                    <InterventionForm role intervention=Some(i.clone())/>
                 </details>
             })}
-            <HistoryToggle store entity=Entity::Intervention(i.id)/>
+            <HistoryToggle entity=Entity::Intervention(i.id)/>
         </li>
     }
 }
 
 /// Add or change an intervention: its kind, own name, status and hours per week.
 #[component]
-fn InterventionForm(
-    store: PlanStore,
-    role: Role,
-    intervention: Option<Intervention>,
-) -> impl IntoView {
+fn InterventionForm(role: Role, intervention: Option<Intervention>) -> impl IntoView {
+    let plans = use_plans();
     let i18n = use_i18n();
     let it = intervention.as_ref();
     let kind = RwSignal::new(it.map_or(InterventionKind::Vib, |i| i.kind));
@@ -228,7 +217,7 @@ fn InterventionForm(
         ];
         leptos::task::spawn_local(async move {
             if save(
-                store,
+                plans,
                 i18n,
                 role,
                 edits,

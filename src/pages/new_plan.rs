@@ -4,8 +4,8 @@ use leptos::prelude::*;
 
 use crate::format;
 use crate::i18n::*;
+use crate::plans::use_plans;
 use crate::route::{Nav, Screen};
-use crate::store::PlanStore;
 use crate::sync::SyncError;
 
 const ROLES: [Role; 5] = [
@@ -36,7 +36,8 @@ impl Person {
 
 /// The foster-care worker starts a shared plan: the child, the start date and who takes part.
 #[component]
-pub fn NewPlanForm(store: PlanStore, nav: Nav) -> impl IntoView {
+pub fn NewPlanForm(nav: Nav) -> impl IntoView {
+    let plans = use_plans();
     let i18n = use_i18n();
     let today = chrono::Local::now().date_naive();
     let child = RwSignal::new(String::new());
@@ -76,8 +77,8 @@ pub fn NewPlanForm(store: PlanStore, nav: Nav) -> impl IntoView {
         saving.set(true);
         problem.set(None);
         leptos::task::spawn_local(async move {
-            match store.found(new).await {
-                Ok(()) => nav.go(Screen::Members),
+            match plans.found(new).await {
+                Ok(plan) => nav.open(plan, Screen::Members),
                 Err(e) => {
                     saving.set(false);
                     problem.set(Some(match e {

@@ -11,12 +11,13 @@ use crate::components::notice::{save, NoticeBar};
 use crate::format;
 use crate::forms::optional_date;
 use crate::i18n::*;
-use crate::store::{Notice, PlanStore};
+use crate::plans::{use_plans, Notice};
 
 #[component]
-pub fn Phases(store: PlanStore, role: Role) -> impl IntoView {
+pub fn Phases(role: Role) -> impl IntoView {
+    let plans = use_plans();
     let i18n = use_i18n();
-    let plan = store.shown();
+    let plan = plans.shown();
     let next_phase = move |_| {
         let (next, check) = plan.with_untracked(|p| {
             let next = p.phase.next();
@@ -24,7 +25,7 @@ pub fn Phases(store: PlanStore, role: Role) -> impl IntoView {
         });
         let Some(next) = next else { return };
         if let Some(Err(e)) = check {
-            store.notice.set(Some(Notice {
+            plans.notice.set(Some(Notice {
                 text: phase_error(i18n, &e),
                 is_error: true,
             }));
@@ -36,12 +37,12 @@ pub fn Phases(store: PlanStore, role: Role) -> impl IntoView {
             Edit::new(Entity::PhaseDates(next), Field::ActualStart, Some(today)),
         ];
         leptos::task::spawn_local(async move {
-            save(store, i18n, role, edits, tu_string!(i18n, phase_moved)).await;
+            save(plans, i18n, role, edits, tu_string!(i18n, phase_moved)).await;
         });
     };
     view! {
         <h1>{tu_string!(i18n, phases_title)}</h1>
-        <NoticeBar notice=store.notice/>
+        <NoticeBar notice=plans.notice/>
         <ol class="phases" data-testid="phases">
             {Phase::ALL.into_iter().map(|phase| {
                 let state = move || plan.with(|p| phase.cmp(&p.phase));
@@ -51,9 +52,9 @@ pub fn Phases(store: PlanStore, role: Role) -> impl IntoView {
                         <h2>{format!("{} {}: {}", tu_string!(i18n, phase_word), phase.number(), format::phase(i18n.get_locale_untracked(), phase))}</h2>
                         <p>{format::phase_explained(i18n.get_locale_untracked(), phase, role == Role::Youth)}</p>
                         {move || plan.with(|p| phase_dates(i18n, p, phase))}
-                        {allowed(role, Action::ChangePhase).then(|| view! { <PlannedStart store role phase/> })}
-                        {(phase == Phase::Mandate).then(|| view! { <Consents store role/> })}
-                        {(phase == Phase::Execution).then(|| view! { <Decision store role/> })}
+                        {allowed(role, Action::ChangePhase).then(|| view! { <PlannedStart role phase/> })}
+                        {(phase == Phase::Mandate).then(|| view! { <Consents role/> })}
+                        {(phase == Phase::Execution).then(|| view! { <Decision role/> })}
                     </li>
                 }
             }).collect_view()}
@@ -66,7 +67,7 @@ pub fn Phases(store: PlanStore, role: Role) -> impl IntoView {
                 </button>
             })
         }}
-        <HistoryToggle store entity=Entity::Plan/>
+        <HistoryToggle entity=Entity::Plan/>
     }
 }
 
@@ -105,10 +106,11 @@ pub fn phase_error(i18n: leptos_i18n::I18nContext<Locale>, e: &PhaseError) -> St
 /// Phase 0: who has agreed to start, and when. Each party agrees for themself; the worker can
 /// record an agreement given on paper or in a meeting.
 #[component]
-fn Consents(store: PlanStore, role: Role) -> impl IntoView {
+fn Consents(role: Role) -> impl IntoView {
+    let plans = use_plans();
     let i18n = use_i18n();
-    let plan = store.shown();
-    let me = store.member(role);
+    let plan = plans.shown();
+    let me = plans.member(role);
     let rows = move || {
         plan.with(|p| {
             p.members
@@ -138,7 +140,7 @@ fn Consents(store: PlanStore, role: Role) -> impl IntoView {
             Some(now),
         )];
         leptos::task::spawn_local(async move {
-            save(store, i18n, role, edits, tu_string!(i18n, consent_saved)).await;
+            save(plans, i18n, role, edits, tu_string!(i18n, consent_saved)).await;
         });
     };
     view! {
@@ -170,9 +172,10 @@ fn Consents(store: PlanStore, role: Role) -> impl IntoView {
 
 /// The end of phase 2: home, or growing up in the foster family, with the reasons and the date.
 #[component]
-fn Decision(store: PlanStore, role: Role) -> impl IntoView {
+fn Decision(role: Role) -> impl IntoView {
+    let plans = use_plans();
     let i18n = use_i18n();
-    let plan = store.shown();
+    let plan = plans.shown();
     let outcome = RwSignal::new(None::<Perspective>);
     let reasons = RwSignal::new(String::new());
     let date = RwSignal::new(chrono::Local::now().date_naive().to_string());
@@ -198,7 +201,7 @@ fn Decision(store: PlanStore, role: Role) -> impl IntoView {
             Edit::new(Entity::Decision, Field::Date, Some(day)),
         ];
         leptos::task::spawn_local(async move {
-            save(store, i18n, role, edits, tu_string!(i18n, decision_saved)).await;
+            save(plans, i18n, role, edits, tu_string!(i18n, decision_saved)).await;
         });
     };
     view! {
@@ -213,7 +216,7 @@ fn Decision(store: PlanStore, role: Role) -> impl IntoView {
             }.into_any(),
             None => view! { <p class="muted" data-testid="decision">{tu_string!(i18n, decision_none)}</p> }.into_any(),
         })}
-        <HistoryToggle store entity=Entity::Decision/>
+        <HistoryToggle entity=Entity::Decision/>
         {(allowed(role, Action::RecordDecision)).then(|| view! {
             <details>
                 <summary>{tu_string!(i18n, decision_record)}</summary>
@@ -247,9 +250,10 @@ fn Decision(store: PlanStore, role: Role) -> impl IntoView {
 
 /// When a phase is planned to start; the worker and the guardian keep it up to date.
 #[component]
-fn PlannedStart(store: PlanStore, role: Role, phase: Phase) -> impl IntoView {
+fn PlannedStart(role: Role, phase: Phase) -> impl IntoView {
+    let plans = use_plans();
     let i18n = use_i18n();
-    let plan = store.shown();
+    let plan = plans.shown();
     let date = RwSignal::new(plan.with_untracked(|p| {
         p.phase_dates
             .get(&phase)
@@ -260,7 +264,7 @@ fn PlannedStart(store: PlanStore, role: Role, phase: Phase) -> impl IntoView {
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Ok(day) = optional_date(date) else {
-            store.notice.set(Some(Notice {
+            plans.notice.set(Some(Notice {
                 text: tu_string!(i18n, error_date).to_string(),
                 is_error: true,
             }));
@@ -273,7 +277,7 @@ fn PlannedStart(store: PlanStore, role: Role, phase: Phase) -> impl IntoView {
         )];
         leptos::task::spawn_local(async move {
             save(
-                store,
+                plans,
                 i18n,
                 role,
                 edits,

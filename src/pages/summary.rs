@@ -7,12 +7,13 @@ use leptos::prelude::*;
 
 use crate::format;
 use crate::i18n::*;
-use crate::store::PlanStore;
+use crate::plans::use_plans;
 
 #[component]
-pub fn Summary(store: PlanStore) -> impl IntoView {
+pub fn Summary() -> impl IntoView {
+    let plans = use_plans();
     let i18n = use_i18n();
-    let plan = store.shown();
+    let plan = plans.shown();
     let print = move |_| {
         let _ = window().print();
     };

@@ -129,9 +129,24 @@ export async function expectAccessible(page: Page) {
   expect(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`)).toEqual([]);
 }
 
-/** Opens one of the plan's main screens from the tab bar (Dutch labels). */
+/** The screens the bottom bar has no room for, and the tab (*Meer*) they are reached from. */
+export const UNDER_MORE: Record<string, string> = { Evaluaties: "Meer", Netwerk: "Meer", Evaluations: "More", Network: "More" };
+
+/** The bottom bar, in either language. */
+export const tabBar = (page: Page) => page.getByRole("navigation", { name: /^(Onderdelen van het plan|Parts of the plan)$/ });
+
+/**
+ * Opens one of the plan's screens as a user does: from the bottom bar, or through *Meer* for the
+ * screens under it (Dutch or English labels).
+ */
 export async function tab(page: Page, name: string) {
-  await page.getByRole("navigation", { name: "Onderdelen van het plan" }).getByRole("link", { name, exact: true }).click();
+  const more = UNDER_MORE[name];
+  if (more) {
+    await tabBar(page).getByRole("link", { name: more, exact: true }).click();
+    await page.getByTestId("more-screens").getByRole("link", { name, exact: true }).click();
+  } else {
+    await tabBar(page).getByRole("link", { name, exact: true }).click();
+  }
 }
 
 /** As the worker, starts a real (shared) plan for Daan with one parent, Mirjam. */
@@ -152,10 +167,12 @@ let tick = 0;
 const hlc = (at: number) => `${String(at).padStart(18, "0")}-${String(tick++).padStart(7, "0")}-${WORKER_NODE}`;
 
 /**
- * The worker's plan for Sam, made through the API, with invites for the worker's own phone, a parent
- * (Mirjam) and a foster family; three goals, and `moreGoals` further goals for the parent. Its changes are stamped at `writtenAt`.
+ * The worker's plan for a child (Sam unless `child` says otherwise), made through the API, with
+ * invites for the worker's own phone, a parent (Mirjam) and a foster family; three goals, and
+ * `moreGoals` further goals for the parent. It starts `startDay` days from the tests' today; with
+ * `workerConsent` the worker has given her consent. Its changes are stamped at `writtenAt`.
  */
-export async function workerPlan(request: APIRequestContext, { moreGoals = 0, writtenAt = testNow() } = {}) {
+export async function workerPlan(request: APIRequestContext, { moreGoals = 0, writtenAt = testNow(), child = "Sam", startDay = 0, workerConsent = false } = {}) {
   const plan = randomUUID(), worker = randomUUID(), parent = randomUUID(), foster = randomUUID();
   const goal = { breakfast: randomUUID(), budget: randomUUID(), visits: randomUUID() };
   const op = (entity: string, field: string, value: unknown, at = writtenAt) =>
@@ -164,8 +181,9 @@ export async function workerPlan(request: APIRequestContext, { moreGoals = 0, wr
     op(`member:${worker}`, "name", "Lotte de Vries"), op(`member:${worker}`, "role", "foster_care_worker"),
     op(`member:${parent}`, "name", "Mirjam"), op(`member:${parent}`, "role", "parent"),
     op(`member:${foster}`, "name", "Fam. Bakker"), op(`member:${foster}`, "role", "foster_parent"),
-    op("plan", "child_name", "Sam"), op("plan", "start_date", day(0)),
+    op("plan", "child_name", child), op("plan", "start_date", day(startDay)),
   ];
+  if (workerConsent) ops.push(op(`consent:${worker}`, "given_at", `${day(0)}T09:00:00`));
   const goals: [string, string, string, number][] = [
     [goal.breakfast, "Samen ontbijten in het weekend", "parent", 1],
     [goal.budget, "Afspraak met de budgetcoach", "parent", 2],
@@ -185,7 +203,7 @@ export async function workerPlan(request: APIRequestContext, { moreGoals = 0, wr
     return (await r.json()).code as string;
   };
   return {
-    plan, goal, parent, auth,
+    plan, goal, parent, worker, auth, child,
     workerCode: await invite(worker), parentCode: await invite(parent), fosterCode: await invite(foster),
     /** One change by the worker, stamped now in the tests' time unless `at` says otherwise. */
     push: (entity: string, field: string, value: unknown, at = testNow()) =>

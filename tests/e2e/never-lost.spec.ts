@@ -20,10 +20,34 @@ async function phone(browser: Browser, code: string, routes?: (context: BrowserC
 }
 
 const isOps = (url: URL) => /^\/api\/plans\/[^/]+\/ops$/.test(url.pathname);
-/** The tick of `goal` ("done") among the operations a push sends, if it is there. */
-const tickIn = (route: Route, goal: string): { id: string; hlc: string } | undefined =>
-  (route.request().postDataJSON().ops as any[]).find((o) => o.entity === `goal:${goal}` && o.field === "status" && o.value === "done");
+/** The phone's sync round: one request for all its plans. */
+const isSync = (url: URL) => url.pathname === "/api/sync";
+/** The tick of `goal` ("done") among the operations a plan's entry pushes, if it is there. */
+const tickIn = (entry: any, goal: string): { id: string; hlc: string } | undefined =>
+  (entry.ops as any[]).find((o) => o.entity === `goal:${goal}` && o.field === "status" && o.value === "done");
+const dailyLimit = { status: 429, error: "daily_limit", message: "This member sent the most changes a day allows; try again tomorrow." };
 const json = (status: number, body: unknown) => ({ status, contentType: "application/json", body: JSON.stringify(body) });
+
+/**
+ * Routes the phone's sync rounds through `edit`, which sees each plan's entry before the real
+ * server does (and may change it: take operations out of its push, say) and may return a change
+ * to that plan's answer, made before the phone sees it.
+ */
+const syncThrough = (edit: (entry: any) => ((answer: any) => any) | void) => async (route: Route) => {
+  const body = route.request().postDataJSON();
+  const after = body.plans.map((entry: any) => edit(entry));
+  const response = await route.fetch({ postData: JSON.stringify(body) });
+  const answer = await response.json();
+  answer.plans = answer.plans.map((a: any, i: number) => after[i]?.(a) ?? a);
+  await route.fulfill({ response, body: JSON.stringify(answer) });
+};
+
+/** Takes the tick of `goal` out of a plan's push; the real server never sees it. */
+function takeOut(entry: any, goal: string) {
+  const tick = tickIn(entry, goal);
+  entry.ops = entry.ops.filter((o: any) => o !== tick);
+  return tick;
+}
 
 test("a phone the server no longer knows keeps its plan and its unsent change, and says it must be invited again, also after a reload", async ({ browser, request }) => {
   const w = await workerPlan(request);
@@ -32,11 +56,15 @@ test("a phone the server no longer knows keeps its plan and its unsent change, a
 
   // The server no longer knows this phone's token (say its database came back from last night's backup).
   let calls = 0;
-  const unknown = (route: Route) => {
+  const refusal = { status: 401, error: "token_unknown", message: "This device token is not known; accept a new invite to register this device." };
+  const unknown = syncThrough((entry) => {
     calls++;
-    return route.fulfill(json(401, { error: "token_unknown", message: "This device token is not known; accept a new invite to register this device." }));
-  };
-  await context.route("**/api/plans/**", unknown);
+    entry.ops = [];
+    return (answer) => ({ plan: answer.plan, error: refusal });
+  });
+  const noStream = (route: Route) => route.fulfill(json(401, { error: refusal.error, message: refusal.message }));
+  await context.route(isSync, unknown);
+  await context.route("**/api/events?**", noStream);
   await breakfast.check();
   const told = page.getByTestId("access-unknown");
   await expect(told).toHaveText("Deze telefoon is niet meer bekend bij de server. Vraag de pleegzorgbegeleider om een nieuwe uitnodiging; je wijzigingen blijven op deze telefoon.", { timeout: 10_000 });
@@ -63,7 +91,8 @@ test("a phone the server no longer knows keeps its plan and its unsent change, a
   expect((await w.serverOps()).filter((o) => o.entity === `goal:${w.goal.breakfast}` && o.value === "done")).toEqual([]);
 
   // Known again (the server's data back): the next round sends the tick, and the message goes.
-  await context.unroute("**/api/plans/**", unknown);
+  await context.unroute(isSync, unknown);
+  await context.unroute("**/api/events?**", noStream);
   await context.setOffline(true);
   await context.setOffline(false);
   await expect(page.getByTestId("sync-pending")).toHaveText("alles verstuurd", { timeout: 20_000 });
@@ -119,8 +148,13 @@ test("a phone joining a plan that takes many pages to pull shows every change", 
   const w = await workerPlan(request, { moreGoals: 12 });
   // 68 operations, answered five at a time (the app asks for a thousand).
   let pages = 0;
-  const { page, context } = await phone(browser, w.parentCode, (context) =>
-    context.route(
+  const { page, context } = await phone(browser, w.parentCode, async (context) => {
+    // The round's first page, then the rest plan by plan.
+    await context.route(isSync, syncThrough((entry) => {
+      entry.limit = 5;
+      pages++;
+    }));
+    await context.route(
       (url) => isOps(url) && url.searchParams.has("after"),
       async (route) => {
         const url = new URL(route.request().url());
@@ -128,8 +162,8 @@ test("a phone joining a plan that takes many pages to pull shows every change", 
         pages++;
         await route.fulfill({ response: await route.fetch({ url: url.toString() }) });
       },
-    ),
-  );
+    );
+  });
   await expect(page.locator('[data-testid="progress"] [data-role="parent"]')).toContainText("0 van 14 gedaan");
   await expect(page.locator('[data-testid="progress"] [data-role="foster_parent"]')).toContainText("0 van 1 gedaan");
   expect(pages).toBeGreaterThanOrEqual(14);
@@ -149,12 +183,13 @@ test("a change refused because the server holds another one under its id is kept
   const w = await workerPlan(request);
   let refusedId: string | undefined;
   const { page, context } = await phone(browser, w.parentCode, (context) =>
-    context.route(isOps, async (route) => {
-      const tick = route.request().method() === "POST" && !refusedId && tickIn(route, w.goal.breakfast);
-      if (!tick) return route.continue();
+    context.route(isSync, syncThrough((entry) => {
+      const tick = !refusedId && takeOut(entry, w.goal.breakfast);
+      if (!tick) return;
       refusedId = tick.id;
-      await route.fulfill(json(200, { accepted: [], refused: [{ op: tick.id, reason: "op_id_reused", message: "This operation id is already stored with other content; send the change under a new id." }], last_seq: 0 }));
-    }),
+      const refused = { op: tick.id, reason: "op_id_reused", message: "This operation id is already stored with other content; send the change under a new id." };
+      return (answer) => ({ ...answer, push: { accepted: answer.push?.accepted ?? [], refused: [...(answer.push?.refused ?? []), refused], last_seq: answer.last_seq } });
+    })),
   );
   const breakfast = page.getByRole("checkbox", { name: /Samen ontbijten/ });
   await breakfast.check();
@@ -175,8 +210,8 @@ test("the real server holds another change under the id of a waiting one: the ph
   const w = await workerPlan(request);
   let taken: string | undefined;
   const { page, context } = await phone(browser, w.parentCode, (context) =>
-    context.route(isOps, async (route) => {
-      const tick = route.request().method() === "POST" && !taken && tickIn(route, w.goal.breakfast);
+    context.route(isSync, async (route) => {
+      const tick = !taken && route.request().postDataJSON().plans.map((e: any) => tickIn(e, w.goal.breakfast)).find(Boolean);
       if (tick) {
         // Just before the phone's push lands, the worker stores another change under its id.
         taken = tick.id;
@@ -209,8 +244,16 @@ test("a phone that finds the server holding less than it pulled (restored from a
   // The restored server from the phone's first pull on: its plan now ends at seq 3, so the seqs
   // it hands out anew lie below the phone's cursor, and going on from the cursor finds nothing.
   // (Faked from the start, so no pull already under way can slip a real answer past it.)
-  const { page, context } = await phone(browser, w.parentCode, (context) =>
-    context.route(isOps, async (route) => {
+  const { page, context } = await phone(browser, w.parentCode, async (context) => {
+    await context.route(isSync, syncThrough((entry) => {
+      const after = entry.after;
+      if (after === 0) {
+        fromStart++;
+        return;
+      }
+      return (answer) => ({ plan: answer.plan, ops: [], last_seq: 3, cursor: after, more: false });
+    }));
+    await context.route(isOps, async (route) => {
       if (route.request().method() !== "GET") return route.continue();
       const after = Number(new URL(route.request().url()).searchParams.get("after"));
       if (after === 0) {
@@ -218,8 +261,8 @@ test("a phone that finds the server holding less than it pulled (restored from a
         return route.continue();
       }
       return route.fulfill(json(200, { ops: [], last_seq: 3, cursor: after, more: false }));
-    }),
-  );
+    });
+  });
   const joined = fromStart;
   expect((await w.push(`goal:${w.goal.budget}`, "title", "Budgetcoach na de back-up")).status()).toBe(200);
   await expect(page.getByText("Budgetcoach na de back-up")).toBeVisible({ timeout: 20_000 });
@@ -231,12 +274,13 @@ test("a change refused as stamped before the plan was founded is kept, and sent 
   const w = await workerPlan(request);
   let refused: { id: string; hlc: string } | undefined;
   const { page, context } = await phone(browser, w.parentCode, (context) =>
-    context.route(isOps, async (route) => {
-      const tick = route.request().method() === "POST" && !refused && tickIn(route, w.goal.breakfast);
-      if (!tick) return route.continue();
+    context.route(isSync, syncThrough((entry) => {
+      const tick = !refused && takeOut(entry, w.goal.breakfast);
+      if (!tick) return;
       refused = tick;
-      await route.fulfill(json(200, { accepted: [], refused: [{ op: tick.id, reason: "before_plan", message: "This change is dated before the plan was founded." }], last_seq: 0 }));
-    }),
+      const refusal = { op: tick.id, reason: "before_plan", message: "This change is dated before the plan was founded." };
+      return (answer) => ({ ...answer, push: { accepted: answer.push?.accepted ?? [], refused: [...(answer.push?.refused ?? []), refusal], last_seq: answer.last_seq } });
+    })),
   );
   const breakfast = page.getByRole("checkbox", { name: /Samen ontbijten/ });
   await breakfast.check();
@@ -253,11 +297,12 @@ test("a change refused as stamped before the plan was founded is kept, and sent 
 
 test("a push refused for one of the server's limits keeps the change waiting, says why, and still brings in the others' changes", async ({ browser, request }) => {
   const w = await workerPlan(request);
-  const limit = (route: Route) =>
-    route.request().method() === "POST"
-      ? route.fulfill(json(429, { error: "daily_limit", message: "This member sent the most changes a day allows; try again tomorrow." }))
-      : route.continue();
-  const { page, context } = await phone(browser, w.parentCode, (context) => context.route(isOps, limit));
+  const limit = syncThrough((entry) => {
+    if (entry.ops.length === 0) return;
+    entry.ops = [];
+    return (answer) => ({ ...answer, push: undefined, push_error: dailyLimit });
+  });
+  const { page, context } = await phone(browser, w.parentCode, (context) => context.route(isSync, limit));
   const breakfast = page.getByRole("checkbox", { name: /Samen ontbijten/ });
   await breakfast.check();
   await expect(page.getByText("De server neemt vandaag geen wijzigingen meer van je aan")).toBeVisible({ timeout: 10_000 });
@@ -268,7 +313,7 @@ test("a push refused for one of the server's limits keeps the change waiting, sa
   await expect(page.getByTestId("child-name")).toHaveText("Plan van Sam Jansen", { timeout: 20_000 });
   await expect(page.getByTestId("sync-pending")).toHaveText("1 wijziging wacht");
   // The next day (here: the limit lifted), the tick goes out.
-  await context.unroute(isOps, limit);
+  await context.unroute(isSync, limit);
   await context.setOffline(true);
   await context.setOffline(false);
   await expect(page.getByTestId("sync-pending")).toHaveText("alles verstuurd", { timeout: 20_000 });
@@ -299,12 +344,13 @@ test("another change arriving under the id of one still waiting on the phone doe
   const w = await workerPlan(request);
   // The server refuses every push for now (one of its limits), so the tick waits on the phone.
   let waiting: { id: string } | undefined;
-  const limit = (route: Route) => {
-    if (route.request().method() !== "POST") return route.continue();
-    waiting ??= tickIn(route, w.goal.breakfast);
-    return route.fulfill(json(429, { error: "daily_limit", message: "This member sent the most changes a day allows; try again tomorrow." }));
-  };
-  const { page, context } = await phone(browser, w.parentCode, (context) => context.route(isOps, limit));
+  const limit = syncThrough((entry) => {
+    if (entry.ops.length === 0) return;
+    waiting ??= tickIn(entry, w.goal.breakfast);
+    entry.ops = [];
+    return (answer) => ({ ...answer, push: undefined, push_error: dailyLimit });
+  });
+  const { page, context } = await phone(browser, w.parentCode, (context) => context.route(isSync, limit));
   const breakfast = page.getByRole("checkbox", { name: /Samen ontbijten/ });
   await breakfast.check();
   await expect.poll(() => waiting).toBeDefined();
@@ -317,7 +363,7 @@ test("another change arriving under the id of one still waiting on the phone doe
   await expect(breakfast).toBeChecked();
   await expect(page.getByTestId("sync-pending")).toHaveText("1 wijziging wacht");
   // Once the server takes changes again, the tick reaches it under a new id.
-  await context.unroute(isOps, limit);
+  await context.unroute(isSync, limit);
   await context.setOffline(true);
   await context.setOffline(false);
   await expect(page.getByTestId("sync-pending")).toHaveText("alles verstuurd", { timeout: 20_000 });

@@ -154,8 +154,8 @@ test("a tab closed in the middle of a sync loses nothing; the next visit finishe
   const foster = await phone(browser, baseURL, w.fosterCode, "block");
   // Hold every push in the air, then close the tab while it hangs.
   let held = 0;
-  await foster.page.route("**/api/plans/*/ops", async (route) => {
-    if (route.request().method() === "POST") {
+  await foster.page.route("**/api/sync", async (route) => {
+    if (route.request().postDataJSON().plans.some((entry: any) => entry.ops.length > 0)) {
       held++;
       return; // never answered
     }
