@@ -127,10 +127,16 @@ fn Shell(opened: StoredValue<Option<Result<Opened, StoreError>>, LocalStorage>) 
         view! {
             <a class="skip" href="#main">{tu_string!(i18n, skip_to_content)}</a>
             <header class="topbar">
-                <Link nav to=Screen::Home class="brand">
+                // The start: "Mijn gezinnen" on a phone with several plans, else home.
+                <a href="/" class="brand" on:click=move |e: leptos::ev::MouseEvent| {
+                    if !(e.ctrl_key() || e.meta_key() || e.shift_key() || e.alt_key()) {
+                        e.prevent_default();
+                        nav.start();
+                    }
+                }>
                     <img src="/icons/icon.svg" alt="" width="28" height="28"/>
                     <span>"Koers"</span>
-                </Link>
+                </a>
                 // Named in the language it switches to, as people look for their own language.
                 <button class="chip" on:click=switch_language lang=if locale == Locale::nl { "en" } else { "nl" }>
                     {tu_string!(i18n, other_language)}

@@ -118,6 +118,9 @@ pub struct Plans {
     /// instead (see the shell).
     pub left: RwSignal<Option<PlanId>>,
     round: StoredValue<Rounds>,
+    /// Plans the user is taking off this phone: no round or event about them may act meanwhile
+    /// (the server's answer to the sign-out would say "revoked").
+    leaving: StoredValue<Vec<PlanId>>,
     /// How many changes this phone made in each plan: a round that finds the count moved on
     /// since it started knows a change was made meanwhile, which it did not send.
     edits: StoredValue<Vec<(PlanId, u64)>>,
@@ -178,6 +181,7 @@ impl Plans {
             left: RwSignal::new(None),
             round: StoredValue::new(Rounds::default()),
             edits: StoredValue::new(Vec::new()),
+            leaving: StoredValue::new(Vec::new()),
             cursors: StoredValue::new(Vec::new()),
             events: StoredValue::new_local(None),
             i18n: use_i18n(),
@@ -521,10 +525,12 @@ impl Plans {
 
     /// The shared plans a round may sync: not those the phone was taken out of.
     fn syncable(self) -> Vec<Session> {
+        let leaving = self.leaving.get_value();
         self.entries.with_untracked(|plans| {
             plans
                 .iter()
                 .filter(|e| e.access != Some(AccessProblem::Revoked))
+                .filter(|e| !leaving.contains(&e.membership.plan))
                 .filter_map(|e| e.membership.session.clone())
                 .collect()
         })
@@ -536,10 +542,11 @@ impl Plans {
         use wasm_bindgen::JsCast;
         type Handler = wasm_bindgen::closure::Closure<dyn FnMut(web_sys::Event)>;
         // A plan the server does not let in is left out: rounds learn when that changes.
+        let leaving = self.leaving.get_value();
         let tokens: Vec<String> = self.entries.with_untracked(|plans| {
             plans
                 .iter()
-                .filter(|e| e.access.is_none())
+                .filter(|e| e.access.is_none() && !leaving.contains(&e.membership.plan))
                 .filter_map(|e| e.membership.session.as_ref().map(|s| s.token.clone()))
                 .collect()
         });
@@ -714,6 +721,9 @@ impl Plans {
         result: Result<sync::Round, SyncError>,
         edited: bool,
     ) {
+        if self.leaving.with_value(|l| l.contains(&plan)) {
+            return;
+        }
         let shown = self.session.with_untracked(|s| s.as_ref().map(|s| s.plan)) == Some(plan);
         match result {
             Ok(round) => {
@@ -907,11 +917,17 @@ impl Plans {
             return Err(WipeError::Storage(not_loaded()));
         };
         if let Some(session) = self.session.get_untracked() {
+            self.leaving.update_value(|l| l.push(plan));
+            self.listen();
             if sync::sign_out(&session).await.is_err() && !even_if_not_signed_out {
+                // Back as it was: the plan stays and syncs.
+                self.leaving.update_value(|l| l.retain(|p| *p != plan));
+                self.listen();
                 return Err(WipeError::NotSignedOut);
             }
         }
         self.leave_plan(plan, false).await;
+        self.leaving.update_value(|l| l.retain(|p| *p != plan));
         Ok(())
     }
 

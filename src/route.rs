@@ -56,6 +56,12 @@ impl Nav {
         self.carry(to);
     }
 
+    /// Goes to the start (`/`): "Mijn gezinnen" on a phone with several plans, else home.
+    pub fn start(self) {
+        self.notice.set(None);
+        self.push("/".into(), None, Screen::Home);
+    }
+
     /// Opens a screen of another plan (or the same).
     pub fn open(self, plan: PlanId, to: Screen) {
         self.notice.set(None);

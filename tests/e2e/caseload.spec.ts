@@ -3,7 +3,7 @@
 // plan and one event stream follows them all; each plan's change, removal or departure touches
 // only that plan.
 import type { APIRequestContext, Browser, Page } from "@playwright/test";
-import { test, expect, day, expectAccessible, newContext, tab, workerPlan } from "./helpers";
+import { test, expect, day, expectAccessible, newContext, tab, waitForServiceWorker, workerPlan } from "./helpers";
 
 type Plan = Awaited<ReturnType<typeof workerPlan>>;
 
@@ -174,5 +174,63 @@ test("with notifications allowed, a reminder of the second plan names its child 
   await page.goto(notified.data);
   await expect(page.getByRole("heading", { name: "Contactmomenten", level: 1 })).toBeVisible();
   await expect(page.getByTestId("plan-switch")).toHaveText(/Lina$/);
+  await context.close();
+});
+
+test("a phone from before several plans keeps its shared plan, its unsent change and the example when it updates", async ({ browser, request }) => {
+  const sam = await workerPlan(request, { child: "Sam" });
+  const context = await newContext(browser, { viewport: { width: 390, height: 844 }, isMobile: true });
+  const page = await context.newPage();
+  await page.goto(`/uitnodiging#${sam.parentCode}`);
+  await expect(page.getByTestId("child-name")).toHaveText("Plan van Sam");
+  // Offline from here on, so the change waits (the service worker serves the app's files).
+  await waitForServiceWorker(page);
+  await context.setOffline(true);
+  await page.getByRole("checkbox", { name: /Samen ontbijten/ }).check();
+  await expect(page.getByTestId("sync-pending")).toHaveText("1 wijziging wacht");
+
+  // The device facts as the version before several plans left them: one `session`, no list.
+  const facts = await page.evaluate(async () => {
+    const db: IDBDatabase = await new Promise((resolve, reject) => {
+      const open = indexedDB.open("koers");
+      open.onsuccess = () => resolve(open.result);
+      open.onerror = () => reject(open.error);
+    });
+    const meta = db.transaction("meta", "readwrite").objectStore("meta");
+    const get = (key: string) => new Promise<any>((resolve) => { const r = meta.get(key); r.onsuccess = () => resolve(r.result); });
+    const plans = JSON.parse(await get("plans"));
+    const shared = plans.find((m: any) => m.session);
+    meta.put(JSON.stringify(shared.session), "session");
+    meta.delete("plans");
+    meta.delete("current");
+    await new Promise((resolve) => (meta.transaction.oncomplete = resolve));
+    const keys: string[] = await new Promise((resolve) => { const r = db.transaction("meta").objectStore("meta").getAllKeys(); r.onsuccess = () => resolve(r.result as string[]); });
+    db.close();
+    return keys;
+  });
+  expect(facts).toContain("session");
+  expect(facts).not.toContain("plans");
+
+  // The new version opens it: the plan, the waiting tick and the example plan are all there.
+  await page.reload();
+  await expect(page.getByTestId("child-name")).toHaveText("Plan van Sam");
+  await expect(page.getByRole("checkbox", { name: /Samen ontbijten/ })).toBeChecked();
+  await expect(page.getByTestId("sync-pending")).toHaveText("1 wijziging wacht");
+  await context.setOffline(false);
+  await expect(page.getByTestId("sync-pending")).toHaveText("alles verstuurd", { timeout: 10_000 });
+  expect((await sam.serverOps()).filter((o) => o.entity === `goal:${sam.goal.breakfast}` && o.value === "done")).toHaveLength(1);
+  await page.getByTestId("plan-switch").click();
+  await expect(rows(page).getByTestId("plan-row-child")).toHaveText(["Sam", "Noa"]);
+  // And stored in the new form: the old fact is gone, a reload changes nothing.
+  const keys = await page.evaluate(async () => {
+    const db: IDBDatabase = await new Promise((resolve) => { const open = indexedDB.open("koers"); open.onsuccess = () => resolve(open.result); });
+    const all: string[] = await new Promise((resolve) => { const r = db.transaction("meta").objectStore("meta").getAllKeys(); r.onsuccess = () => resolve(r.result as string[]); });
+    db.close();
+    return all;
+  });
+  expect(keys).toContain("plans");
+  expect(keys).not.toContain("session");
+  await page.reload();
+  await expect(rows(page).getByTestId("plan-row-child")).toHaveText(["Sam", "Noa"]);
   await context.close();
 });
