@@ -48,8 +48,16 @@ async function dismiss(page) {
   const close = page.getByTestId("notice").getByRole("button");
   if (await close.count()) await close.first().click();
 }
-const tab = (page, name) =>
-  page.getByRole("navigation", { name: "Onderdelen van het plan" }).getByRole("link", { name, exact: true }).click();
+/** A screen from the bottom bar, or through *Meer* for those under it. */
+async function tab(page, name) {
+  const bar = page.getByRole("navigation", { name: "Onderdelen van het plan" });
+  if (name === "Evaluaties" || name === "Netwerk") {
+    await bar.getByRole("link", { name: "Meer", exact: true }).click();
+    await page.getByTestId("more-screens").getByRole("link", { name, exact: true }).click();
+  } else {
+    await bar.getByRole("link", { name, exact: true }).click();
+  }
+}
 async function becomes(page, role) {
   await page.getByTestId("current-role").click();
   await page.getByRole("button", { name: role, exact: true }).click();
@@ -161,6 +169,19 @@ async function becomes(page, role) {
   await parent.getByTestId("child-name").getByText("Plan van Daan").waitFor();
   await shot(parent, "join", true);
   await parent.context().close();
+
+  // A second family on the worker's phone: Mijn gezinnen becomes her start screen.
+  await page.goto(`${base}/gezinnen`);
+  await page.getByTestId("new-plan-link").click();
+  await page.getByLabel("Voornaam van het kind").fill("Sara");
+  await page.getByLabel("Je eigen naam").fill("Lotte de Vries");
+  await page.getByLabel("Naam", { exact: true }).nth(0).fill("Fatima");
+  await page.getByTestId("create-plan").click();
+  await page.getByRole("heading", { name: "Deelnemers en telefoons" }).waitFor();
+  await page.goto(base);
+  await page.getByRole("heading", { name: "Mijn gezinnen" }).waitFor();
+  await page.getByTestId("plan-row").nth(2).waitFor();
+  await shot(page, "caseload", true);
   await context.close();
 }
 

@@ -6,7 +6,7 @@ use crate::components::{access::AccessAlert, sync_bar::SyncBar, update_banner::U
 use crate::device::Opened;
 use crate::i18n::*;
 use crate::lazy_screens::{self, ChunkUnavailable};
-use crate::pages::{choose_role::ChooseRole, home::Home};
+use crate::pages::{caseload::Caseload, choose_role::ChooseRole, home::Home};
 use crate::plans::{LoadState, Plans};
 use crate::route::{Link, Nav, Screen, TABS};
 use crate::settings;
@@ -103,13 +103,16 @@ fn Shell(opened: StoredValue<Option<Result<Opened, StoreError>>, LocalStorage>) 
     // The screen and the role it is drawn for. The phone's own screens do not depend on the
     // role, so they are not drawn anew when it changes: joining sets the role, and a Join drawn
     // again would redeem its invite a second time.
+    // A plan's screen waits for its plan: after "Mijn gezinnen" (which replays none) the plan
+    // chosen is read from the log first.
+    let loaded = Memo::new(move |_| plans.plan.with(Option::is_some));
     let drawn = Memo::new(move |_| {
         let screen = screen.get();
         let role = match screen {
             Screen::Join | Screen::NewPlan | Screen::Caseload => None,
             _ => role.get(),
         };
-        (screen, role)
+        (screen, role, loaded.get() || !screen.of_a_plan())
     });
     let switch_language = move |_| {
         i18n.set_locale(if i18n.get_locale() == Locale::nl {
@@ -142,7 +145,7 @@ fn Shell(opened: StoredValue<Option<Result<Opened, StoreError>>, LocalStorage>) 
                     {tu_string!(i18n, other_language)}
                 </button>
                 // The plan shown, by its child's name: tapped, every plan on the phone.
-                {move || (plans.entries.with(Vec::len) > 1).then(|| view! {
+                {move || (plans.entries.with(Vec::len) > 1 && plans.plan.with(Option::is_some)).then(|| view! {
                     <Link nav to=Screen::Caseload class="chip" testid="plan-switch">
                         <span class="visually-hidden">{tu_string!(i18n, switch_plan)}": "</span>
                         {move || plans.shown().with(|p| p.child_name.clone())}
@@ -175,13 +178,18 @@ fn Shell(opened: StoredValue<Option<Result<Opened, StoreError>>, LocalStorage>) 
                         </div>
                     }.into_any(),
                     LoadState::Ready => match drawn.get() {
+                        (_, _, false) => view! { <p class="muted" role="status">{tu_string!(i18n, loading)}</p> }.into_any(),
+                        (screen, now, true) => match (screen, now) {
                         (Screen::Home, Some(_)) => view! { <Home role nav/> }.into_any(),
+                        // A start screen like home: in the app's chunk, not fetched later.
+                        (Screen::Caseload, _) => view! { <Caseload nav/> }.into_any(),
                         (Screen::Home | Screen::ChooseRole, _) => view! { <ChooseRole role nav/> }.into_any(),
                         (Screen::Goals | Screen::Goal(_) | Screen::Contacts | Screen::Phases | Screen::Evaluations | Screen::Network, None) => {
                             view! { <ChooseRole role nav/> }.into_any()
                         }
                         (Screen::NotFound, _) => view! { <p>{tu_string!(i18n, not_found)}</p> }.into_any(),
                         (screen, now) => lazy_screen(move || lazy_screens::other_screen(role, now, nav, screen)),
+                        },
                     },
                 }}
             </main>

@@ -86,6 +86,9 @@ pub struct Opened {
     /// The list of plans was made from the facts of a phone from before several plans: the app
     /// stores it ([`move_to_plans`]). Not here: the first paint's download stays small.
     pub moved: bool,
+    /// Whether a plan was replayed: not for "Mijn gezinnen", which shows no plan (the replica is
+    /// then empty, and the app opens a plan when one is chosen).
+    pub replayed: bool,
 }
 
 /// Whether `/` opens "Mijn gezinnen" rather than a plan's home: with two or more plans besides
@@ -131,6 +134,28 @@ pub async fn open() -> Result<Opened, StoreError> {
             plan: demo::PLAN,
             session: None,
         });
+    // "Mijn gezinnen" needs no plan replayed (each row is stored on its own): a plan is replayed
+    // when it is opened. A year plan takes a few hundred milliseconds on a phone.
+    let here = crate::address::Address::current();
+    let overview = here.plan.is_none()
+        && (here.screen == crate::address::Screen::Caseload
+            || (here.screen == crate::address::Screen::Home && opens_on_caseload(&plans)));
+    if overview {
+        return Ok(Opened {
+            device: Device {
+                log,
+                replica: Replica::new(shown.plan),
+                node,
+            },
+            plans,
+            session: None,
+            unreadable: 0,
+            pending: Vec::new(),
+            unpacked: false,
+            moved,
+            replayed: false,
+        });
+    }
     let replayed = replay(&log, shown.plan).await?;
     Ok(Opened {
         device: Device {
@@ -149,6 +174,7 @@ pub async fn open() -> Result<Opened, StoreError> {
         unreadable: replayed.unreadable,
         unpacked: replayed.unpacked,
         moved,
+        replayed: true,
     })
 }
 

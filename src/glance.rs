@@ -326,7 +326,13 @@ impl Glance {
                 .class("skip")
                 .attr("href", "#main")
                 .text(td_string!(l, skip_to_content)),
-            header(l, role, shared, plan, opened.plans.len() > 1),
+            header(
+                l,
+                role,
+                shared,
+                plan,
+                opened.replayed && opened.plans.len() > 1,
+            ),
             sync_bar(l, opened),
         ] {
             let _ = state.root.append_child(&node.0);

@@ -11,9 +11,9 @@ use leptos::prelude::*;
 
 pub use crate::chunk::ChunkUnavailable;
 use crate::pages::{
-    caseload::Caseload, choose_role::ChooseRole, contacts::Contacts, evaluations::Evaluations,
-    goal::GoalPage, goals::Goals, join::Join, log_contact::LogContact, members::Members,
-    more::More, network::Network, new_plan::NewPlanForm, phases::Phases, summary::Summary,
+    choose_role::ChooseRole, contacts::Contacts, evaluations::Evaluations, goal::GoalPage,
+    goals::Goals, join::Join, log_contact::LogContact, members::Members, more::More,
+    network::Network, new_plan::NewPlanForm, phases::Phases, summary::Summary,
 };
 use crate::route::{Nav, Screen};
 
@@ -41,8 +41,7 @@ pub fn other_screen(
         (Screen::Evaluations, Some(role)) => view! { <Evaluations role/> }.into_any(),
         (Screen::More, _) => view! { <More nav/> }.into_any(),
         (Screen::Summary, _) => view! { <Summary/> }.into_any(),
-        (Screen::Caseload, _) => view! { <Caseload nav/> }.into_any(),
-        // The shell draws home, the role choice and "not found" itself.
+        // The shell draws home, Mijn gezinnen, the role choice and "not found" itself.
         _ => view! { <ChooseRole role nav/> }.into_any(),
     })
 }

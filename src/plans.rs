@@ -91,6 +91,8 @@ struct Rounds {
     /// Plans whose round was asked for meanwhile; `all` for every shared plan.
     asked: Vec<PlanId>,
     all: bool,
+    /// Events heard while a round ran: plan and seq, weighed against the cursor once it is done.
+    heard: Vec<(PlanId, i64)>,
 }
 
 /// Signals for the screens plus the non-reactive device state behind them.
@@ -241,8 +243,10 @@ impl Plans {
 
     /// Takes over what the device opened: its plan, replica, session and waiting changes.
     fn adopt(self, opened: Opened) {
-        self.plan
-            .set(Some(Plan::from_replica(&opened.device.replica)));
+        if opened.replayed {
+            self.plan
+                .set(Some(Plan::from_replica(&opened.device.replica)));
+        }
         self.backdated.set(Vec::new());
         if let Some(session) = &opened.session {
             // Only history shows them: read after the plan is on screen.
@@ -562,9 +566,7 @@ impl Plans {
         // `{"plan": …, "last_seq": n}`: a round for that plan, unless this phone has it already.
         let on_ops = Handler::new(move |e: web_sys::Event| {
             if let Some((plan, seq)) = event_data(&e) {
-                if seq.is_none_or(|seq| seq > self.cursor(plan)) {
-                    self.sync_plan(plan);
-                }
+                self.heard(plan, seq.unwrap_or(i64::MAX));
             }
         });
         // The server stopped telling about a plan (its phone revoked, say): a round learns why.
@@ -594,6 +596,24 @@ impl Plans {
 
     fn edits_of(self, plan: PlanId) -> u64 {
         self.edits.with_value(|edits| edits_in(edits, plan))
+    }
+
+    /// The server says `plan` is at `seq`. A round runs for it unless this phone has that already;
+    /// while a round runs, the question waits for it: the event about this phone's own push
+    /// arrives before the round that sent it has moved the cursor.
+    fn heard(self, plan: PlanId, seq: i64) {
+        let waits = self.round.try_update_value(|r| {
+            if r.running {
+                match r.heard.iter_mut().find(|(p, _)| *p == plan) {
+                    Some(entry) => entry.1 = entry.1.max(seq),
+                    None => r.heard.push((plan, seq)),
+                }
+            }
+            r.running
+        });
+        if waits != Some(true) && seq > self.cursor(plan) {
+            self.sync_plan(plan);
+        }
     }
 
     fn cursor(self, plan: PlanId) -> i64 {
@@ -656,7 +676,21 @@ impl Plans {
                     let result = sync::round(log.clone(), wanted).await;
                     self.finish_rounds(&log, result, &edits).await;
                 }
+                let heard = self
+                    .round
+                    .try_update_value(|r| std::mem::take(&mut r.heard))
+                    .unwrap_or_default();
+                let newer: Vec<PlanId> = heard
+                    .into_iter()
+                    .filter(|(plan, seq)| *seq > self.cursor(*plan))
+                    .map(|(plan, _)| plan)
+                    .collect();
                 let again = self.round.try_update_value(|r| {
+                    for plan in newer {
+                        if !r.asked.contains(&plan) {
+                            r.asked.push(plan);
+                        }
+                    }
                     r.running = r.all || !r.asked.is_empty();
                     r.running
                 });

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use crate::format;
 use crate::i18n::*;
 use crate::plans::use_plans;
-use crate::route::{Nav, Screen};
+use crate::route::{Link, Nav, Screen};
 
 /// Which rows the list shows.
 #[derive(Clone, Copy, PartialEq)]
@@ -47,6 +47,17 @@ pub fn Caseload(nav: Nav) -> impl IntoView {
             rows.sort_by(|a, b| a.2.cmp(&b.2).then_with(|| caseload::compare(&a.0, &b.0)));
             rows
         })
+    });
+    let worker = Memo::new(move |_| {
+        crate::settings::stored_role() == Some(koers_core::Role::FosterCareWorker)
+            || plans.entries.with(|p| {
+                p.iter().any(|e| {
+                    e.membership
+                        .session
+                        .as_ref()
+                        .is_some_and(|s| s.role == koers_core::Role::FosterCareWorker)
+                })
+            })
     });
     let waiting = move || {
         plans
@@ -96,6 +107,10 @@ pub fn Caseload(nav: Nav) -> impl IntoView {
         })}
         <Show when=move || plans.entries.with(|p| p.iter().all(|e| e.membership.session.is_none()))>
             <p>{tu_string!(i18n, caseload_join_hint)}</p>
+        </Show>
+        // A foster-care worker starts her families' plans here (and from the example's home).
+        <Show when=move || worker.get()>
+            <Link nav to=Screen::NewPlan class="button wide" testid="new-plan-link">{tu_string!(i18n, new_plan_title)}</Link>
         </Show>
     }
 }

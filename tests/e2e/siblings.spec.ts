@@ -26,11 +26,23 @@ test("a foster family with two siblings' plans ticks a goal in each; each plan's
   // In Sam's plan they tick their goal; then in Sara's.
   const fosterGoal = (page = foster.page) => page.getByTestId("my-goals").getByRole("checkbox").first();
   const fosterProgress = (page: typeof foster.page) => page.locator('[data-testid="progress"] [data-role="foster_parent"]');
+  const syncs: string[] = [];
+  foster.page.on("request", (r) => {
+    if (new URL(r.url()).pathname === "/api/sync") syncs.push(r.url());
+  });
   for (const w of [sam, sara]) {
     await foster.page.goto(`/p/${w.plan}`);
     await expect(foster.page.getByTestId("child-name")).toHaveText(`Plan van ${w.child}`);
+    await expect(foster.page.getByTestId("sync-status")).toContainText("Online");
+    // The 15 s timer's round now, so that none falls in the second that follows.
+    await foster.page.clock.runFor(15_000);
+    await foster.page.waitForTimeout(500);
+    const before = syncs.length;
     await fosterGoal().check();
     await expect(foster.page.getByTestId("sync-pending")).toHaveText("alles verstuurd");
+    // One round for the tick: the server's event about it starts no second one.
+    await foster.page.waitForTimeout(1_500);
+    expect(syncs.length - before).toBe(1);
   }
 
   // Each mother sees the tick in her own child's plan, through its event stream.
