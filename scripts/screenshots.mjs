@@ -40,7 +40,11 @@ async function shot(page, name, full = false, from = null) {
   }, element);
   const path = `docs/${name}.png`;
   const clip = full ? { x: 0, y: 0, width: 390, height } : undefined;
+  // A whole page is shot as on a phone as tall as the page: the bottom bar at its bottom, not
+  // stitched in where the phone's screen ended.
+  if (full) await page.setViewportSize({ width: 390, height });
   await page.screenshot({ path, fullPage: full, clip, animations: "disabled", caret: "hide" });
+  if (full) await page.setViewportSize({ width: 390, height: 844 });
   written.push(path);
 }
 /** Closes the "saved" message, which stays until closed. */

@@ -492,7 +492,8 @@ fn sync_bar(l: Locale, opened: &Opened) -> El {
     let bar = El::new("p")
         .attr("role", "status")
         .attr("data-testid", "sync-status");
-    if opened.session.is_none() {
+    // "Mijn gezinnen" (no plan replayed) says how all plans sync, as the app then does.
+    if opened.session.is_none() && opened.replayed {
         return bar
             .class("syncbar local")
             .text(td_string!(l, sync_local_only));
