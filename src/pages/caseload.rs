@@ -195,12 +195,13 @@ fn PlanRow(row: Row, role: Option<koers_core::Role>, example: bool, nav: Nav) ->
     if row.pending > 0 {
         facts.push((format::waiting(l, row.pending), "pending", false));
     }
-    if row.unseen > 0 {
-        facts.push((
-            tu_string!(i18n, caseload_unseen, count = row.unseen).to_string(),
-            "unseen",
-            false,
-        ));
+    let unseen = match row.unseen {
+        0 => None,
+        1 => Some(tu_string!(i18n, caseload_unseen_one).to_string()),
+        n => Some(tu_string!(i18n, caseload_unseen, count = n).to_string()),
+    };
+    if let Some(text) = unseen {
+        facts.push((text, "unseen", false));
     }
     let actions: Vec<String> = s
         .open_actions

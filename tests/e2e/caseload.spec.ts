@@ -76,6 +76,15 @@ test("a worker's phone joins three families by invite; Mijn gezinnen puts what n
   expect(round.map((r) => r.path)).toEqual(["/api/sync"]);
   expect(round[0].body.plans.map((e: any) => e.plan).sort()).toEqual([sam.plan, lina.plan, milan.plan].sort());
 
+  // Changes others make in a plan not shown are counted on its row until it is opened.
+  expect((await sam.push("plan", "child_name", "Sam Jansen")).status()).toBe(200);
+  await expect(row(page, "Sam Jansen").getByTestId("plan-row-unseen")).toHaveText("1 wijziging van anderen sinds je het plan opende", { timeout: 10_000 });
+  await row(page, "Sam Jansen").getByRole("link").click();
+  await expect(page.getByTestId("child-name")).toHaveText("Plan van Sam Jansen");
+  await page.getByTestId("plan-switch").click();
+  await expect(row(page, "Sam Jansen")).toBeVisible();
+  await expect(row(page, "Sam Jansen").getByTestId("plan-row-unseen")).toHaveCount(0);
+
   // A plan opens from its row, at its own address; the header says whose plan it is.
   await row(page, "Lina").getByRole("link").click();
   await expect(page).toHaveURL(new RegExp(`/p/${lina.plan}$`));
@@ -91,7 +100,7 @@ test("a worker's phone joins three families by invite; Mijn gezinnen puts what n
   // A link to another plan's screen opens that plan.
   await page.goto(`/p/${sam.plan}/doelen`);
   await expect(page.getByRole("heading", { name: "Doelen", level: 1 })).toBeVisible();
-  await expect(page.getByTestId("plan-switch")).toHaveText(/Sam$/);
+  await expect(page.getByTestId("plan-switch")).toHaveText(/Sam Jansen$/);
   await expect(page.getByText("Bezoeken voorbereiden met Sam")).toBeVisible();
   await context.close();
 });
