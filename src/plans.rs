@@ -777,6 +777,13 @@ impl Plans {
                     .cloned()
                     .collect();
                 let rebuild = !round.refused.is_empty() || round.restamped || round.mended;
+                // Many operations came in one by one (a join, a long time offline): packed now,
+                // or every later read of any plan pays for them record by record.
+                if round.pulled.len() >= koers_store::PACK_AT {
+                    if let Some(log) = self.log() {
+                        self.pack(&log, plan);
+                    }
+                }
                 if round.restamped || round.mended || round.more_to_send || edited {
                     self.sync_plan(plan);
                 }
@@ -1109,6 +1116,9 @@ impl Plans {
             }],
         )
         .await;
+        // Packed before it is shown: a plan pulled whole arrives one record per operation, and
+        // every later read of any plan on the phone would pay for them one by one.
+        let _ = log.compact(plan, koers_store::PACK_AT).await;
         // Only now among the plans the rounds sync: a round of its own running beside this first
         // one would pull the same operations a second time.
         self.entries.update(|entries| {
