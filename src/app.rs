@@ -88,7 +88,11 @@ fn Shell(opened: StoredValue<Option<Result<Opened, StoreError>>, LocalStorage>) 
         let screen = nav.screen.get();
         match nav.plan.get() {
             Some(plan) if !plans.entries.with(|_| on_phone(plans, plan)) => Screen::NotFound,
-            None if screen == Screen::Home && plans.entries.with(|p| opens_on_caseload(p)) => {
+            None if screen == Screen::Home
+                && plans.entries.with(|p| {
+                    crate::device::opens_on_caseload(p.iter().map(|e| e.membership.plan))
+                }) =>
+            {
                 Screen::Caseload
             }
             _ => screen,
@@ -204,11 +208,6 @@ fn on_phone(plans: Plans, plan: PlanId) -> bool {
         || plans
             .entries
             .with_untracked(|p| p.iter().any(|e| e.membership.plan == plan))
-}
-
-fn opens_on_caseload(plans: &[crate::plans::PlanEntry]) -> bool {
-    let memberships: Vec<_> = plans.iter().map(|e| e.membership.clone()).collect();
-    crate::device::opens_on_caseload(&memberships)
 }
 
 fn lazy_screen<F>(make: impl Fn() -> F + Send + Sync + 'static) -> AnyView

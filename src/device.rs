@@ -93,8 +93,8 @@ pub struct Opened {
 
 /// Whether `/` opens "Mijn gezinnen" rather than a plan's home: with two or more plans besides
 /// the example plan.
-pub fn opens_on_caseload(plans: &[Membership]) -> bool {
-    plans.iter().filter(|m| m.plan != demo::PLAN).count() >= 2
+pub fn opens_on_caseload(plans: impl IntoIterator<Item = PlanId>) -> bool {
+    plans.into_iter().filter(|p| *p != demo::PLAN).count() >= 2
 }
 
 /// The plan an address names (`/p/<plan>/…`), if any.
@@ -139,7 +139,8 @@ pub async fn open() -> Result<Opened, StoreError> {
     let here = crate::address::Address::current();
     let overview = here.plan.is_none()
         && (here.screen == crate::address::Screen::Caseload
-            || (here.screen == crate::address::Screen::Home && opens_on_caseload(&plans)));
+            || (here.screen == crate::address::Screen::Home
+                && opens_on_caseload(plans.iter().map(|m| m.plan))));
     if overview {
         return Ok(Opened {
             device: Device {

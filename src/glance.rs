@@ -348,7 +348,7 @@ impl Glance {
             Address {
                 plan: None,
                 screen: Screen::Home,
-            } if device::opens_on_caseload(&opened.plans) => Screen::Caseload,
+            } if device::opens_on_caseload(opened.plans.iter().map(|m| m.plan)) => Screen::Caseload,
             Address { screen, .. } => screen,
         };
         // Without the app, home still works: the problem is said above it.
