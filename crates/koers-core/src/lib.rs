@@ -4,7 +4,7 @@
 //!
 //! Data flow: an [`Author`] turns an edit into an [`Op`] (checked by [`authorize`]); ops are stored,
 //! synced, and folded into a [`Replica`] by [`Replica::apply`]; screens read the [`Plan`] derived
-//! from it by [`Plan::from_replica`].
+//! from it by [`Plan::from_replica`], and kept up to date after changes by [`Plan::refresh`].
 
 pub mod author;
 /// The planned contact moments as an iCalendar file for the phone's calendar.

@@ -24,6 +24,15 @@ pub struct Op {
     pub supersedes: Option<OpId>,
 }
 
+/// The entities `ops` change, once each and in entity order: what [`crate::Plan::refresh`] needs
+/// after they are applied.
+pub fn entities_of<'a>(ops: impl IntoIterator<Item = &'a Op>) -> Vec<Entity> {
+    let mut entities: Vec<Entity> = ops.into_iter().map(|op| op.entity).collect();
+    entities.sort_unstable();
+    entities.dedup();
+    entities
+}
+
 /// Longest free text accepted in one field (about two pages).
 pub const MAX_TEXT_CHARS: usize = 4_000;
 /// Longest list (attendees, participants).

@@ -180,18 +180,18 @@ pub struct Plan {
 pub struct Writers(BTreeMap<(Entity, Field), MemberId>);
 
 impl Plan {
+    /// The whole plan, every entity read once.
     pub fn from_replica(r: &Replica) -> Plan {
         let read = Reader { r };
         let mut plan = Plan {
             id: r.plan_id(),
-            child_name: read.or_default(Entity::Plan, Field::ChildName),
-            child_birth_date: read.or_default(Entity::Plan, Field::ChildBirthDate),
-            start_date: read.get(Entity::Plan, Field::StartDate),
-            phase: read
-                .get(Entity::Plan, Field::Phase)
-                .unwrap_or(Phase::Mandate),
-            contact_person: read.or_default(Entity::Plan, Field::ContactPerson),
-            is_example: read.or_default(Entity::Plan, Field::IsExample),
+            // Set by deriving Entity::Plan below.
+            child_name: String::new(),
+            child_birth_date: None,
+            start_date: None,
+            phase: Phase::Mandate,
+            contact_person: None,
+            is_example: false,
             members: vec![],
             former_members: vec![],
             consents: BTreeMap::new(),
@@ -206,166 +206,114 @@ impl Plan {
             decision: None,
             writers: Writers::default(),
         };
-        // Walk each entity once; registers are grouped by entity.
-        let mut last: Option<Entity> = None;
-        for (entity, _, _) in r.registers() {
-            if last == Some(*entity) {
-                continue;
+        // The plan's own fields have their defaults even without a register.
+        plan.derive::<Append>(&read, Entity::Plan);
+        for e in r.entities().filter(|e| *e != Entity::Plan) {
+            plan.derive::<Append>(&read, e);
+        }
+        // The other lists come out in entity order, which is their order. These three are sorted
+        // by a key that ends in the id, so no two are equal: an unstable sort gives the same
+        // order as a stable one, with less code in the phone's first download.
+        plan.goals.sort_unstable_by_key(goal_order);
+        plan.contact_moments.sort_unstable_by_key(contact_moment_order);
+        plan.evaluations.sort_unstable_by_key(evaluation_order);
+        plan
+    }
+
+    /// Brings the plan up to date with `r` for the `changed` entities only, instead of deriving
+    /// it whole: what each gave the plan before (an item in any list, its writers, a consent,
+    /// phase dates, the decision, the plan's own fields) is replaced by what it gives now, in its
+    /// place in every ordered list.
+    ///
+    /// Gives exactly [`Plan::from_replica`]`(r)` when `self` was derived (whole or by refreshes)
+    /// from an earlier state of `r` and `changed` names every entity of the operations applied
+    /// since, e.g. [`crate::op::entities_of`] of them. An entity named twice, or unchanged, is
+    /// harmless; one left out stays stale.
+    pub fn refresh(&mut self, r: &Replica, changed: impl IntoIterator<Item = Entity>) {
+        debug_assert_eq!(self.id, r.plan_id(), "a plan refreshed from another plan");
+        let read = Reader { r };
+        for e in changed {
+            self.derive::<Replace>(&read, e);
+        }
+    }
+
+    /// What one entity gives the plan, put in place: the one place registers are read into it.
+    /// Everything an entity gives depends on its own registers only.
+    fn derive<M: Mode>(&mut self, read: &Reader, e: Entity) {
+        match e {
+            Entity::Plan => {
+                self.child_name = read.or_default(e, Field::ChildName);
+                self.child_birth_date = read.or_default(e, Field::ChildBirthDate);
+                self.start_date = read.get(e, Field::StartDate);
+                self.phase = read.get(e, Field::Phase).unwrap_or(Phase::Mandate);
+                self.contact_person = read.or_default(e, Field::ContactPerson);
+                self.is_example = read.or_default(e, Field::IsExample);
             }
-            last = Some(*entity);
-            let e = *entity;
-            if matches!(
-                e,
-                Entity::Plan | Entity::Decision | Entity::Consent(_) | Entity::PhaseDates(_)
-            ) {
-                read.singleton(&mut plan, e);
-                continue;
+            Entity::Consent(member) => set::<M, _, _>(&mut self.consents, member, read.consent(e)),
+            Entity::PhaseDates(phase) => {
+                set::<M, _, _>(&mut self.phase_dates, phase, read.phase_dates(e))
             }
-            // Who wrote it counts even once it is removed: nobody else may bring it back.
-            match e {
-                Entity::GoalComment(_) => {
-                    if let Some(writer) = read.comment_writer(e) {
-                        plan.writers.0.insert((e, Field::Text), writer);
-                    }
-                }
-                Entity::ContactMoment(_) | Entity::Evaluation(_) => {
-                    for f in [Field::ParentView, Field::YouthView] {
-                        if let Some(writer) = read.view_writer(e, f) {
-                            plan.writers.0.insert((e, f), writer);
-                        }
-                    }
-                }
-                _ => {}
+            Entity::Decision => self.decision = read.decision(),
+            Entity::Member(id) => {
+                let member = read.member(id);
+                let (now, former) = if read.deleted(e) {
+                    (None, member)
+                } else {
+                    (member, None)
+                };
+                put::<M, _, _>(&mut self.members, now, |m| m.id == id, |m| m.id);
+                put::<M, _, _>(&mut self.former_members, former, |m| m.id == id, |m| m.id);
             }
-            if read.or_default::<bool>(e, Field::Deleted) {
-                if let Entity::Member(id) = e {
-                    if let Some(member) = read.member(id) {
-                        plan.former_members.push(member);
-                    }
-                }
-                continue;
+            Entity::Goal(id) => {
+                let goal = read.unless_deleted(e, || read.goal(id));
+                put::<M, _, _>(&mut self.goals, goal, |g| g.id == id, goal_order);
             }
-            match e {
-                Entity::Member(id) => plan.members.extend(read.member(id)),
-                Entity::Goal(id) => {
-                    let Some(owner) = read.get(e, Field::Owner) else {
-                        continue;
-                    };
-                    plan.goals.push(Goal {
-                        id,
-                        title: read.or_default(e, Field::Title),
-                        description: read.or_default(e, Field::Description),
-                        owner,
-                        priority: read.or_default(e, Field::Priority),
-                        status: read.or_default(e, Field::Status),
-                        deadline: read.or_default(e, Field::Deadline),
-                        intervention: read.or_default(e, Field::Intervention),
-                        changed_concurrently: r.has_concurrent_change(e),
-                    });
-                }
-                Entity::GoalComment(id) => {
-                    let (Some(goal), Some(text)) =
-                        (read.get(e, Field::Goal), read.get(e, Field::Text))
-                    else {
-                        continue;
-                    };
-                    let author = plan
-                        .writers
-                        .0
-                        .get(&(e, Field::Text))
-                        .copied()
-                        .unwrap_or_else(|| read.first_author(e, Field::Text));
-                    match read.hiding(e, Field::Hidden) {
-                        Some(hiding) => plan.hidden_comments.push(HiddenComment {
-                            id,
-                            goal,
-                            author,
-                            hiding,
-                        }),
-                        None => plan.comments.push(GoalComment {
-                            id,
-                            goal,
-                            text,
-                            author,
-                        }),
-                    }
-                }
-                Entity::ContactMoment(id) => {
-                    let Some(at) = read.get(e, Field::At) else {
-                        continue;
-                    };
-                    let parent_view_hidden = read.hiding(e, Field::ParentViewHidden);
-                    let youth_view_hidden = read.hiding(e, Field::YouthViewHidden);
-                    plan.contact_moments.push(ContactMoment {
-                        id,
-                        at,
-                        kind: read.or_default(e, Field::Kind),
-                        status: read.or_default(e, Field::Status),
-                        place: read.or_default(e, Field::Place),
-                        attendees: read.or_default(e, Field::Attendees),
-                        duration_minutes: read.or_default(e, Field::DurationMinutes),
-                        rating: read.or_default(e, Field::Rating),
-                        note: read.or_default(e, Field::Note),
-                        cancel_reason: read.or_default(e, Field::CancelReason),
-                        parent_view: read.unless_hidden(e, Field::ParentView, parent_view_hidden),
-                        parent_view_writer: plan.writers.0.get(&(e, Field::ParentView)).copied(),
-                        parent_view_hidden,
-                        youth_view: read.unless_hidden(e, Field::YouthView, youth_view_hidden),
-                        youth_view_writer: plan.writers.0.get(&(e, Field::YouthView)).copied(),
-                        youth_view_hidden,
-                        logged_by: read.first_author(e, Field::At),
-                        changed_concurrently: r.has_concurrent_change(e),
-                    });
-                }
-                Entity::Evaluation(id) => {
-                    let Some(date) = read.get(e, Field::Date) else {
-                        continue;
-                    };
-                    let youth_view_hidden = read.hiding(e, Field::YouthViewHidden);
-                    plan.evaluations.push(Evaluation {
-                        id,
-                        date,
-                        safety: read.or_default(e, Field::Safety),
-                        development: read.or_default(e, Field::Development),
-                        wellbeing: read.or_default(e, Field::Wellbeing),
-                        note: read.or_default(e, Field::Note),
-                        participants: read.or_default(e, Field::Participants),
-                        child_took_part: read.or_default(e, Field::ChildTookPart),
-                        big_change: read.or_default(e, Field::BigChange),
-                        youth_view: read.unless_hidden(e, Field::YouthView, youth_view_hidden),
-                        youth_view_writer: plan.writers.0.get(&(e, Field::YouthView)).copied(),
-                        youth_view_hidden,
-                    });
-                }
-                Entity::Intervention(id) => {
-                    let Some(kind) = read.get(e, Field::Kind) else {
-                        continue;
-                    };
-                    plan.interventions.push(Intervention {
-                        id,
-                        kind,
-                        name: read.or_default(e, Field::Name),
-                        status: read.or_default(e, Field::Status),
-                        hours_per_week: read.or_default(e, Field::HoursPerWeek),
-                        note: read.or_default(e, Field::Note),
-                    });
-                }
-                Entity::NetworkPerson(id) => {
-                    plan.network.push(NetworkPerson {
-                        id,
-                        name: read.or_default(e, Field::Name),
-                        relation: read.or_default(e, Field::Relation),
-                        helps_with: read.or_default(e, Field::HelpsWith),
-                        phone: read.or_default(e, Field::Phone),
-                    });
-                }
-                Entity::Plan | Entity::Decision | Entity::Consent(_) | Entity::PhaseDates(_) => {}
+            Entity::GoalComment(id) => {
+                // Who wrote it counts even once it is removed: nobody else may bring it back.
+                let writer = read.comment_writer(e);
+                self.writers.set::<M>(e, Field::Text, writer);
+                let (shown, hidden) = read
+                    .unless_deleted(e, || read.comment(id, writer))
+                    .unwrap_or_default();
+                put::<M, _, _>(&mut self.comments, shown, |c| c.id == id, |c| c.id);
+                put::<M, _, _>(&mut self.hidden_comments, hidden, |c| c.id == id, |c| c.id);
+            }
+            Entity::ContactMoment(id) => {
+                let [parent, youth] = self.view_writers::<M>(read, e);
+                let moment = read.unless_deleted(e, || read.contact_moment(id, parent, youth));
+                let list = &mut self.contact_moments;
+                put::<M, _, _>(list, moment, |c| c.id == id, contact_moment_order);
+            }
+            Entity::Evaluation(id) => {
+                let [_, youth] = self.view_writers::<M>(read, e);
+                let evaluation = read.unless_deleted(e, || read.evaluation(id, youth));
+                let list = &mut self.evaluations;
+                put::<M, _, _>(list, evaluation, |v| v.id == id, evaluation_order);
+            }
+            Entity::Intervention(id) => {
+                let intervention = read.unless_deleted(e, || read.intervention(id));
+                put::<M, _, _>(
+                    &mut self.interventions,
+                    intervention,
+                    |i| i.id == id,
+                    |i| i.id,
+                );
+            }
+            Entity::NetworkPerson(id) => {
+                let person = read.unless_deleted(e, || read.network_person(id));
+                put::<M, _, _>(&mut self.network, person, |p| p.id == id, |p| p.id);
             }
         }
-        plan.goals.sort_by_key(|g| (g.priority, g.id));
-        plan.contact_moments.sort_by_key(|c| (c.at, c.id));
-        plan.evaluations.sort_by_key(|e| (e.date, e.id));
-        plan
+    }
+
+    /// Records who wrote the parent's and the child's view of `e` as they stand (even once it is
+    /// removed) and returns them, in that order.
+    fn view_writers<M: Mode>(&mut self, read: &Reader, e: Entity) -> [Option<MemberId>; 2] {
+        [Field::ParentView, Field::YouthView].map(|f| {
+            let writer = read.view_writer(e, f);
+            self.writers.set::<M>(e, f, writer);
+            writer
+        })
     }
 
     /// Who wrote `field` of `entity` in their own name, if it holds such words now: the only
@@ -479,6 +427,92 @@ pub struct MonthOfContacts {
     pub no_show: u32,
 }
 
+impl Writers {
+    fn set<M: Mode>(&mut self, e: Entity, f: Field, writer: Option<MemberId>) {
+        set::<M, _, _>(&mut self.0, (e, f), writer);
+    }
+}
+
+/// How [`Plan::derive`] puts what an entity gives in place. A type rather than a value, so that
+/// each way is compiled on its own: the phone's first download derives whole plans only, and
+/// carries none of the code that replaces and removes.
+trait Mode {
+    const REPLACE: bool;
+}
+
+/// Deriving from nothing, each entity once and in entity order: append, and let
+/// [`Plan::from_replica`] sort what is not in entity order once at the end.
+struct Append;
+
+/// Replace what the entity gave before, keeping every list in its order.
+struct Replace;
+
+impl Mode for Append {
+    const REPLACE: bool = false;
+}
+
+impl Mode for Replace {
+    const REPLACE: bool = true;
+}
+
+fn goal_order(g: &Goal) -> (i64, GoalId) {
+    (g.priority, g.id)
+}
+
+fn contact_moment_order(c: &ContactMoment) -> (LocalDateTime, ContactMomentId) {
+    (c.at, c.id)
+}
+
+fn evaluation_order(e: &Evaluation) -> (Date, EvaluationId) {
+    (e.date, e.id)
+}
+
+/// Puts `item` in `list`, which is ordered by `key` (unique: it ends in the id); in
+/// [`Replace`] in place of the one `is_it` finds, or removes that one if there is no item.
+fn put<M: Mode, T, K: Ord>(
+    list: &mut Vec<T>,
+    item: Option<T>,
+    is_it: impl Fn(&T) -> bool,
+    key: impl Fn(&T) -> K,
+) {
+    if !M::REPLACE {
+        list.extend(item);
+        return;
+    }
+    let old = list.iter().position(is_it);
+    let Some(item) = item else {
+        if let Some(at) = old {
+            list.remove(at);
+        }
+        return;
+    };
+    let k = key(&item);
+    if let Some(at) = old {
+        // Most changes leave an item where it was: overwrite it rather than shift the list twice.
+        let after_previous = at == 0 || key(&list[at - 1]) < k;
+        if after_previous && list.get(at + 1).is_none_or(|next| k < key(next)) {
+            list[at] = item;
+            return;
+        }
+        list.remove(at);
+    }
+    let at = list.partition_point(|x| key(x) < k);
+    list.insert(at, item);
+}
+
+/// Sets or (in [`Replace`]) clears one entry of a map.
+fn set<M: Mode, K: Ord, V>(map: &mut BTreeMap<K, V>, key: K, value: Option<V>) {
+    match value {
+        Some(value) => {
+            map.insert(key, value);
+        }
+        None if M::REPLACE => {
+            map.remove(&key);
+        }
+        None => {}
+    }
+}
+
 /// Reads typed values out of registers; a value that no longer parses (written by a newer app
 /// version, say) reads as absent rather than failing the whole plan.
 struct Reader<'a> {
@@ -558,43 +592,178 @@ impl Reader<'_> {
         })
     }
 
-    fn singleton(&self, plan: &mut Plan, e: Entity) {
-        match e {
-            Entity::Consent(member) => {
-                if let Some(given_at) = self
-                    .get::<Option<LocalDateTime>>(e, Field::GivenAt)
-                    .flatten()
-                {
-                    plan.consents.insert(
-                        member,
-                        Consent {
-                            given_at,
-                            recorded_by: self.current_author(e, Field::GivenAt),
-                        },
-                    );
-                }
-            }
-            Entity::PhaseDates(phase) => {
-                plan.phase_dates.insert(
-                    phase,
-                    PhaseDates {
-                        planned_start: self.or_default(e, Field::PlannedStart),
-                        actual_start: self.or_default(e, Field::ActualStart),
-                    },
-                );
-            }
-            Entity::Decision => {
-                if let Some(outcome) = self.get::<Option<Perspective>>(e, Field::Outcome).flatten()
-                {
-                    plan.decision = Some(PerspectiveDecision {
-                        outcome,
-                        reasons: self.or_default(e, Field::Reasons),
-                        date: self.or_default(e, Field::Date),
-                        recorded_by: self.current_author(e, Field::Outcome),
-                    });
-                }
-            }
-            _ => {}
+    fn deleted(&self, e: Entity) -> bool {
+        self.or_default(e, Field::Deleted)
+    }
+
+    /// What `item` reads unless the entity is removed.
+    fn unless_deleted<T>(&self, e: Entity, item: impl FnOnce() -> Option<T>) -> Option<T> {
+        if self.deleted(e) {
+            None
+        } else {
+            item()
         }
+    }
+
+    /// A goal with an owner; without one it was never made.
+    fn goal(&self, id: GoalId) -> Option<Goal> {
+        let e = Entity::Goal(id);
+        Some(Goal {
+            id,
+            owner: self.get(e, Field::Owner)?,
+            title: self.or_default(e, Field::Title),
+            description: self.or_default(e, Field::Description),
+            priority: self.or_default(e, Field::Priority),
+            status: self.or_default(e, Field::Status),
+            deadline: self.or_default(e, Field::Deadline),
+            intervention: self.or_default(e, Field::Intervention),
+            changed_concurrently: self.r.has_concurrent_change(e),
+        })
+    }
+
+    /// A goal comment with a goal and words: shown, or hidden by the worker.
+    fn comment(
+        &self,
+        id: CommentId,
+        writer: Option<MemberId>,
+    ) -> Option<(Option<GoalComment>, Option<HiddenComment>)> {
+        let e = Entity::GoalComment(id);
+        let goal = self.get(e, Field::Goal)?;
+        let text = self.get(e, Field::Text)?;
+        let author = writer.unwrap_or_else(|| self.first_author(e, Field::Text));
+        Some(match self.hiding(e, Field::Hidden) {
+            Some(hiding) => (
+                None,
+                Some(HiddenComment {
+                    id,
+                    goal,
+                    author,
+                    hiding,
+                }),
+            ),
+            None => (
+                Some(GoalComment {
+                    id,
+                    goal,
+                    text,
+                    author,
+                }),
+                None,
+            ),
+        })
+    }
+
+    /// A contact moment with a time, given who wrote its parent's and child's view.
+    fn contact_moment(
+        &self,
+        id: ContactMomentId,
+        parent_view_writer: Option<MemberId>,
+        youth_view_writer: Option<MemberId>,
+    ) -> Option<ContactMoment> {
+        let e = Entity::ContactMoment(id);
+        let at = self.get(e, Field::At)?;
+        let parent_view_hidden = self.hiding(e, Field::ParentViewHidden);
+        let youth_view_hidden = self.hiding(e, Field::YouthViewHidden);
+        Some(ContactMoment {
+            id,
+            at,
+            kind: self.or_default(e, Field::Kind),
+            status: self.or_default(e, Field::Status),
+            place: self.or_default(e, Field::Place),
+            attendees: self.or_default(e, Field::Attendees),
+            duration_minutes: self.or_default(e, Field::DurationMinutes),
+            rating: self.or_default(e, Field::Rating),
+            note: self.or_default(e, Field::Note),
+            cancel_reason: self.or_default(e, Field::CancelReason),
+            parent_view: self.unless_hidden(e, Field::ParentView, parent_view_hidden),
+            parent_view_writer,
+            parent_view_hidden,
+            youth_view: self.unless_hidden(e, Field::YouthView, youth_view_hidden),
+            youth_view_writer,
+            youth_view_hidden,
+            logged_by: self.first_author(e, Field::At),
+            changed_concurrently: self.r.has_concurrent_change(e),
+        })
+    }
+
+    /// An evaluation with a date, given who wrote the child's view.
+    fn evaluation(
+        &self,
+        id: EvaluationId,
+        youth_view_writer: Option<MemberId>,
+    ) -> Option<Evaluation> {
+        let e = Entity::Evaluation(id);
+        let date = self.get(e, Field::Date)?;
+        let youth_view_hidden = self.hiding(e, Field::YouthViewHidden);
+        Some(Evaluation {
+            id,
+            date,
+            safety: self.or_default(e, Field::Safety),
+            development: self.or_default(e, Field::Development),
+            wellbeing: self.or_default(e, Field::Wellbeing),
+            note: self.or_default(e, Field::Note),
+            participants: self.or_default(e, Field::Participants),
+            child_took_part: self.or_default(e, Field::ChildTookPart),
+            big_change: self.or_default(e, Field::BigChange),
+            youth_view: self.unless_hidden(e, Field::YouthView, youth_view_hidden),
+            youth_view_writer,
+            youth_view_hidden,
+        })
+    }
+
+    fn intervention(&self, id: InterventionId) -> Option<Intervention> {
+        let e = Entity::Intervention(id);
+        Some(Intervention {
+            id,
+            kind: self.get(e, Field::Kind)?,
+            name: self.or_default(e, Field::Name),
+            status: self.or_default(e, Field::Status),
+            hours_per_week: self.or_default(e, Field::HoursPerWeek),
+            note: self.or_default(e, Field::Note),
+        })
+    }
+
+    /// A network person: anyone with a field written, even without a name.
+    fn network_person(&self, id: NetworkPersonId) -> Option<NetworkPerson> {
+        let e = Entity::NetworkPerson(id);
+        self.exists(e).then(|| NetworkPerson {
+            id,
+            name: self.or_default(e, Field::Name),
+            relation: self.or_default(e, Field::Relation),
+            helps_with: self.or_default(e, Field::HelpsWith),
+            phone: self.or_default(e, Field::Phone),
+        })
+    }
+
+    fn consent(&self, e: Entity) -> Option<Consent> {
+        let given_at = self.get::<Option<LocalDateTime>>(e, Field::GivenAt)??;
+        Some(Consent {
+            given_at,
+            recorded_by: self.current_author(e, Field::GivenAt),
+        })
+    }
+
+    /// A phase's dates, once either was ever written.
+    fn phase_dates(&self, e: Entity) -> Option<PhaseDates> {
+        self.exists(e).then(|| PhaseDates {
+            planned_start: self.or_default(e, Field::PlannedStart),
+            actual_start: self.or_default(e, Field::ActualStart),
+        })
+    }
+
+    fn decision(&self) -> Option<PerspectiveDecision> {
+        let e = Entity::Decision;
+        let outcome = self.get::<Option<Perspective>>(e, Field::Outcome)??;
+        Some(PerspectiveDecision {
+            outcome,
+            reasons: self.or_default(e, Field::Reasons),
+            date: self.or_default(e, Field::Date),
+            recorded_by: self.current_author(e, Field::Outcome),
+        })
+    }
+
+    /// Whether any field of `e` was ever written.
+    fn exists(&self, e: Entity) -> bool {
+        self.r.fields_of(e).next().is_some()
     }
 }

@@ -150,6 +150,15 @@ impl Replica {
         self.registers.iter().map(|((e, f), r)| (e, *f, r))
     }
 
+    /// Every entity with a field written, once each, in entity order.
+    pub fn entities(&self) -> impl Iterator<Item = Entity> + '_ {
+        let mut last = None;
+        self.registers
+            .keys()
+            .map(|(e, _)| *e)
+            .filter(move |e| last.replace(*e) != Some(*e))
+    }
+
     /// Registers of one entity.
     pub fn fields_of(&self, entity: Entity) -> impl Iterator<Item = (Field, &Register)> {
         let from = (entity, Field::FIRST);
