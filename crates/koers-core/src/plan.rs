@@ -215,7 +215,8 @@ impl Plan {
         // by a key that ends in the id, so no two are equal: an unstable sort gives the same
         // order as a stable one, with less code in the phone's first download.
         plan.goals.sort_unstable_by_key(goal_order);
-        plan.contact_moments.sort_unstable_by_key(contact_moment_order);
+        plan.contact_moments
+            .sort_unstable_by_key(contact_moment_order);
         plan.evaluations.sort_unstable_by_key(evaluation_order);
         plan
     }

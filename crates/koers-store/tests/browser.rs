@@ -189,3 +189,74 @@ async fn many_device_facts_are_read_in_one_go() {
         vec![Some("1".to_string()), None, Some("\"drie\"".to_string())]
     );
 }
+
+/// `count` acknowledged operations of `plan`, with ids made from `plan` so plans never share one.
+fn ops_of(plan: koers_core::PlanId, count: usize) -> Vec<koers_core::Op> {
+    let mut ops = demo::plan_ops(today());
+    ops.truncate(count);
+    for (n, op) in ops.iter_mut().enumerate() {
+        op.plan = plan;
+        op.id = koers_core::OpId(uuid::Uuid::from_u128((plan.0.as_u128() << 16) + n as u128));
+    }
+    ops
+}
+
+#[wasm_bindgen_test]
+async fn loading_removing_and_packing_a_plan_touch_only_that_plan() {
+    let log = fresh("t-ranges").await;
+    // Neighbours: every key of the one plan sorts right next to the other's, both ways.
+    let (a, b) = (
+        koers_core::PlanId(uuid::Uuid::from_u128(0xa0)),
+        koers_core::PlanId(uuid::Uuid::from_u128(0xa1)),
+    );
+    // Each plan: two packs, then 5 acknowledged operations stored one by one and 2 pending.
+    let mut all = Vec::new();
+    for plan in [a, b] {
+        let ops = ops_of(plan, 27);
+        log.append_remote(&ops[..10]).await.unwrap();
+        assert_eq!(log.compact(plan, 1).await.unwrap(), 10);
+        log.append_remote(&ops[10..20]).await.unwrap();
+        assert_eq!(log.compact(plan, 1).await.unwrap(), 10);
+        log.append_remote(&ops[20..25]).await.unwrap();
+        log.append_local(&ops[25..]).await.unwrap();
+        all.push(ops);
+    }
+    let [ops_a, ops_b] = [&all[0], &all[1]];
+    // A damaged pack of b, and a damaged record that cannot tell its plan.
+    log.put_raw(&format!("pack:{}:damaged", b.0), "{not json")
+        .await
+        .unwrap();
+    log.put_raw("garbage", "{not json").await.unwrap();
+    assert_eq!(log.record_count().await.unwrap(), 2 * (2 + 7) + 2);
+
+    let ids = |ops: &[koers_core::Op]| {
+        let mut ids: Vec<_> = ops.iter().map(|o| o.id).collect();
+        ids.sort();
+        ids
+    };
+    let shape = |l: &koers_store::Loaded| (l.pending.len(), l.unpacked, l.unreadable);
+    let loaded = log.load(a).await.unwrap();
+    assert_eq!(ids(&loaded.ops), ids(ops_a));
+    assert_eq!(shape(&loaded), (2, 5, 1));
+    let loaded = log.load(b).await.unwrap();
+    assert_eq!(ids(&loaded.ops), ids(ops_b));
+    assert_eq!(shape(&loaded), (2, 5, 2));
+
+    // Packing a leaves b's operations stored one by one.
+    assert_eq!(log.compact(a, 1).await.unwrap(), 5);
+    assert_eq!(log.load(a).await.unwrap().unpacked, 0);
+    assert_eq!(shape(&log.load(b).await.unwrap()), (2, 5, 2));
+
+    // Removing a leaves b whole: its packs (the damaged one too), its single records, and the
+    // record that cannot tell its plan.
+    log.remove_plan(a).await.unwrap();
+    assert!(log.load(a).await.unwrap().ops.is_empty());
+    let loaded = log.load(b).await.unwrap();
+    assert_eq!(ids(&loaded.ops), ids(ops_b));
+    assert_eq!(shape(&loaded), (2, 5, 2));
+    assert_eq!(log.record_count().await.unwrap(), 3 + 7 + 1);
+
+    // Removing b takes its damaged pack too; only the record of no known plan stays.
+    log.remove_plan(b).await.unwrap();
+    assert_eq!(log.record_count().await.unwrap(), 1);
+}
