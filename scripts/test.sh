@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test layer: domain core and server (native), the IndexedDB store in headless
-# Chromium, the end-to-end journeys (Playwright + axe-core) against the release build, and a
-# property-based test of the JSON API (Schemathesis) against the debug server.
+# Runs every test layer: domain core, server and the app's Leptos-free view models (native), the
+# IndexedDB store in headless Chromium, the end-to-end journeys (Playwright + axe-core) against
+# the release build, and a property-based test of the JSON API (Schemathesis) against the debug
+# server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
@@ -11,6 +12,9 @@ step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 step "Core and server tests (cargo test)"
 cargo test -p koers-core -p koers-server
+
+step "The app's view models, natively (cargo test --bin koers-app)"
+cargo test -p koers-app --bin koers-app
 
 step "Storage tests in headless Chromium (wasm-bindgen-test)"
 CHROMEDRIVER=/usr/bin/chromedriver cargo test -p koers-store --target wasm32-unknown-unknown

@@ -184,7 +184,7 @@ fn Shell(opened: StoredValue<Option<Result<Opened, StoreError>>, LocalStorage>) 
                     LoadState::Ready => match drawn.get() {
                         (_, _, false) => view! { <p class="muted" role="status">{tu_string!(i18n, loading)}</p> }.into_any(),
                         (screen, now, true) => match (screen, now) {
-                        (Screen::Home, Some(_)) => view! { <Home role nav/> }.into_any(),
+                        (Screen::Home, Some(r)) => view! { <Home role=r nav/> }.into_any(),
                         // A start screen like home: in the app's chunk, not fetched later.
                         (Screen::Caseload, _) => view! { <Caseload nav/> }.into_any(),
                         (Screen::Home | Screen::ChooseRole, _) => view! { <ChooseRole role nav/> }.into_any(),

@@ -28,6 +28,7 @@ fn options(pairs: &[(&str, &str)]) -> Object {
     o
 }
 
+#[cfg(target_arch = "wasm32")]
 fn js_date(d: NaiveDate, h: u32, m: u32) -> js_sys::Date {
     js_sys::Date::new_with_year_month_day_hr_min(
         d.year() as u32,
@@ -39,6 +40,7 @@ fn js_date(d: NaiveDate, h: u32, m: u32) -> js_sys::Date {
 }
 
 /// "23 nov 2026" / "23 Nov 2026".
+#[cfg(target_arch = "wasm32")]
 pub fn date(locale: Locale, d: NaiveDate) -> String {
     js_date(d, 12, 0)
         .to_locale_date_string(
@@ -49,6 +51,7 @@ pub fn date(locale: Locale, d: NaiveDate) -> String {
 }
 
 /// "ma 23 nov, 14:00".
+#[cfg(target_arch = "wasm32")]
 pub fn date_time(locale: Locale, t: NaiveDateTime) -> String {
     js_date(t.date(), t.hour(), t.minute())
         .to_locale_string(
@@ -62,6 +65,51 @@ pub fn date_time(locale: Locale, t: NaiveDateTime) -> String {
             ]),
         )
         .into()
+}
+
+/// Natively, in the app's unit tests (`home_top.rs`), there is no browser and no Intl: dates are
+/// written as Chromium's Intl writes them for nl-NL and en-GB, so the words tested are the words
+/// shown.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn date(locale: Locale, d: NaiveDate) -> String {
+    format!("{} {} {}", d.day(), native::month(locale, d), d.year())
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+pub fn date_time(locale: Locale, t: NaiveDateTime) -> String {
+    format!(
+        "{} {} {}, {:02}:{:02}",
+        native::weekday(locale, t.date()),
+        t.day(),
+        native::month(locale, t.date()),
+        t.hour(),
+        t.minute()
+    )
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod native {
+    use super::*;
+
+    pub fn month(locale: Locale, d: NaiveDate) -> &'static str {
+        let months = match locale {
+            Locale::nl => [
+                "jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec",
+            ],
+            Locale::en => [
+                "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sept", "Oct", "Nov", "Dec",
+            ],
+        };
+        months[d.month0() as usize]
+    }
+
+    pub fn weekday(locale: Locale, d: NaiveDate) -> &'static str {
+        let days = match locale {
+            Locale::nl => ["ma", "di", "wo", "do", "vr", "za", "zo"],
+            Locale::en => ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+        };
+        days[d.weekday().num_days_from_monday() as usize]
+    }
 }
 
 /// "14:05", from milliseconds since the epoch.

@@ -6,18 +6,15 @@
 //! anew in that same task: nothing flickers and nothing is lost.
 //!
 //! Drawn as the app's components draw it (same elements, classes and test ids; the e2e test
-//! `first-paint.spec.ts` compares the two): the shell, reminders, phase, deadline, what comes
-//! next and "Mijn doelen". The rest of home follows with the app; other addresses show the
-//! shell and "loading" until then.
+//! `first-paint.spec.ts` compares the two): the shell, and the top of home from the same words
+//! the app shows ([`HomeTop`]): own actions, reminders, phase, deadline, what comes next and
+//! "Mijn doelen". The rest of home follows with the app; other addresses show the shell and
+//! "loading" until then.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use koers_core::caseload::{open_actions, OpenAction};
-use koers_core::reminders::reminders;
-use koers_core::rules::{self, Deadline};
-use koers_core::{allowed, Action, Edit, Entity, Field, GoalId, GoalStatus};
-use koers_core::{MemberId, Phase, Plan, Role};
+use koers_core::{Edit, Entity, Field, GoalId, GoalStatus, Plan, Role};
 use koers_store::StoreError;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
@@ -25,7 +22,10 @@ use web_sys::{Element, Event, HtmlInputElement};
 
 use crate::address::{Address, Screen, TABS};
 use crate::device::{self, ChangeError, Opened};
-use crate::format::{self, explain, next_contact, waiting, ROLES};
+use crate::format::{self, explain, waiting, ROLES};
+use crate::home_top::{
+    ActionItem, ActionTarget, DeadlineBody, DeadlineCard, GoalsCard, HomeTop, Timeline,
+};
 use crate::i18n::*;
 use crate::settings;
 use crate::sync;
@@ -285,13 +285,15 @@ impl Glance {
             let locale = state.locale;
             match stored {
                 Ok(ops) => {
-                    if let Some(Ok(opened)) = &mut state.opened {
+                    let State { opened, plan, .. } = &mut *state;
+                    if let (Some(Ok(opened)), Some(plan)) = (opened, plan) {
                         opened.device.apply(&ops);
                         if opened.session.is_some() {
                             sync::add_items(&mut opened.pending, &ops);
                         }
-                        let plan = Plan::from_replica(&opened.device.replica);
-                        state.plan = Some(plan);
+                        // Derived whole: `Plan::refresh` would add its code to this first
+                        // download, for a screen that shows only until the app takes over.
+                        *plan = Plan::from_replica(&opened.device.replica);
                     }
                     state.notice = None;
                 }
@@ -380,7 +382,9 @@ impl Glance {
         let main = match (here, role) {
             (Screen::Home, Some(role)) => {
                 let member = device::member(opened.session.as_ref(), plan, role);
-                home(main, l, plan, role, member, state.notice.as_deref())
+                let now = chrono::Local::now().naive_local();
+                let top = HomeTop::new(l, plan, role, member, now);
+                home(main, l, plan, &top, state.notice.as_deref())
             }
             (Screen::Home | Screen::ChooseRole, _) => main.child(choose_role(l, role)),
             _ if unavailable => main,
@@ -555,16 +559,9 @@ fn choose_role(l: Locale, chosen: Option<Role>) -> El {
         )
 }
 
-/// The top of home, as `pages/home.rs` draws it.
-fn home(
-    main: El,
-    l: Locale,
-    plan: &Plan,
-    role: Role,
-    member: Option<MemberId>,
-    notice: Option<&str>,
-) -> El {
-    let main = if plan.is_example {
+/// The top of home (see [`HomeTop`]), laid out as `pages/home.rs` lays it out.
+fn home(main: El, l: Locale, plan: &Plan, top: &HomeTop, notice: Option<&str>) -> El {
+    let main = if top.example {
         main.child(
             El::new("p")
                 .class("example")
@@ -574,7 +571,6 @@ fn home(
     } else {
         main
     };
-    let now = chrono::Local::now().naive_local();
     let notice_bar = El::new("div")
         .attr("aria-live", "polite")
         .attr("data-testid", "notice");
@@ -591,12 +587,11 @@ fn home(
         .child(
             El::new("h1")
                 .attr("data-testid", "child-name")
-                .text(&td_string!(l, plan_of, child = &plan.child_name).to_string()),
+                .text(&top.title),
         )
         .child(notice_bar)
-        .maybe(own_actions(l, plan, member, now.date()));
-    let soon = reminders(plan, role, now);
-    let main = if soon.is_empty() {
+        .maybe(own_actions(l, plan, &top.actions));
+    let main = if top.reminders.is_empty() {
         main
     } else {
         main.child(
@@ -609,35 +604,27 @@ fn home(
                         .text(td_string!(l, reminders_title)),
                 )
                 .child(
-                    El::new("ul").attr("data-testid", "reminders").children(
-                        soon.iter()
-                            .map(|r| El::new("li").text(&format::reminder(l, r))),
-                    ),
+                    El::new("ul")
+                        .attr("data-testid", "reminders")
+                        .children(top.reminders.iter().map(|r| El::new("li").text(r))),
                 ),
         )
     };
     let main = main
-        .child(timeline(l, plan.phase, role == Role::Youth))
-        .child(deadline(l, plan, now.date()))
-        .child(up_next(l, plan, now));
-    let intro = match role {
-        Role::Parent => {
-            Some(td_string!(l, home_intro_parent, child = &plan.child_name).to_string())
-        }
-        Role::Youth => Some(td_string!(l, home_intro_youth).to_string()),
-        _ => None,
-    };
-    let main = match intro {
+        .child(timeline(l, &top.timeline))
+        .child(deadline(&top.deadline))
+        .child(up_next(l, top));
+    let main = match &top.intro {
         Some(text) => main.child(
             El::new("p")
                 .class("intro")
                 .attr("data-testid", "role-intro")
-                .text(&text),
+                .text(text),
         ),
         None => main,
     };
-    let main = main.child(my_goals(l, plan, role));
-    if allowed(role, Action::LogContactMoment) {
+    let main = main.child(my_goals(l, &top.goals));
+    if top.log_contact {
         main.child(
             El::new("a")
                 .attr("href", &Screen::LogContact.path_in(Some(plan.id)))
@@ -650,14 +637,8 @@ fn home(
     }
 }
 
-/// "Wat jij nu kunt doen", as `pages/home.rs` draws it (nothing when there is nothing to do).
-fn own_actions(
-    l: Locale,
-    plan: &Plan,
-    member: Option<MemberId>,
-    today: chrono::NaiveDate,
-) -> Option<El> {
-    let actions = open_actions(plan, member, today);
+/// "Wat jij nu kunt doen" (nothing when there is nothing to do).
+fn own_actions(l: Locale, plan: &Plan, actions: &[ActionItem]) -> Option<El> {
     if actions.is_empty() {
         return None;
     }
@@ -672,10 +653,9 @@ fn own_actions(
                     .text(td_string!(l, own_actions_title)),
             )
             .child(El::new("ul").children(actions.iter().map(|a| {
-                let text = format::open_action(l, a);
                 let item = El::new("li");
-                match a {
-                    OpenAction::GiveConsent => item.child(El::new("span").text(&text)).child(
+                match a.does {
+                    ActionTarget::GiveConsent => item.child(El::new("span").text(&a.text)).child(
                         El::new("button")
                             .attr("type", "button")
                             .class("button small primary")
@@ -683,22 +663,17 @@ fn own_actions(
                             .attr("data-testid", "give-consent")
                             .text(td_string!(l, consent_give)),
                     ),
-                    OpenAction::GoalOverdue { goal, .. } => item.child(
+                    ActionTarget::Open(screen) => item.child(
                         El::new("a")
-                            .attr("href", &Screen::Goal(*goal).path_in(Some(plan.id)))
-                            .text(&text),
-                    ),
-                    OpenAction::PrepareEvaluation { .. } => item.child(
-                        El::new("a")
-                            .attr("href", &Screen::Evaluations.path_in(Some(plan.id)))
-                            .text(&text),
+                            .attr("href", &screen.path_in(Some(plan.id)))
+                            .text(&a.text),
                     ),
                 }
             }))),
     )
 }
 
-fn timeline(l: Locale, current: Phase, youth: bool) -> El {
+fn timeline(l: Locale, timeline: &Timeline) -> El {
     El::new("section")
         .class("card")
         .attr("aria-labelledby", "phase-title")
@@ -711,84 +686,56 @@ fn timeline(l: Locale, current: Phase, youth: bool) -> El {
             El::new("ol")
                 .class("timeline")
                 .attr("data-testid", "timeline")
-                .children(Phase::ALL.map(|phase| {
-                    let step = El::new("li")
-                        .child(
-                            El::new("span")
-                                .class("step")
-                                .text(&phase.number().to_string()),
-                        )
-                        .child(
-                            El::new("span")
-                                .class("step-name")
-                                .text(format::phase(l, phase)),
-                        );
-                    if phase < current {
-                        step.class("done")
-                    } else if phase == current {
-                        step.class("current").attr("aria-current", "step")
-                    } else {
-                        step
+                .children(timeline.steps.iter().map(|step| {
+                    let li = El::new("li")
+                        .child(El::new("span").class("step").text(&step.number.to_string()))
+                        .child(El::new("span").class("step-name").text(step.name));
+                    match step.class {
+                        Some(class @ "current") => li.class(class).attr("aria-current", "step"),
+                        Some(class) => li.class(class),
+                        None => li,
                     }
                 })),
         )
         .child(
             El::new("p")
                 .attr("data-testid", "current-phase")
-                .child(El::new("strong").text(&format!(
-                    "{} {}: {}",
-                    td_string!(l, phase_word),
-                    current.number(),
-                    format::phase(l, current)
-                )))
+                .child(El::new("strong").text(&timeline.current))
                 .text(" — ")
-                .text(format::phase_explained(l, current, youth)),
+                .text(timeline.explained),
         )
 }
 
-fn deadline(l: Locale, plan: &Plan, today: chrono::NaiveDate) -> El {
-    let card = El::new("section").attr("data-testid", "deadline");
-    let date = rules::perspective_deadline(plan)
-        .map(|d| format::date(l, d))
-        .unwrap_or_default();
-    match rules::deadline(plan, today) {
-        Some(state @ (Deadline::OnTrack { days_left } | Deadline::Nearing { days_left })) => card
-            .class(if matches!(state, Deadline::Nearing { .. }) {
-                "card deadline warn"
-            } else {
-                "card deadline"
-            })
+fn deadline(card: &DeadlineCard) -> El {
+    let section = El::new("section")
+        .class(card.class)
+        .attr("data-testid", "deadline");
+    match &card.body {
+        DeadlineBody::DaysLeft { days, unit, until } => section
             .child(
                 El::new("p")
                     .class("big")
                     .child(
                         El::new("span")
                             .attr("data-testid", "days-left")
-                            .text(&days_left.to_string()),
+                            .text(&days.to_string()),
                     )
                     .text(" ")
-                    .text(td_string!(l, days_left_unit)),
+                    .text(unit),
             )
-            .child(El::new("p").text(&td_string!(l, days_left_until, date = &date).to_string())),
-        Some(Deadline::Passed { days_over }) => card.class("card deadline overdue").child(
-            El::new("p")
-                .class("big")
-                .text(&td_string!(l, deadline_passed, days = days_over).to_string()),
-        ),
-        Some(Deadline::Decided) => card
-            .class("card deadline")
-            .child(El::new("p").text(td_string!(l, deadline_decided))),
-        None => card.class("card deadline").child(
-            El::new("p")
-                .class("muted")
-                .text(td_string!(l, deadline_unknown)),
-        ),
+            .child(El::new("p").text(until)),
+        DeadlineBody::Line { text, class } => {
+            let p = El::new("p").text(text);
+            section.child(match class {
+                Some(class) => p.class(class),
+                None => p,
+            })
+        }
     }
 }
 
-fn up_next(l: Locale, plan: &Plan, now: chrono::NaiveDateTime) -> El {
-    let contact = next_contact(l, plan, now);
-    let card = El::new("section")
+fn up_next(l: Locale, top: &HomeTop) -> El {
+    El::new("section")
         .class("card")
         .attr("aria-labelledby", "next-title")
         .child(
@@ -799,24 +746,16 @@ fn up_next(l: Locale, plan: &Plan, now: chrono::NaiveDateTime) -> El {
         .child(
             El::new("p")
                 .attr("data-testid", "next-contact")
-                .text(&contact),
-        );
-    match rules::next_evaluation_due(plan) {
-        Some(d) => card.child(
+                .text(&top.next_contact),
+        )
+        .maybe(top.next_evaluation.as_ref().map(|text| {
             El::new("p")
                 .attr("data-testid", "next-evaluation")
-                .text(&td_string!(l, next_evaluation, date = format::date(l, d)).to_string()),
-        ),
-        None => card,
-    }
+                .text(text)
+        }))
 }
 
-fn my_goals(l: Locale, plan: &Plan, role: Role) -> El {
-    let goals: Vec<_> = plan.goals_of(role).collect();
-    let done = goals
-        .iter()
-        .filter(|g| g.status == GoalStatus::Done)
-        .count();
+fn my_goals(l: Locale, goals: &GoalsCard) -> El {
     let card = El::new("section")
         .class("card")
         .attr("aria-labelledby", "goals-title")
@@ -829,48 +768,43 @@ fn my_goals(l: Locale, plan: &Plan, role: Role) -> El {
             El::new("p")
                 .class("muted")
                 .attr("data-testid", "goal-progress")
-                .text(&td_string!(l, goals_done, done = done, total = goals.len()).to_string()),
+                .text(&goals.progress),
         );
-    if goals.is_empty() {
-        return card.child(El::new("p").text(td_string!(l, no_goals)));
+    if let Some(empty) = goals.empty {
+        return card.child(El::new("p").text(empty));
     }
     card.child(
         El::new("ul")
             .class("goals")
             .attr("data-testid", "my-goals")
-            .children(goals.into_iter().map(|goal| {
-                let is_done = goal.status == GoalStatus::Done;
+            .children(goals.rows.iter().map(|goal| {
                 let checkbox = El::new("input")
                     .attr("type", "checkbox")
                     .attr("data-goal", &goal.id.0.to_string());
                 let text = El::new("span")
                     .class("goal-text")
-                    .child(El::new("span").class("goal-title").text(&goal.title));
-                let text = match &goal.description {
-                    Some(d) => text.child(El::new("span").class("goal-desc").text(d)),
-                    None => text,
-                };
-                let text = if goal.changed_concurrently {
-                    text.child(
+                    .child(El::new("span").class("goal-title").text(&goal.title))
+                    .maybe(
+                        goal.description
+                            .as_ref()
+                            .map(|d| El::new("span").class("goal-desc").text(d)),
+                    )
+                    .maybe(goal.changed_by_two.map(|words| {
                         El::new("span")
                             .class("goal-meta conflict")
                             .attr("data-testid", "changed-by-two")
-                            .text(td_string!(l, changed_by_two)),
-                    )
-                } else {
-                    text
-                };
-                let text = match goal.deadline {
-                    Some(d) => text.child(El::new("span").class("goal-meta").text(
-                        &td_string!(l, goal_deadline, date = format::date(l, d)).to_string(),
-                    )),
-                    None => text,
-                };
+                            .text(words)
+                    }))
+                    .maybe(
+                        goal.deadline
+                            .as_ref()
+                            .map(|d| El::new("span").class("goal-meta").text(d)),
+                    );
                 El::new("li")
-                    .class(if is_done { "goal is-done" } else { "goal" })
+                    .class(if goal.done { "goal is-done" } else { "goal" })
                     .child(
                         El::new("label")
-                            .child(if is_done {
+                            .child(if goal.done {
                                 checkbox.attr("checked", "")
                             } else {
                                 checkbox

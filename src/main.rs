@@ -13,6 +13,7 @@ mod device;
 mod format;
 mod forms;
 mod glance;
+mod home_top;
 mod lazy_screens;
 mod notice;
 mod pages;

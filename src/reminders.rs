@@ -1,9 +1,8 @@
-//! Reminders of what comes up: in the app on the home screen, and as system notifications where
-//! the user allows them. Each thing is notified once (its key is remembered on the phone).
+//! Reminders of what comes up as system notifications, where the user allows them (home lists
+//! them too: `home_top.rs`). Each thing is notified once (its key is remembered on the phone).
 
 use gloo_storage::{LocalStorage, Storage};
-use koers_core::reminders::reminders;
-use koers_core::{Plan, Reminder, Role};
+use koers_core::Reminder;
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
 use wasm_bindgen::JsCast;
@@ -14,25 +13,6 @@ use crate::i18n::*;
 use crate::plans::PlanEntry;
 
 const NOTIFIED: &str = "koers.notified";
-
-/// "Binnenkort": what needs attention soon, most urgent first.
-#[component]
-pub fn Reminders(plan: Signal<Plan>, role: Role) -> impl IntoView {
-    let i18n = use_i18n();
-    let now = chrono::Local::now().naive_local();
-    let list = Memo::new(move |_| plan.with(|p| reminders(p, role, now)));
-    move || {
-        let items = list.get();
-        (!items.is_empty()).then(|| view! {
-            <section class="card reminders" aria-labelledby="reminders-title">
-                <h2 id="reminders-title">{tu_string!(i18n, reminders_title)}</h2>
-                <ul data-testid="reminders">
-                    {items.iter().map(|r| view! { <li>{format::reminder(i18n.get_locale_untracked(), r)}</li> }).collect_view()}
-                </ul>
-            </section>
-        })
-    }
-}
 
 fn permission() -> Option<web_sys::NotificationPermission> {
     // Absent in some browsers (and in iOS Safari outside an installed app).

@@ -1,23 +1,17 @@
-use koers_core::{Edit, Entity, Field, GoalStatus, Plan, Role};
+use koers_core::{Edit, Entity, Field, GoalStatus, Role};
 use leptos::prelude::*;
 
-use crate::format;
 use crate::format::explain;
+use crate::home_top::GoalsCard;
 use crate::i18n::*;
 use crate::plans::{use_plans, Notice};
 
-/// "Mijn doelen": the goals the chosen role owns, by priority, each ticked off in one tap.
+/// "Mijn doelen": the goals `role` owns, by priority (see [`GoalsCard`]), each ticked off in one
+/// tap. Rows are keyed by all they show: a tick redraws the one goal it changed.
 #[component]
-pub fn MyGoals(plan: Signal<Plan>, role: Role) -> impl IntoView {
+pub fn MyGoals(role: Role, goals: Memo<GoalsCard>) -> impl IntoView {
     let plans = use_plans();
     let i18n = use_i18n();
-    let goals = move || plan.with(|p| p.goals_of(role).cloned().collect::<Vec<_>>());
-    let done = move || {
-        goals()
-            .iter()
-            .filter(|g| g.status == GoalStatus::Done)
-            .count()
-    };
     let toggle = move |goal: koers_core::GoalId, checkbox: web_sys::HtmlInputElement| {
         let now_done = checkbox.checked();
         let status = if now_done {
@@ -45,26 +39,23 @@ pub fn MyGoals(plan: Signal<Plan>, role: Role) -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="goals-title">
             <h2 id="goals-title">{tu_string!(i18n, my_goals)}</h2>
-            <p class="muted" data-testid="goal-progress">
-                {move || tu_string!(i18n, goals_done, done = done(), total = goals().len()).to_string()}
-            </p>
-            <Show when=move || !goals().is_empty() fallback=move || view! { <p>{tu_string!(i18n, no_goals)}</p> }>
+            <p class="muted" data-testid="goal-progress">{move || goals.with(|g| g.progress.clone())}</p>
+            {move || goals.with(|g| g.empty).map(|empty| view! { <p>{empty}</p> })}
+            <Show when=move || goals.with(|g| g.empty.is_none())>
                 <ul class="goals" data-testid="my-goals">
-                    <For each=goals key=|g| (g.id, g.status, g.title.clone(), g.changed_concurrently) let:goal>
-                        <li class="goal" class:is-done=goal.status == GoalStatus::Done>
+                    <For each=move || goals.with(|g| g.rows.clone()) key=|row| row.clone() let:goal>
+                        <li class=if goal.done { "goal is-done" } else { "goal" }>
                             <label>
                                 <input type="checkbox" data-goal=goal.id.0.to_string()
-                                    prop:checked=goal.status == GoalStatus::Done
+                                    prop:checked=goal.done
                                     on:change=move |ev| toggle(goal.id, event_target(&ev))/>
                                 <span class="goal-text">
-                                    <span class="goal-title">{goal.title.clone()}</span>
-                                    {goal.description.clone().map(|d| view! { <span class="goal-desc">{d}</span> })}
-                                    {goal.changed_concurrently.then(|| view! {
-                                        <span class="goal-meta conflict" data-testid="changed-by-two">{tu_string!(i18n, changed_by_two)}</span>
+                                    <span class="goal-title">{goal.title}</span>
+                                    {goal.description.map(|d| view! { <span class="goal-desc">{d}</span> })}
+                                    {goal.changed_by_two.map(|words| view! {
+                                        <span class="goal-meta conflict" data-testid="changed-by-two">{words}</span>
                                     })}
-                                    {goal.deadline.map(|d| view! {
-                                        <span class="goal-meta">{tu_string!(i18n, goal_deadline, date = format::date(i18n.get_locale_untracked(), d)).to_string()}</span>
-                                    })}
+                                    {goal.deadline.map(|d| view! { <span class="goal-meta">{d}</span> })}
                                 </span>
                             </label>
                         </li>

@@ -1,60 +1,63 @@
-use koers_core::caseload::{open_actions, OpenAction};
-use koers_core::{allowed, Action, Edit, Entity, Field, Plan, Role};
+use koers_core::{Edit, Entity, Field, Plan, Role};
 use leptos::prelude::*;
 
 use crate::components::{
-    contact_list::RecentContacts, deadline::DeadlineCard, goal_list::MyGoals, notice::NoticeBar,
+    contact_list::RecentContacts, deadline::DaysLeft, goal_list::MyGoals, notice::NoticeBar,
     phase_timeline::PhaseTimeline, progress::ProgressPerParty,
 };
 use crate::format;
+use crate::home_top::{ActionItem, ActionTarget, HomeTop};
 use crate::i18n::*;
 use crate::plans::use_plans;
-use crate::reminders::Reminders;
 use crate::route::{Link, Nav, Screen};
 
-/// "Waar werk ik aan?": where the plan stands and what the chosen role works on.
+/// "Waar werk ik aan?": where the plan stands and what `role` works on. The top of home is
+/// [`HomeTop`], which the first paint draws too; each card follows its own part of it, so a
+/// tick redraws the goal ticked, not the page.
 #[component]
-pub fn Home(role: RwSignal<Option<Role>>, nav: Nav) -> impl IntoView {
+pub fn Home(role: Role, nav: Nav) -> impl IntoView {
     let plans = use_plans();
     let i18n = use_i18n();
     if plans.plan.with_untracked(Option::is_none) {
         return ().into_any();
     }
     let plan = plans.shown();
-    let today = chrono::Local::now().date_naive();
-    let child = move || plan.with(|p| p.child_name.clone());
+    let now = chrono::Local::now().naive_local();
+    let top = Memo::new(move |_| {
+        let l = i18n.get_locale();
+        plan.with(|p| HomeTop::new(l, p, role, plans.member(role), now))
+    });
+    let part = move |of: fn(&HomeTop) -> bool| Memo::new(move |_| top.with(of));
+    let example = part(|t| t.example);
+    let log_contact = part(|t| t.log_contact);
+    let title = Memo::new(move |_| top.with(|t| t.title.clone()));
+    let intro = Memo::new(move |_| top.with(|t| t.intro.clone()));
     view! {
-        <Show when=move || plan.with(|p| p.is_example)>
+        <Show when=move || example.get()>
             <p class="example" data-testid="example-badge">{tu_string!(i18n, example_notice)}</p>
         </Show>
-        <h1 data-testid="child-name">{move || tu_string!(i18n, plan_of, child = child()).to_string()}</h1>
+        <h1 data-testid="child-name">{move || title.get()}</h1>
         <NoticeBar notice=plans.notice/>
-        {move || role.get().map(|r| view! { <OwnActions role=r nav/> })}
-        {move || role.get().map(|r| view! { <Reminders plan role=r/> })}
-        <PhaseTimeline plan youth=Signal::derive(move || role.get() == Some(Role::Youth))/>
-        <DeadlineCard plan today/>
-        <UpNext plan/>
-        {move || role.get().map(|r| view! {
-            {match r {
-                Role::Parent => Some(tu_string!(i18n, home_intro_parent, child = child()).to_string()),
-                Role::Youth => Some(tu_string!(i18n, home_intro_youth).to_string()),
-                _ => None,
-            }.map(|text| view! { <p class="intro" data-testid="role-intro">{text}</p> })}
-            <MyGoals plan role=r/>
-            {allowed(r, Action::LogContactMoment).then(|| view! {
-                <Link nav to=Screen::LogContact class="button primary wide" testid="log-contact">
-                    {tu_string!(i18n, log_contact)}
-                </Link>
-            })}
-        })}
+        <OwnActions role nav actions=Memo::new(move |_| top.with(|t| t.actions.clone()))/>
+        <Reminders list=Memo::new(move |_| top.with(|t| t.reminders.clone()))/>
+        <PhaseTimeline timeline=Memo::new(move |_| top.with(|t| t.timeline.clone()))/>
+        <DaysLeft card=Memo::new(move |_| top.with(|t| t.deadline.clone()))/>
+        <UpNext next=Memo::new(move |_| top.with(|t| (t.next_contact.clone(), t.next_evaluation.clone())))/>
+        {move || intro.get().map(|text| view! { <p class="intro" data-testid="role-intro">{text}</p> })}
+        <MyGoals role goals=Memo::new(move |_| top.with(|t| t.goals.clone()))/>
+        <Show when=move || log_contact.get()>
+            <Link nav to=Screen::LogContact class="button primary wide" testid="log-contact">
+                {tu_string!(i18n, log_contact)}
+            </Link>
+        </Show>
         <ProgressPerParty plan/>
         // Sharing: the worker starts a real plan from the example; in a shared plan everyone sees
         // who takes part.
-        {move || match (plans.session.with(Option::is_some), role.get()) {
+        {move || match (plans.session.with(Option::is_some), role) {
             (true, _) => Some(view! {
                 <Link nav to=Screen::Members class="button wide" testid="members-link">{tu_string!(i18n, members_title)}</Link>
             }.into_any()),
-            (false, Some(Role::FosterCareWorker)) => Some(view! {
+            (false, Role::FosterCareWorker) => Some(view! {
                 <Link nav to=Screen::NewPlan class="button wide" testid="new-plan-link">{tu_string!(i18n, new_plan_title)}</Link>
             }.into_any()),
             _ => None,
@@ -68,12 +71,9 @@ pub fn Home(role: RwSignal<Option<Role>>, nav: Nav) -> impl IntoView {
 /// "Wat jij nu kunt doen": the member's own open actions, before anything else on home (see
 /// `koers_core::caseload::open_actions`); consent can be given right here.
 #[component]
-fn OwnActions(role: Role, nav: Nav) -> impl IntoView {
+fn OwnActions(role: Role, nav: Nav, actions: Memo<Vec<ActionItem>>) -> impl IntoView {
     let plans = use_plans();
     let i18n = use_i18n();
-    let today = chrono::Local::now().date_naive();
-    let plan = plans.shown();
-    let actions = Memo::new(move |_| plan.with(|p| open_actions(p, plans.member(role), today)));
     let consent = move |_| {
         let Some(member) = plans.member(role) else {
             return;
@@ -96,32 +96,59 @@ fn OwnActions(role: Role, nav: Nav) -> impl IntoView {
         });
     };
     move || {
-        let l = i18n.get_locale_untracked();
         let list = actions.get();
         (!list.is_empty()).then(|| view! {
             <section class="card own-actions" aria-labelledby="own-actions-title" data-testid="own-actions">
                 <h2 id="own-actions-title">{tu_string!(i18n, own_actions_title)}</h2>
                 <ul>
-                    {list.iter().map(|a| {
-                        let text = crate::format::open_action(l, a);
-                        match a {
-                            OpenAction::GiveConsent => view! {
-                                <li>
-                                    <span>{text}</span>
-                                    <button type="button" class="button small primary" on:click=consent data-testid="give-consent">{tu_string!(i18n, consent_give)}</button>
-                                </li>
-                            }.into_any(),
-                            OpenAction::GoalOverdue { goal, .. } => view! {
-                                <li><Link nav to=Screen::Goal(*goal)>{text}</Link></li>
-                            }.into_any(),
-                            OpenAction::PrepareEvaluation { .. } => view! {
-                                <li><Link nav to=Screen::Evaluations>{text}</Link></li>
-                            }.into_any(),
-                        }
+                    {list.into_iter().map(|a| match a.does {
+                        ActionTarget::GiveConsent => view! {
+                            <li>
+                                <span>{a.text}</span>
+                                <button type="button" class="button small primary" on:click=consent data-testid="give-consent">{tu_string!(i18n, consent_give)}</button>
+                            </li>
+                        }.into_any(),
+                        ActionTarget::Open(screen) => view! {
+                            <li><Link nav to=screen>{a.text}</Link></li>
+                        }.into_any(),
                     }).collect_view()}
                 </ul>
             </section>
         })
+    }
+}
+
+/// "Binnenkort": what needs attention soon, most urgent first.
+#[component]
+fn Reminders(list: Memo<Vec<String>>) -> impl IntoView {
+    let i18n = use_i18n();
+    move || {
+        let items = list.get();
+        (!items.is_empty()).then(|| {
+            view! {
+                <section class="card reminders" aria-labelledby="reminders-title">
+                    <h2 id="reminders-title">{tu_string!(i18n, reminders_title)}</h2>
+                    <ul data-testid="reminders">
+                        {items.into_iter().map(|r| view! { <li>{r}</li> }).collect_view()}
+                    </ul>
+                </section>
+            }
+        })
+    }
+}
+
+/// What comes next for everyone: the next planned contact moment and the next evaluation.
+#[component]
+fn UpNext(next: Memo<(String, Option<String>)>) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <section class="card" aria-labelledby="next-title">
+            <h2 id="next-title">{tu_string!(i18n, next_title)}</h2>
+            <p data-testid="next-contact">{move || next.with(|n| n.0.clone())}</p>
+            {move || next.with(|n| n.1.clone()).map(|text| view! {
+                <p data-testid="next-evaluation">{text}</p>
+            })}
+        </section>
     }
 }
 
@@ -144,30 +171,5 @@ fn ContactPerson(plan: Signal<Plan>) -> impl IntoView {
                 })}
             </section>
         })}
-    }
-}
-
-/// What comes next for everyone: the next planned contact moment and the next evaluation.
-#[component]
-fn UpNext(plan: Signal<Plan>) -> impl IntoView {
-    let i18n = use_i18n();
-    let now = chrono::Local::now().naive_local();
-    move || {
-        let locale = i18n.get_locale_untracked();
-        let (contact, evaluation) = plan.with(|p| {
-            (
-                format::next_contact(locale, p, now),
-                koers_core::rules::next_evaluation_due(p),
-            )
-        });
-        view! {
-            <section class="card" aria-labelledby="next-title">
-                <h2 id="next-title">{tu_string!(i18n, next_title)}</h2>
-                <p data-testid="next-contact">{contact}</p>
-                {evaluation.map(|d| view! {
-                    <p data-testid="next-evaluation">{tu_string!(i18n, next_evaluation, date = format::date(locale, d)).to_string()}</p>
-                })}
-            </section>
-        }
     }
 }
