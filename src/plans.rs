@@ -7,6 +7,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use koers_core::caseload::{self, PlanSummary};
+use koers_core::op::entities_of;
 use koers_core::{history, Edit, Entity, MemberId, NodeId, Op, OpId, Plan, PlanId, Replica, Role};
 use koers_store::{OpLog, StoreError};
 use leptos::ev;
@@ -84,6 +85,33 @@ fn overview_key(plan: PlanId) -> String {
     format!("overview:{plan}")
 }
 
+/// How many plans besides the one shown stay in memory once opened, so that switching back to
+/// one shows it without reading and replaying its log. A year's plan holds a few MiB here:
+/// twenty of them would be too much for a phone.
+const KEPT_OPEN: usize = 3;
+
+/// A plan as this phone shows it: its replica and what is derived from it, and this phone's
+/// membership and waiting changes. The plan shown is spread over [`Plans`]' signals, which the
+/// screens read; plans opened before wait in [`Plans::kept`], kept up to date by the rounds.
+struct OpenPlan {
+    replica: Replica,
+    derived: Plan,
+    session: Option<Session>,
+    pending: Vec<Entity>,
+    /// See [`Plans::received_late`].
+    backdated: Vec<(OpId, u64)>,
+    unreadable: usize,
+}
+
+impl OpenPlan {
+    fn apply(&mut self, ops: &[Op]) {
+        for op in ops {
+            let _ = self.replica.apply(op);
+        }
+        self.derived.refresh(&self.replica, entities_of(ops));
+    }
+}
+
 /// Which rounds are running or asked for.
 #[derive(Default)]
 struct Rounds {
@@ -120,6 +148,8 @@ pub struct Plans {
     /// instead (see the shell).
     pub left: RwSignal<Option<PlanId>>,
     round: StoredValue<Rounds>,
+    /// Plans opened before and not shown now, the one shown last first (see [`KEPT_OPEN`]).
+    kept: StoredValue<Vec<OpenPlan>, LocalStorage>,
     /// Plans the user is taking off this phone: no round or event about them may act meanwhile
     /// (the server's answer to the sign-out would say "revoked").
     leaving: StoredValue<Vec<PlanId>>,
@@ -181,6 +211,7 @@ impl Plans {
             backdated: RwSignal::new(Vec::new()),
             entries: RwSignal::new(Vec::new()),
             left: RwSignal::new(None),
+            kept: StoredValue::new_local(Vec::new()),
             round: StoredValue::new(Rounds::default()),
             edits: StoredValue::new(Vec::new()),
             leaving: StoredValue::new(Vec::new()),
@@ -364,20 +395,34 @@ impl Plans {
         if self.shown_plan() == Some(plan) {
             return self.note_shown();
         }
-        let Some(log) = self.log() else { return };
-        let Ok(replayed) = device::replay(&log, plan).await else {
-            return;
+        // A plan kept open needs no replay.
+        let kept = self.kept.with_value(|kept| {
+            let k = kept.iter().find(|k| k.derived.id == plan)?;
+            let member = member_of(k.session.as_ref(), &k.derived);
+            Some((caseload::summarize(&k.derived, member), k.pending.len()))
+        });
+        let (summary, pending) = match kept {
+            Some(kept) => kept,
+            None => {
+                let Some(log) = self.log() else { return };
+                let Ok(replayed) = device::replay(&log, plan).await else {
+                    return;
+                };
+                let session = self.membership(plan).and_then(|m| m.session);
+                let derived = Plan::from_replica(&replayed.replica);
+                let member = member_of(session.as_ref(), &derived);
+                (
+                    caseload::summarize(&derived, member),
+                    replayed.pending.len(),
+                )
+            }
         };
-        let (replica, pending) = (replayed.replica, replayed.pending);
-        let session = self.membership(plan).and_then(|m| m.session);
         let before = self.overview(plan).map_or(0, |o| o.unseen);
-        let derived = Plan::from_replica(&replica);
-        let summary = caseload::summarize(&derived, member_of(session.as_ref(), &derived));
         self.store_overview(
             plan,
             Overview {
                 summary,
-                pending: pending.len(),
+                pending,
                 unseen: before + unseen,
             },
         );
@@ -456,10 +501,8 @@ impl Plans {
     }
 
     async fn load_backdated(self, log: &OpLog, plan: PlanId) {
-        if let Ok(Some(known)) = log
-            .meta::<Vec<(OpId, u64)>>(&sync::received_key(plan))
-            .await
-        {
+        let known = read_backdated(log, plan).await;
+        if !known.is_empty() {
             self.backdated.set(known);
         }
     }
@@ -514,11 +557,16 @@ impl Plans {
         });
     }
 
+    /// Applies `ops` to the plan shown; only the items they change are derived anew.
     fn apply(self, ops: &[Op]) {
         self.device.update_value(|device| {
             if let Some(device) = device {
                 device.apply(ops);
-                self.plan.set(Some(Plan::from_replica(&device.replica)));
+                self.plan.update(|plan| {
+                    if let Some(plan) = plan {
+                        plan.refresh(&device.replica, entities_of(ops));
+                    }
+                });
             }
         });
     }
@@ -792,6 +840,18 @@ impl Plans {
                         overview.pending = round.still_pending.len();
                         self.store_overview(plan, overview);
                     }
+                    if rebuild {
+                        self.forget_kept(plan);
+                    }
+                    self.kept.update_value(|kept| {
+                        if let Some(k) = kept.iter_mut().find(|k| k.derived.id == plan) {
+                            if !others.is_empty() {
+                                k.apply(&others);
+                            }
+                            still_pending(&mut k.pending, round.still_pending.clone(), edited);
+                            sync::merge_backdated(&mut k.backdated, &round.backdated);
+                        }
+                    });
                     if !others.is_empty() || rebuild {
                         self.refresh_overview(plan, others.len()).await;
                     }
@@ -838,16 +898,8 @@ impl Plans {
                 }
                 // A change made while the round ran was not in it: it still waits (the next
                 // round, asked for above, sends it and counts again).
-                self.sync.update(|s| {
-                    let made_meanwhile = std::mem::replace(&mut s.pending, round.still_pending);
-                    if edited {
-                        for item in made_meanwhile {
-                            if !s.pending.contains(&item) {
-                                s.pending.push(item);
-                            }
-                        }
-                    }
-                });
+                self.sync
+                    .update(|s| still_pending(&mut s.pending, round.still_pending, edited));
                 self.note_shown();
             }
             Err(SyncError::Offline) => self.sync.update(|s| s.online = false),
@@ -976,6 +1028,7 @@ impl Plans {
     /// took it away (said so on screen).
     async fn leave_plan(self, plan: PlanId, revoked: bool) {
         let Some(log) = self.log() else { return };
+        self.forget_kept(plan);
         let _ = log.remove_plan(plan).await;
         let rest: Vec<Membership> = self.entries.with_untracked(|plans| {
             plans
@@ -1018,8 +1071,9 @@ impl Plans {
         }
     }
 
-    /// Shows `plan` (one on this phone): replayed from the log, with its membership, waiting
-    /// changes and what the server said about it; remembered as the plan used last.
+    /// Shows `plan` (one on this phone): as it was kept when opened before, or else replayed
+    /// from the log, with its membership, waiting changes and what the server said about it;
+    /// remembered as the plan used last.
     pub async fn open_plan(self, plan: PlanId) -> Result<(), StoreError> {
         let log = self.log().ok_or_else(not_loaded)?;
         if self.shown_plan() == Some(plan) {
@@ -1028,29 +1082,88 @@ impl Plans {
         let membership = self
             .membership(plan)
             .ok_or_else(|| StoreError::Failed("this plan is not on this phone".into()))?;
-        let replayed = device::replay(&log, plan).await?;
-        if replayed.unpacked {
-            self.pack(&log, plan);
-        }
-        let (replica, unreadable, pending) =
-            (replayed.replica, replayed.unreadable, replayed.pending);
         let access = match membership.session {
             Some(_) => log.meta::<Access>(&device::access_key(plan)).await?,
             None => None,
         };
-        self.backdated.set(Vec::new());
-        self.load_backdated(&log, plan).await;
-        self.unreadable.set(unreadable);
+        let open = match self.take_kept(plan) {
+            Some(open) => open,
+            None => {
+                let replayed = device::replay(&log, plan).await?;
+                if replayed.unpacked {
+                    self.pack(&log, plan);
+                }
+                let shared = membership.session.is_some();
+                OpenPlan {
+                    derived: Plan::from_replica(&replayed.replica),
+                    replica: replayed.replica,
+                    session: membership.session,
+                    pending: if shared { replayed.pending } else { Vec::new() },
+                    backdated: read_backdated(&log, plan).await,
+                    unreadable: replayed.unreadable,
+                }
+            }
+        };
+        // What is shown now (perhaps another plan than when this began) is kept as it is.
+        self.keep_shown();
+        self.unreadable.set(open.unreadable);
         self.access.set(access);
-        let shared = membership.session.is_some();
-        self.session.set(membership.session);
-        self.sync.update(|s| {
-            s.pending = if shared { pending } else { Vec::new() };
+        self.backdated.set(open.backdated);
+        self.session.set(open.session);
+        self.sync.update(|s| s.pending = open.pending);
+        self.device.update_value(|d| {
+            if let Some(d) = d {
+                d.replica = open.replica;
+            }
         });
-        self.show(replica);
+        self.plan.set(Some(open.derived));
         let _ = log.set_meta(device::CURRENT, &plan).await;
         self.note_shown();
         Ok(())
+    }
+
+    /// Moves the plan shown into [`Plans::kept`] (before another is shown), dropping the one
+    /// opened longest ago beyond [`KEPT_OPEN`].
+    fn keep_shown(self) {
+        let Some(derived) = self.plan.try_update_untracked(Option::take).flatten() else {
+            return;
+        };
+        let replica = self
+            .device
+            .try_update_value(|d| {
+                d.as_mut()
+                    .map(|d| std::mem::replace(&mut d.replica, Replica::new(derived.id)))
+            })
+            .flatten();
+        let Some(replica) = replica else { return };
+        let open = OpenPlan {
+            replica,
+            derived,
+            session: self.session.get_untracked(),
+            pending: self.sync.with_untracked(|s| s.pending.clone()),
+            backdated: self.backdated.get_untracked(),
+            unreadable: self.unreadable.get_untracked(),
+        };
+        self.kept.update_value(|kept| {
+            kept.insert(0, open);
+            kept.truncate(KEPT_OPEN);
+        });
+    }
+
+    fn take_kept(self, plan: PlanId) -> Option<OpenPlan> {
+        self.kept
+            .try_update_value(|kept| {
+                let i = kept.iter().position(|k| k.derived.id == plan)?;
+                Some(kept.remove(i))
+            })
+            .flatten()
+    }
+
+    /// Forgets what is kept of `plan`: its log changed in another way than by a round (it was
+    /// left, renewed or imported into), so the next opening reads it anew.
+    fn forget_kept(self, plan: PlanId) {
+        self.kept
+            .update_value(|kept| kept.retain(|k| k.derived.id != plan));
     }
 
     /// Starts a new shared plan on the server, with this device as its foster-care worker's.
@@ -1135,6 +1248,7 @@ impl Plans {
             }
         });
         // Shown from the log as the round left it (whatever the round's outcome).
+        self.forget_kept(plan);
         if self.shown_plan() == Some(plan) {
             // Renewed: read anew.
             self.plan.set(None);
@@ -1204,6 +1318,7 @@ impl Plans {
             });
         }
         let _ = log.compact(imported.plan, koers_store::PACK_AT).await;
+        self.forget_kept(imported.plan);
         if self.shown_plan() == Some(imported.plan) {
             self.plan.set(None);
         }
@@ -1254,6 +1369,29 @@ impl Plans {
         self.device
             .with_value(|d| d.as_ref().map(|d| d.log.clone()))
     }
+}
+
+/// What waits for the server after a round: what the round left waiting, and, if the plan was
+/// `edited` meanwhile, also what was made then (the next round sends it).
+fn still_pending(pending: &mut Vec<Entity>, left: Vec<Entity>, edited: bool) {
+    let made_meanwhile = std::mem::replace(pending, left);
+    if edited {
+        for item in made_meanwhile {
+            if !pending.contains(&item) {
+                pending.push(item);
+            }
+        }
+    }
+}
+
+/// The changes the server received more than a day after they were written (see
+/// [`Plans::received_late`]), as stored for `plan`.
+async fn read_backdated(log: &OpLog, plan: PlanId) -> Vec<(OpId, u64)> {
+    log.meta(&sync::received_key(plan))
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default()
 }
 
 fn edits_in(edits: &[(PlanId, u64)], plan: PlanId) -> u64 {

@@ -102,6 +102,18 @@ test("a worker's phone joins three families by invite; Mijn gezinnen puts what n
   await expect(page.getByRole("heading", { name: "Doelen", level: 1 })).toBeVisible();
   await expect(page.getByTestId("plan-switch")).toHaveText(/Sam Jansen$/);
   await expect(page.getByText("Bezoeken voorbereiden met Sam")).toBeVisible();
+
+  // Sam's plan, once opened, is kept open on the phone while Lina's is shown: what others change
+  // in it meanwhile is counted on its row and shown when she switches back.
+  await page.getByTestId("plan-switch").click();
+  await row(page, "Lina").getByRole("link").click();
+  await expect(page.getByTestId("child-name")).toHaveText("Plan van Lina");
+  expect((await sam.push("plan", "child_name", "Sam de Boer")).status()).toBe(200);
+  await page.getByTestId("plan-switch").click();
+  await expect(row(page, "Sam de Boer").getByTestId("plan-row-unseen")).toHaveText("1 wijziging van anderen sinds je het plan opende", { timeout: 10_000 });
+  await row(page, "Sam de Boer").getByRole("link").click();
+  await expect(page.getByTestId("child-name")).toHaveText("Plan van Sam de Boer");
+  await expect(page).toHaveURL(new RegExp(`/p/${sam.plan}$`));
   await context.close();
 });
 
