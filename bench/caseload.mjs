@@ -15,7 +15,8 @@
 //    - open: `/` loaded anew, from navigation start to the PLANS-th row of "Mijn gezinnen" in the
 //      DOM, and painted (the first task after the next frame);
 //    - switch: a row clicked on the overview (the app has taken over) → that plan's home, its
-//      child name in the DOM, and painted;
+//      child name in the DOM, and painted; once for a plan not opened since `/` was loaded, and
+//      once for one opened before in the same visit (the app keeps it open: no replay);
 //    - a sync round with nothing new, on a plan's home: context.setOffline(true) then (false),
 //      which fires `online` → one round. Counts the POST /api/sync requests of the round (from the
 //      `online` event until 1.5 s after the round's answer) and times the `online` event → request
@@ -259,15 +260,13 @@ try {
 
   let target = null;
   let turn = 0;
-  const switchOnce = async () => {
-    await page.goto(`${base}/`);
-    await page.waitForFunction(() => window.__koers.rowsPainted != null);
-    await appReady();
-    await page.waitForTimeout(300);
-    // Another plan each time than the one opened last (which the overview's open already replayed).
+  const nextPlan = async () => {
     const ids = await page.locator('[data-testid="plan-row"]').evaluateAll((rows) => rows.map((r) => r.dataset.plan));
     const mine = ids.filter((id) => seeded.some((s) => s.plan === id));
-    target = mine[turn++ % mine.length];
+    return mine[turn++ % mine.length];
+  };
+  // From "Mijn gezinnen" (the app has taken over), a click on `plan`'s row → its home, timed.
+  const openRow = async (plan) => {
     await page.evaluate((plan) => {
       const t = window.__koers;
       t.click = t.home = t.homePainted = t.goals = null;
@@ -279,15 +278,41 @@ try {
         }
         if (t.goals == null && document.querySelector('[data-testid="my-goals"] input')) t.goals = performance.now();
       };
-    }, target);
-    await page.locator(`[data-testid="plan-row"][data-plan="${target}"] a`).first().click();
+    }, plan);
+    await page.locator(`[data-testid="plan-row"][data-plan="${plan}"] a`).first().click();
     await page.waitForFunction(() => window.__koers.homePainted != null && window.__koers.goals != null);
     const r = await page.evaluate(() => {
       const t = window.__koers;
       return { home: t.home - t.click, painted: t.homePainted - t.click, goals: t.goals - t.click, path: location.pathname };
     });
-    if (r.path !== `/p/${target}`) fail(`the switch ended on ${r.path}, not /p/${target}`);
+    if (r.path !== `/p/${plan}`) fail(`the switch ended on ${r.path}, not /p/${plan}`);
     return r;
+  };
+  // Back to "Mijn gezinnen" through the header's plan switcher, as a user goes.
+  const toOverview = async () => {
+    await page.getByTestId("plan-switch").click();
+    await page.locator('[data-testid="plan-row"]').nth(PLANS - 1).waitFor();
+    await page.waitForTimeout(300);
+  };
+  // A plan not opened since the page was loaded: read from IndexedDB and replayed.
+  const switchOnce = async () => {
+    await page.goto(`${base}/`);
+    await page.waitForFunction(() => window.__koers.rowsPainted != null);
+    await appReady();
+    await page.waitForTimeout(300);
+    // Another plan each time than the one opened last (which the overview's open already replayed).
+    target = await nextPlan();
+    return openRow(target);
+  };
+  // Back to a plan opened before in this visit, with another opened in between: kept in memory.
+  const switchBackOnce = async () => {
+    await switchOnce();
+    const first = target;
+    await toOverview();
+    await openRow(await nextPlan());
+    await toOverview();
+    target = first;
+    return openRow(first);
   };
 
   // One round with nothing new, on the plan's home, started by `online`.
@@ -369,13 +394,15 @@ try {
 
   for (const rate of [1, 4]) {
     await cdp.send("Emulation.setCPUThrottlingRate", { rate });
-    const res = (results[rate] = { open: [], switch: [], round: [], tick: [] });
+    const res = (results[rate] = { open: [], switch: [], back: [], round: [], tick: [] });
     progress(`${rate}x: opening the overview ${RUNS} times …`);
     await openOnce(); // warm-up
     for (let i = 0; i < RUNS; i++) res.open.push(await openOnce());
     progress(`${rate}x: switching to a plan ${RUNS} times …`);
     await switchOnce(); // warm-up
     for (let i = 0; i < RUNS; i++) res.switch.push(await switchOnce());
+    progress(`${rate}x: switching back to a plan opened before ${RUNS} times …`);
+    for (let i = 0; i < RUNS; i++) res.back.push(await switchBackOnce());
     homeGoals = await page.locator('[data-testid="my-goals"] input').count();
     progress(`${rate}x: ${RUNS} sync rounds with nothing new (each waits for the app's 15 s round) …`);
     for (let i = 0; i < RUNS; i++) res.round.push(await roundOnce());
@@ -456,6 +483,7 @@ for (const rate of [1, 4]) {
   line("switch: click a row → that plan's home painted", sw, rate === 1 ? budget(sw, 150) : "");
   line("switch: click a row → its goals in the DOM", pick(r.switch, (x) => x.goals));
   console.log(`    runs: ${r.switch.map((x) => Math.round(x.painted)).join(", ")}`);
+  line("switch back to a plan opened before (kept open) → its home painted", pick(r.back, (x) => x.painted));
   const counts = r.round.map((x) => x.requests);
   console.log(`  ${"sync round, nothing new: POST /api/sync requests per round".padEnd(66)} ${counts.join(", ").padStart(8)}     ` +
     `must be 1: ${counts.every((c) => c === 1) ? "OK" : "OVER"}`);
