@@ -5,29 +5,21 @@
 
 mod common;
 
+use common::{Founding, Worker};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
 use futures_util::StreamExt as _;
-use koers_core::founding::{plan_ops, NewPlan};
 use koers_core::*;
 use koers_server::limits::LimitsConfig;
 use koers_server::store::SqliteStore;
 use serde_json::{json, Value};
 use tower::ServiceExt as _;
-use uuid::Uuid;
-
-fn now_millis() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
 
 struct App {
     router: Router,
@@ -124,68 +116,21 @@ fn assert_refused(reply: &Reply, status: StatusCode, code: &str) {
     assert!(message.ends_with('.') && message.len() > 40, "{message}");
 }
 
-/// A founded plan and its worker's device, writing as the founder.
-struct Worker {
-    plan: PlanId,
-    token: String,
-    author: Author,
-    replica: Replica,
-}
-
 async fn found(router: &Router) -> Worker {
-    let new = NewPlan {
-        child_name: "Noa".into(),
-        start_date: chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
-        founder_name: "Lotte".into(),
-        members: vec![("Mirjam".into(), Role::Parent)],
-    };
-    let node = NodeId(Uuid::new_v4().as_u64_pair().0);
-    let mut clock = Clock::new(node);
-    let (plan, founder, ops) = plan_ops(&new, &mut clock, now_millis(), Uuid::new_v4);
+    let founding = Founding::new("Noa");
     let reply = call(
         router,
         "POST",
         "/api/plans",
         None,
-        Some(json!({ "ops": ops, "device_name": "worker" })),
+        Some(json!({ "ops": founding.ops, "device_name": "worker" })),
     )
     .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.json);
-    Worker {
-        plan,
-        token: reply.json["device_token"].as_str().unwrap().to_owned(),
-        author: Author::new(founder, node),
-        replica: Replica::from_ops(plan, &ops),
-    }
+    founding.worker(reply.json["device_token"].as_str().unwrap())
 }
 
 impl Worker {
-    fn edit(&mut self, edit: Edit) -> Op {
-        let view = Plan::from_replica(&self.replica);
-        let op = self
-            .author
-            .change(
-                &self.replica,
-                &view,
-                OpId(Uuid::new_v4()),
-                now_millis(),
-                edit,
-            )
-            .unwrap();
-        let _ = self.replica.apply(&op);
-        op
-    }
-
-    /// `n` new contact moments, one op each.
-    fn moments(&mut self, n: usize) -> Vec<Op> {
-        (0..n)
-            .map(|_| {
-                let moment = Entity::ContactMoment(ContactMomentId(Uuid::new_v4()));
-                self.edit(Edit::new(moment, Field::Status, ContactStatus::Happened))
-            })
-            .collect()
-    }
-
     async fn push(&self, router: &Router, ops: &[Op]) -> Reply {
         call(
             router,

@@ -5,14 +5,14 @@
 
 mod common;
 
+use common::{Founding, Worker};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
 use futures_util::StreamExt as _;
-use koers_core::founding::{plan_ops, NewPlan};
 use koers_core::*;
 use koers_server::limits::LimitsConfig;
 use koers_server::store::{SqliteStore, Store as _};
@@ -22,13 +22,6 @@ use uuid::Uuid;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-fn now_millis() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
 
 struct App {
     router: Router,
@@ -131,48 +124,18 @@ fn assert_entry_refused(entry: &Value, plan: PlanId, status: u16, code: &str) {
     assert_eq!(error.as_object().unwrap().len(), 3, "{entry}");
 }
 
-/// A plan founded through the API, its worker's device, and the worker writing.
-struct Worker {
-    plan: PlanId,
-    token: String,
-    parent: MemberId,
-    author: Author,
-    replica: Replica,
-}
-
 async fn found(app: &App, child: &str) -> Worker {
-    let new = NewPlan {
-        child_name: child.into(),
-        start_date: chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
-        founder_name: "Lotte".into(),
-        members: vec![("Mirjam".into(), Role::Parent)],
-    };
-    let node = NodeId(Uuid::new_v4().as_u64_pair().0);
-    let mut clock = Clock::new(node);
-    let (plan, founder, ops) = plan_ops(&new, &mut clock, now_millis(), Uuid::new_v4);
+    let founding = Founding::new(child);
     let reply = call(
         &app.router,
         "POST",
         "/api/plans",
         None,
-        Some(&json!({ "ops": ops, "device_name": "worker" })),
+        Some(&json!({ "ops": founding.ops, "device_name": "worker" })),
     )
     .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
-    let replica = Replica::from_ops(plan, &ops);
-    let parent = Plan::from_replica(&replica)
-        .members
-        .iter()
-        .find(|m| m.role == Role::Parent)
-        .unwrap()
-        .id;
-    Worker {
-        plan,
-        token: reply.json["device_token"].as_str().unwrap().to_owned(),
-        parent,
-        author: Author::new(founder, node),
-        replica,
-    }
+    founding.worker(reply.json["device_token"].as_str().unwrap())
 }
 
 /// A device of the plan's parent: its id and token.
@@ -182,32 +145,6 @@ struct ParentPhone {
 }
 
 impl Worker {
-    fn edit(&mut self, edit: Edit) -> Op {
-        let view = Plan::from_replica(&self.replica);
-        let op = self
-            .author
-            .change(
-                &self.replica,
-                &view,
-                OpId(Uuid::new_v4()),
-                now_millis(),
-                edit,
-            )
-            .unwrap();
-        let _ = self.replica.apply(&op);
-        op
-    }
-
-    /// `n` new contact moments, one op each.
-    fn moments(&mut self, n: usize) -> Vec<Op> {
-        (0..n)
-            .map(|_| {
-                let moment = Entity::ContactMoment(ContactMomentId(Uuid::new_v4()));
-                self.edit(Edit::new(moment, Field::Status, ContactStatus::Happened))
-            })
-            .collect()
-    }
-
     /// A sync entry of this plan with this worker's token.
     fn entry(&self, after: i64, ops: &[Op]) -> Value {
         json!({ "plan": self.plan, "token": self.token, "after": after, "ops": ops })

@@ -1,5 +1,5 @@
-//! A fake build output (what scripts/build.sh writes to dist/) in a temp folder, shared by the
-//! integration tests.
+//! Shared by the integration tests: a fake build output (what scripts/build.sh writes to dist/)
+//! in a temp folder, and a plan founded as a worker's phone founds it ([`Founding`], [`Worker`]).
 #![allow(dead_code)]
 
 use std::io::{Read as _, Write as _};
@@ -164,5 +164,100 @@ pub fn startup_line(child: &mut std::process::Child) -> (String, String) {
                 panic!("koers-server printed no startup line");
             }
         }
+    }
+}
+
+/// Milliseconds since the epoch, now: what a phone stamps its operations with.
+pub fn now_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// A new plan as its worker's phone makes it: the operations to send with `POST /api/plans`,
+/// and, given the device token the server answers with, the [`Worker`] who goes on writing.
+pub struct Founding {
+    pub ops: Vec<koers_core::Op>,
+    plan: koers_core::PlanId,
+    author: koers_core::Author,
+}
+
+impl Founding {
+    /// A plan for `child` with its worker (Lotte) and one parent (Mirjam).
+    pub fn new(child: &str) -> Founding {
+        use koers_core::founding::{plan_ops, NewPlan};
+        let new = NewPlan {
+            child_name: child.into(),
+            start_date: chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
+            founder_name: "Lotte".into(),
+            members: vec![("Mirjam".into(), koers_core::Role::Parent)],
+        };
+        let node = koers_core::NodeId(uuid::Uuid::new_v4().as_u64_pair().0);
+        let mut clock = koers_core::Clock::new(node);
+        let (plan, founder, ops) = plan_ops(&new, &mut clock, now_millis(), uuid::Uuid::new_v4);
+        Founding {
+            plan,
+            author: koers_core::Author::new(founder, node),
+            ops,
+        }
+    }
+
+    /// The worker, once the server has founded the plan and answered with `token`.
+    pub fn worker(self, token: &str) -> Worker {
+        let replica = koers_core::Replica::from_ops(self.plan, &self.ops);
+        let parent = koers_core::Plan::from_replica(&replica)
+            .members
+            .iter()
+            .find(|m| m.role == koers_core::Role::Parent)
+            .unwrap()
+            .id;
+        Worker {
+            plan: self.plan,
+            token: token.to_owned(),
+            parent,
+            author: self.author,
+            replica,
+        }
+    }
+}
+
+/// A plan founded through the API, its worker's device, and the worker writing.
+pub struct Worker {
+    pub plan: koers_core::PlanId,
+    pub token: String,
+    /// The plan's parent (Mirjam).
+    pub parent: koers_core::MemberId,
+    pub author: koers_core::Author,
+    pub replica: koers_core::Replica,
+}
+
+impl Worker {
+    /// One change by the worker, authored as a phone does and kept in the worker's replica.
+    pub fn edit(&mut self, edit: koers_core::Edit) -> koers_core::Op {
+        let view = koers_core::Plan::from_replica(&self.replica);
+        let op = self
+            .author
+            .change(
+                &self.replica,
+                &view,
+                koers_core::OpId(uuid::Uuid::new_v4()),
+                now_millis(),
+                edit,
+            )
+            .unwrap();
+        let _ = self.replica.apply(&op);
+        op
+    }
+
+    /// `n` new contact moments, one op each.
+    pub fn moments(&mut self, n: usize) -> Vec<koers_core::Op> {
+        use koers_core::{ContactMomentId, ContactStatus, Edit, Entity, Field};
+        (0..n)
+            .map(|_| {
+                let moment = Entity::ContactMoment(ContactMomentId(uuid::Uuid::new_v4()));
+                self.edit(Edit::new(moment, Field::Status, ContactStatus::Happened))
+            })
+            .collect()
     }
 }
