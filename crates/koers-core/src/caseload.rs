@@ -396,6 +396,11 @@ pub struct Row {
 impl Row {
     pub fn new(summary: PlanSummary, today: Date, pending: usize, unseen: usize) -> Row {
         let signals = summary.signals(today);
+        Row::with_signals(summary, signals, pending, unseen)
+    }
+
+    /// A row from signals already worked out (the tests give them directly).
+    fn with_signals(summary: PlanSummary, signals: Signals, pending: usize, unseen: usize) -> Row {
         let attention = attention(&signals, pending, unseen);
         Row {
             summary,
@@ -809,14 +814,7 @@ mod tests {
         let mut summary = summarize(&demo_plan(), None);
         summary.child_name = name.into();
         summary.plan = PlanId(Uuid::from_u128(id));
-        let attention = attention(&signals, pending, unseen);
-        Row {
-            summary,
-            signals,
-            pending,
-            unseen,
-            attention,
-        }
+        Row::with_signals(summary, signals, pending, unseen)
     }
 
     fn calm(days_left: Option<i64>) -> Signals {
