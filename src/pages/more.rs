@@ -8,7 +8,7 @@ use crate::components::download::{download, file_stem};
 use crate::components::notice::NoticeBar;
 use crate::format;
 use crate::i18n::*;
-use crate::plans::{use_plans, ImportFailure, Notice, WipeError};
+use crate::plans::{use_plans, ImportFailure, Notice, Plans, WipeError};
 use crate::reminders;
 use crate::route::{Link, Nav, Screen};
 use leptos_i18n::I18nContext;
@@ -124,18 +124,11 @@ fn LeavePlan() -> impl IntoView {
     let child = move || plans.shown().with(|p| p.child_name.clone());
     let unsent = move || plans.sync.with(|s| s.pending.len());
     let leave = move |_| {
-        busy.set(true);
         let anyway = not_signed_out.get_untracked();
         leptos::task::spawn_local(async move {
-            match plans.leave(anyway).await {
-                Ok(()) => asking.set(false),
-                Err(WipeError::NotSignedOut) => not_signed_out.set(true),
-                Err(WipeError::Storage(_)) => plans.notice.set(Some(Notice {
-                    text: tu_string!(i18n, error_storage).to_string(),
-                    is_error: true,
-                })),
+            if confirmed(plans, i18n, busy, not_signed_out, plans.leave(anyway)).await {
+                asking.set(false);
             }
-            busy.set(false);
         });
     };
     let cancel = move |_| {
@@ -205,19 +198,12 @@ fn WipePhone() -> impl IntoView {
         })
     };
     let wipe = move |_| {
-        busy.set(true);
         let anyway = not_signed_out.get_untracked();
         leptos::task::spawn_local(async move {
-            match plans.wipe(anyway).await {
+            if confirmed(plans, i18n, busy, not_signed_out, plans.wipe(anyway)).await {
                 // A fresh start: the role choice and the example plan, as on a new phone.
-                Ok(()) => drop(window().location().replace("/")),
-                Err(WipeError::NotSignedOut) => not_signed_out.set(true),
-                Err(WipeError::Storage(_)) => plans.notice.set(Some(Notice {
-                    text: tu_string!(i18n, error_storage).to_string(),
-                    is_error: true,
-                })),
+                drop(window().location().replace("/"));
             }
-            busy.set(false);
         });
     };
     let cancel = move |_| {
@@ -258,6 +244,29 @@ fn WipePhone() -> impl IntoView {
             </Show>
         </section>
     }
+}
+
+/// Runs a confirmed leave or wipe, `busy` meanwhile. Whether it was done: if the server could not
+/// sign this phone out, `not_signed_out` asks once more; a storage failure is said.
+async fn confirmed(
+    plans: Plans,
+    i18n: I18nContext<Locale>,
+    busy: RwSignal<bool>,
+    not_signed_out: RwSignal<bool>,
+    step: impl std::future::Future<Output = Result<(), WipeError>>,
+) -> bool {
+    busy.set(true);
+    let result = step.await;
+    match &result {
+        Ok(()) => {}
+        Err(WipeError::NotSignedOut) => not_signed_out.set(true),
+        Err(WipeError::Storage(_)) => plans.notice.set(Some(Notice {
+            text: tu_string!(i18n, error_storage).to_string(),
+            is_error: true,
+        })),
+    }
+    busy.set(false);
+    result.is_ok()
 }
 
 fn import_failure(i18n: I18nContext<Locale>, e: &ImportFailure) -> String {
