@@ -34,11 +34,11 @@
 // KOERS_SERVER_BIN (target/server/koers-server), CARGO_TARGET_DIR (cargo's own default),
 // BENCH_PORT (a free one).
 import { chromium } from "@playwright/test";
-import { spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, lstatSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { spawnSync } from "node:child_process";
+import { existsSync, lstatSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import { findServer, startServer } from "./server.mjs";
 
 const PLANS = Number(process.env.PLANS ?? 20);
 const RUNS = Number(process.env.RUNS ?? 5);
@@ -73,43 +73,14 @@ const ms = (x) => (x == null || Number.isNaN(x) ? "–" : x.toFixed(1));
 const progress = (text) => console.error(`caseload: ${text}`);
 
 // What must be there before anything runs.
-if (!existsSync("dist/index.html")) fail("dist/ is missing: build the app first with scripts/build.sh");
-const serverCandidates = process.env.KOERS_SERVER_BIN
-  ? [process.env.KOERS_SERVER_BIN]
-  : ["target/server/koers-server", ...(process.env.CARGO_TARGET_DIR ? [join(process.env.CARGO_TARGET_DIR, "server/koers-server")] : [])];
-const server = serverCandidates.find((p) => existsSync(p));
-if (!server)
-  fail(`the server binary is missing (looked for ${serverCandidates.join(", ")}): build it with cargo build --profile server -p koers-server`);
+const server = findServer(fail);
 if (!existsSync(CHROMIUM)) fail(`no Chromium at ${CHROMIUM}: install Debian's (apt-get install chromium) or set CHROMIUM`);
 
 const work = mkdtempSync(join(tmpdir(), "koers-caseload-"));
 process.on("exit", () => rmSync(work, { recursive: true, force: true }));
-// A copy of dist/, so that a rebuild during the run does not change what is measured.
-cpSync("dist", join(work, "dist"), { recursive: true });
 
 // 1. The server, on a free port, with an empty data folder.
-const port = Number(process.env.BENCH_PORT) || await new Promise((resolve) => {
-  const probe = createServer().listen(0, "127.0.0.1", () => {
-    const { port } = probe.address();
-    probe.close(() => resolve(port));
-  });
-});
-const base = `http://127.0.0.1:${port}`;
-const proc = spawn(server, [], {
-  env: { ...process.env, KOERS_ADDR: `127.0.0.1:${port}`, KOERS_DATA: join(work, "data"), KOERS_DIST: join(work, "dist"), KOERS_LOG: "warn" },
-  stdio: "ignore",
-});
-let exited = null;
-proc.on("exit", (code) => (exited = code));
-process.on("exit", () => exited === null && proc.kill());
-for (let i = 0; ; i++) {
-  try { if ((await fetch(`${base}/healthz`)).ok) break; } catch {}
-  if (exited !== null || i > 100) {
-    proc.kill();
-    fail(`the server at ${server} did not start (exit code ${exited})`);
-  }
-  await new Promise((r) => setTimeout(r, 100));
-}
+const { base, stop: stopServer } = await startServer(server, work, fail);
 
 // The year plans, one after the other, on the real clock.
 const seedEnv = { ...process.env };
@@ -432,7 +403,7 @@ try {
   idbFolderOpen = folderSize(join(userDir, "Default", "IndexedDB"));
 } finally {
   await context.close().catch(() => {});
-  proc.kill();
+  stopServer();
 }
 const idbFolderClosed = folderSize(join(userDir, "Default", "IndexedDB"));
 

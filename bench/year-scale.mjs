@@ -26,12 +26,12 @@
 // YEAR_FILE (use this export file instead of generating one), YEAR_START (YYYY-MM-DD; default
 // 200 days ago, so the plan is mid-year).
 import { chromium } from "@playwright/test";
-import { spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import { createServer } from "node:net";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
+import { findServer, startServer } from "./server.mjs";
 
 const RUNS = Number(process.env.RUNS ?? 7);
 const TICKS = Number(process.env.TICKS ?? 15);
@@ -59,19 +59,11 @@ const median = (xs) => {
 const ms = (x) => (x == null || Number.isNaN(x) ? "–" : x.toFixed(1));
 
 // What must be there before anything runs.
-if (!existsSync("dist/index.html")) fail("dist/ is missing: build the app first with scripts/build.sh");
-const serverCandidates = process.env.KOERS_SERVER_BIN
-  ? [process.env.KOERS_SERVER_BIN]
-  : ["target/server/koers-server", ...(process.env.CARGO_TARGET_DIR ? [join(process.env.CARGO_TARGET_DIR, "server/koers-server")] : [])];
-const server = serverCandidates.find((p) => existsSync(p));
-if (!server)
-  fail(`the server binary is missing (looked for ${serverCandidates.join(", ")}): build it with cargo build --profile server -p koers-server`);
+const server = findServer(fail);
 if (!existsSync(CHROMIUM)) fail(`no Chromium at ${CHROMIUM}: install Debian's (apt-get install chromium) or set CHROMIUM`);
 
 const work = mkdtempSync(join(tmpdir(), "koers-year-"));
 process.on("exit", () => rmSync(work, { recursive: true, force: true }));
-// A copy of dist/, so that a rebuild during the run does not change what is measured.
-cpSync("dist", join(work, "dist"), { recursive: true });
 
 // 1. The year plan as an export file.
 let yearFile = process.env.YEAR_FILE;
@@ -90,28 +82,7 @@ const yearBytes = statSync(yearFile).size;
 const yearGzip = gzipSync(yearText, { level: 9 }).length;
 
 // 2. The server, on a free port, with an empty data folder.
-const port = Number(process.env.BENCH_PORT) || await new Promise((resolve) => {
-  const probe = createServer().listen(0, "127.0.0.1", () => {
-    const { port } = probe.address();
-    probe.close(() => resolve(port));
-  });
-});
-const base = `http://127.0.0.1:${port}`;
-const proc = spawn(server, [], {
-  env: { ...process.env, KOERS_ADDR: `127.0.0.1:${port}`, KOERS_DATA: join(work, "data"), KOERS_DIST: join(work, "dist"), KOERS_LOG: "warn" },
-  stdio: "ignore",
-});
-let exited = null;
-proc.on("exit", (code) => (exited = code));
-process.on("exit", () => exited === null && proc.kill());
-for (let i = 0; ; i++) {
-  try { if ((await fetch(`${base}/healthz`)).ok) break; } catch {}
-  if (exited !== null || i > 100) {
-    proc.kill();
-    fail(`the server at ${server} did not start (exit code ${exited})`);
-  }
-  await new Promise((r) => setTimeout(r, 100));
-}
+const { base, stop: stopServer } = await startServer(server, work, fail);
 
 // In every page: when the home screen with the year plan is in the DOM
 // and when that was painted (the first task after the next frame), on performance.now()'s clock
@@ -342,7 +313,7 @@ try {
   await context.close();
 } finally {
   await browser.close();
-  proc.kill();
+  stopServer();
 }
 
 // The figures.
