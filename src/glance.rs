@@ -44,8 +44,12 @@ struct State {
     writing: usize,
     /// What went wrong with the last tick, in words.
     notice: Option<String>,
-    /// Resolves the wait in [`Glance::unavailable`] when "try again" is tapped.
+    /// Resolves the wait in [`Glance::unavailable`] when "try again" is tapped or the phone
+    /// comes online.
     retry: Option<js_sys::Function>,
+    /// How often the phone came online (`online` events) since the first paint: see
+    /// [`Glance::onlines`].
+    onlines: u32,
     root: Element,
     listeners: Vec<Listener>,
 }
@@ -75,6 +79,7 @@ impl Glance {
             writing: 0,
             notice: None,
             retry: None,
+            onlines: 0,
             root: root.clone(),
             listeners: Vec::new(),
         })));
@@ -87,6 +92,7 @@ impl Glance {
         listen(&root, "click", &glance);
         listen(&root, "change", &glance);
         listen(&window(), "popstate", &glance);
+        listen(&window(), "online", &glance);
         glance.draw();
         device::mark("koers:first-paint");
         glance
@@ -115,7 +121,7 @@ impl Glance {
         }
         let mut state = self.0.borrow_mut();
         for (kind, closure) in std::mem::take(&mut state.listeners) {
-            let target: &web_sys::EventTarget = if kind == "popstate" {
+            let target: &web_sys::EventTarget = if matches!(kind, "popstate" | "online") {
                 &window()
             } else {
                 &state.root
@@ -137,22 +143,43 @@ impl Glance {
         (opened, focus)
     }
 
+    /// How often the phone came online since the first paint. Taken before fetching the app,
+    /// it tells [`Glance::unavailable`] whether the phone came online while the fetch failed.
+    pub fn onlines(&self) -> u32 {
+        self.0.borrow().onlines
+    }
+
     /// The app could not be fetched (offline before it was ever cached, or the server is
     /// down): says so, and returns when "try again" is tapped or the phone comes online.
-    pub async fn unavailable(&self) {
+    /// `onlines`: [`Glance::onlines`] before the fetch. If the phone came online since (the
+    /// connection dropped mid-fetch and came back), that `online` event has passed, often
+    /// before the fetch's failure arrives: it returns at once, as waiting for the next one
+    /// could wait for good.
+    pub async fn unavailable(&self, onlines: u32) {
+        if self.onlines() != onlines {
+            return;
+        }
         let wait = js_sys::Promise::new(&mut |resolve, _| {
-            let _ = window().add_event_listener_with_callback("online", &resolve);
             self.0.borrow_mut().retry = Some(resolve);
         });
         self.draw();
         let _ = wasm_bindgen_futures::JsFuture::from(wait).await;
-        if let Some(resolve) = self.0.borrow_mut().retry.take() {
-            let _ = window().remove_event_listener_with_callback("online", &resolve);
-        }
+        self.0.borrow_mut().retry = None;
         self.draw();
     }
 
     fn handle(&self, e: Event) {
+        if e.type_() == "online" {
+            let retry = {
+                let mut state = self.0.borrow_mut();
+                state.onlines += 1;
+                state.retry.clone()
+            };
+            if let Some(resolve) = retry {
+                let _ = resolve.call0(&JsValue::NULL);
+            }
+            return;
+        }
         let Some(target) = e.target().and_then(|t| t.dyn_into::<Element>().ok()) else {
             return;
         };

@@ -38,9 +38,10 @@ fn main() {
         let glance = Glance::show(device::open().await);
         glance.painted().await;
         loop {
+            let onlines = glance.onlines();
             match start_app(glance.clone()).await {
                 Ok(started) => return started.await,
-                Err(ChunkUnavailable) => glance.unavailable().await,
+                Err(ChunkUnavailable) => glance.unavailable(onlines).await,
             }
         }
     });

@@ -1,4 +1,4 @@
-import type { Page } from "@playwright/test";
+import type { Page, Route } from "@playwright/test";
 import { test, expect, expectAccessible, tab, workerPlan } from "./helpers";
 
 // Home is first drawn by the first module (src/glance.rs); the Leptos app, in a chunk fetched
@@ -65,6 +65,25 @@ test("home is drawn and ticked before the app has arrived; the app then takes ov
   await page.reload();
   await expect(page.getByTestId("progress")).toBeVisible();
   await expect(page.getByTestId("goal-progress")).toHaveText("2 van 4 gedaan");
+});
+
+test("a connection that drops while the app is fetched and is back before the fetch has failed: the app still arrives by itself", async ({ page, context }) => {
+  // The page's `online` events, counted from before any of the app's code runs.
+  await page.addInitScript(() => addEventListener("online", () => ((window as any).onlines = ((window as any).onlines ?? 0) + 1)));
+  let held: Route | undefined;
+  await page.route(appChunk, (route) => (held ? route.continue() : void (held = route)));
+  await page.goto("/");
+  await page.getByRole("button", { name: "Ouder", exact: true }).click();
+  await expect(page.getByTestId("child-name")).toHaveText("Plan van Noa");
+  await expect.poll(() => held).toBeDefined();
+  await context.setOffline(true);
+  await context.setOffline(false);
+  await page.waitForFunction(() => (window as any).onlines >= 1);
+  // Its failure arrives only after the `online` event (as it can on a busy phone): no later
+  // event or tap is needed to fetch it again.
+  await held!.abort("internetdisconnected");
+  await expect(page.getByTestId("progress")).toBeVisible();
+  await expect(page.getByTestId("chunk-unavailable")).toHaveCount(0);
 });
 
 test("a language and role chosen before the app has arrived carry over, and both draw home alike", async ({ page }) => {
