@@ -66,6 +66,8 @@ fn serve(data: &str, dist: &str) {
             addr: "127.0.0.1:0".parse().unwrap(),
             data_dir: data.into(),
             dist_dir: dist.into(),
+            database_url: std::env::var("KOERS_DATABASE_URL").ok(),
+            behind_proxy: false,
         };
         let limits = koers_server::limits::LimitsConfig {
             invite_accepts_per_address: 100_000,
@@ -73,7 +75,9 @@ fn serve(data: &str, dist: &str) {
             ..Default::default()
         };
         let header_read_timeout = limits.header_read_timeout;
-        let app = koers_server::build_app_with_limits(&config, limits).expect("the server starts");
+        let app = koers_server::build_app_with_limits(&config, limits)
+            .await
+            .expect("the server starts");
         let listener = tokio::net::TcpListener::bind(config.addr).await.unwrap();
         println!("{}", listener.local_addr().unwrap().port());
         koers_server::limits::serve(

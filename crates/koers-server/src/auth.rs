@@ -1,17 +1,18 @@
 //! Device tokens and invite codes: random secrets shown once, stored only as SHA-256 hashes.
-//! [`AuthDevice`] is the extractor that turns `Authorization: Bearer <token>` into a device.
+//! [`AuthDevice`] is the extractor that turns `Authorization: Bearer <token>` into a device;
+//! [`AuthDevice::admit`] and [`require_manager`] are the access checks the controllers make first.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use base64::Engine as _;
-use koers_core::{MemberId, PlanId, Role};
+use koers_core::{allowed, Action, MemberId, PlanId, Role};
 use sha2::{Digest as _, Sha256};
 
 use crate::error::ApiError;
-use crate::plans::PlanState;
-use crate::store::DeviceRecord;
+use crate::plans::{catch_up, PlanState};
 use crate::AppState;
+use koers_database::{DeviceRecord, SecretHash, Seq};
 
 /// Random bytes in a device token (256 bits).
 pub const TOKEN_BYTES: usize = 32;
@@ -25,24 +26,17 @@ pub fn new_secret(bytes: usize) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
 }
 
-/// SHA-256 of a token or code, lowercase hex: what the store keeps.
-pub fn hash_secret(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+/// SHA-256 of a token or code, lowercase hex: what the database keeps.
+pub fn hash_secret(secret: &str) -> SecretHash {
+    SecretHash(
+        Sha256::digest(secret.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    )
 }
 
-/// The current time as stored: RFC 3339, UTC, milliseconds.
-pub fn now_text() -> String {
-    format_time(chrono::Utc::now())
-}
-
-pub fn format_time(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
-}
-
-/// The device that sent a request, checked against the store: known and not revoked.
+/// The device that sent a request, checked against the database: known and not revoked.
 #[derive(Debug, Clone)]
 pub struct AuthDevice {
     pub record: DeviceRecord,
@@ -77,9 +71,27 @@ impl AuthDevice {
     /// `wrong_plan`) whose member still belongs to it (401 `member_removed`). Returns the
     /// member's current role.
     pub async fn admit(&self, state: &AppState, plan: PlanId) -> Result<Role, ApiError> {
+        self.admit_at(state, plan, 0).await
+    }
+
+    /// [`AuthDevice::admit`] against the plan as it was at `head` or later: another instance may
+    /// have stored a change (such as taking this member out) that this one has not read yet.
+    pub async fn admit_at(
+        &self,
+        state: &AppState,
+        plan: PlanId,
+        head: Seq,
+    ) -> Result<Role, ApiError> {
         self.require_plan(plan)?;
-        let mut locked = state.plans.lock(state.store.as_ref(), plan).await?;
-        self.role_in(locked.state())
+        let db = state.db.as_ref();
+        let mut locked = state.plans.lock(db, plan).await?;
+        if locked.state().last_seq < head {
+            catch_up(db, locked.state()).await?;
+        }
+        match self.role_in(locked.state()) {
+            Err(_) if locked.read_up_to_head(db).await? => self.role_in(locked.state()),
+            judged => judged,
+        }
     }
 }
 
@@ -90,6 +102,18 @@ pub fn member_removed() -> ApiError {
         "member_removed",
         "This device's member was taken out of the plan; ask the foster-care worker for a new invite if that was a mistake.",
     )
+}
+
+/// 403 unless `role` (the member's current role, from [`AuthDevice::admit`]) manages members.
+pub fn require_manager(role: Role) -> Result<(), ApiError> {
+    if allowed(role, Action::ManageMembers) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "not_allowed",
+            "Only the foster-care worker manages invites and devices; ask them to do this.",
+        ))
+    }
 }
 
 fn unauthorized(code: &'static str, message: &str) -> ApiError {
@@ -110,15 +134,15 @@ impl From<TokenRefused> for ApiError {
     }
 }
 
-/// The device a token belongs to, checked against the store: known (401 `token_unknown`) and
+/// The device a token belongs to, checked against the database: known (401 `token_unknown`) and
 /// not revoked (401 `device_revoked`). The one token check of the API, whether the token came in
 /// the `Authorization` header, the event stream's query or an entry of `POST /api/sync`, so that
 /// a token is never judged two ways.
 pub async fn device_for_token(state: &AppState, token: &str) -> Result<AuthDevice, TokenRefused> {
     let refused = |plan, error| TokenRefused { plan, error };
     let device = state
-        .store
-        .device_by_token(&hash_secret(token), &now_text())
+        .db
+        .device_by_token(&hash_secret(token), koers_database::now())
         .await
         .map_err(|err| refused(None, err.into()))?
         .ok_or_else(|| {
@@ -130,29 +154,19 @@ pub async fn device_for_token(state: &AppState, token: &str) -> Result<AuthDevic
                 ),
             )
         })?;
-    let plan = device.plan_id.parse().ok().map(PlanId);
     if device.revoked_at.is_some() {
         return Err(refused(
-            plan,
+            Some(device.plan),
             unauthorized(
                 "device_revoked",
                 "This device was removed from the plan; ask the foster-care worker for a new invite.",
             ),
         ));
     }
-    let (Some(plan), Ok(member)) = (plan, device.member_id.parse()) else {
-        return Err(refused(
-            None,
-            unauthorized(
-                "token_unknown",
-                "This device token is not valid; accept a new invite to register this device.",
-            ),
-        ));
-    };
     Ok(AuthDevice {
+        plan: device.plan,
+        member: device.member,
         record: device,
-        plan,
-        member: MemberId(member),
     })
 }
 

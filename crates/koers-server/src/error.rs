@@ -11,8 +11,8 @@ use axum::Json;
 use serde::de::DeserializeOwned;
 
 use crate::headers::CACHE_NONE;
-use crate::store::StoreError;
 use crate::wire::ErrorBody;
+use koers_database::DatabaseError;
 
 /// A failed API request: a status, a stable code and one sentence saying what to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,9 +43,19 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, code, message)
     }
 
-    /// A fault of the server (the database), never of the client.
-    pub fn internal(err: &StoreError) -> Self {
-        tracing::error!(error = %err, "request failed in the store");
+    /// A fault of the server (the database), never of the client: 503 `database_unavailable`
+    /// while the database cannot be reached (restarting, fail-over), else 500 `server_error`.
+    /// Either way nothing of the request was stored, and the same request may be sent again.
+    pub fn internal(err: &DatabaseError) -> Self {
+        if let DatabaseError::Unavailable(_) = err {
+            tracing::warn!(error = %err, "request failed: the database cannot be reached");
+            return Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database_unavailable",
+                "The server cannot reach its database right now; nothing was stored. Your changes stay on this phone; try again in a minute.",
+            );
+        }
+        tracing::error!(error = %err, "request failed in the database");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "server_error",
@@ -54,8 +64,8 @@ impl ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(err: StoreError) -> Self {
+impl From<DatabaseError> for ApiError {
+    fn from(err: DatabaseError) -> Self {
         ApiError::internal(&err)
     }
 }

@@ -1,22 +1,22 @@
 //! Koers server: serves the PWA (precompressed, cached, with a strict CSP) and holds the sync log
-//! of plan operations in an embedded SQLite database, with devices, invites and an event stream
-//! per plan (see [`sync`]), or for all the plans on a phone in one request ([`sync_all`]).
+//! of plan operations, with devices, invites and an event stream per plan, or for all the plans
+//! on a phone in one request. The database is a [`koers_database::Database`]: embedded SQLite by
+//! default, or PostgreSQL (`KOERS_DATABASE_URL`), on which several instances can run behind a
+//! load balancer: they share nothing but the database and its [`koers_database::Bus`]. The HTTP layer is in
+//! [`controllers`], one module per resource; each API route is declared once, by its handler's
+//! `#[utoipa::path]`, which also puts it in the OpenAPI document ([`openapi`]).
 //!
 //! `main.rs` only reads the configuration and calls [`run`]; tests build the router with
 //! [`build_app`] or [`app_router`] and call it in-process.
 
-pub mod api;
 pub mod auth;
+pub mod controllers;
 pub mod error;
-pub mod follow;
 pub mod headers;
 pub mod limits;
 pub mod openapi;
 pub mod plans;
 pub mod static_files;
-pub mod store;
-pub mod sync;
-pub mod sync_all;
 pub mod wire;
 
 use std::ffi::OsString;
@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
-use axum::routing::{any, delete, get, post};
+use axum::routing::{any, get};
 use axum::{middleware, Router};
 use tower_http::compression::predicate::{DefaultPredicate, Predicate as _};
 use tower_http::compression::CompressionLayer;
@@ -34,7 +34,11 @@ use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::store::{SqliteStore, Store, StoreError};
+use koers_database::{Bus, Database, DatabaseError, LocalBus, Notice};
+use koers_database_postgres::{PostgresBus, PostgresDatabase};
+use koers_database_sqlite::SqliteDatabase;
+
+use crate::controllers::health;
 
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA: &str = "./data";
@@ -45,16 +49,36 @@ pub const DB_FILE: &str = "koers.sqlite3";
 pub const MAX_REQUEST_BODY: usize = 2 * 1024 * 1024;
 
 /// Where to listen, where the data lives and where the built app is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Config {
     pub addr: SocketAddr,
+    /// The SQLite database's folder (unused with `database_url`).
     pub data_dir: PathBuf,
     pub dist_dir: PathBuf,
+    /// A PostgreSQL URL: the database of every instance of an organisation's Koers.
+    pub database_url: Option<String>,
+    /// Requests come through a reverse proxy that sets `X-Forwarded-For` to the client's
+    /// address (the rate limits then count that address, not the proxy's).
+    pub behind_proxy: bool,
+}
+
+impl std::fmt::Debug for Config {
+    // By hand: the database URL may hold a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("addr", &self.addr)
+            .field("data_dir", &self.data_dir)
+            .field("dist_dir", &self.dist_dir)
+            .field("database_url", &self.database_url.as_ref().map(|_| "…"))
+            .field("behind_proxy", &self.behind_proxy)
+            .finish()
+    }
 }
 
 impl Config {
-    /// Reads `KOERS_ADDR` (default `127.0.0.1:8080`), `KOERS_DATA` (default `./data`) and
-    /// `KOERS_DIST` (default `./dist`). An empty variable counts as unset.
+    /// Reads `KOERS_ADDR` (default `127.0.0.1:8080`), `KOERS_DATA` (default `./data`),
+    /// `KOERS_DIST` (default `./dist`), `KOERS_DATABASE_URL` (default: none, SQLite in
+    /// `KOERS_DATA`) and `KOERS_BEHIND_PROXY` (`1` or `true`). An empty variable counts as unset.
     pub fn from_env() -> Result<Self, StartupError> {
         Self::from_lookup(|name| std::env::var_os(name))
     }
@@ -70,6 +94,10 @@ impl Config {
             addr,
             data_dir: var("KOERS_DATA").map_or_else(|| PathBuf::from(DEFAULT_DATA), PathBuf::from),
             dist_dir: var("KOERS_DIST").map_or_else(|| PathBuf::from(DEFAULT_DIST), PathBuf::from),
+            database_url: var("KOERS_DATABASE_URL").map(|url| url.to_string_lossy().into_owned()),
+            behind_proxy: var("KOERS_BEHIND_PROXY").is_some_and(|value| {
+                matches!(value.to_string_lossy().trim(), "1" | "true" | "yes")
+            }),
         })
     }
 }
@@ -124,7 +152,14 @@ pub enum StartupError {
     },
 
     #[error("Koers cannot start: the database {} cannot be opened ({source}). Set KOERS_DATA to Koers's own data folder, with free disk space.", path.display())]
-    Database { path: PathBuf, source: StoreError },
+    Database {
+        path: PathBuf,
+        source: DatabaseError,
+    },
+
+    // Never the URL itself: it may hold a password.
+    #[error("Koers cannot start: the PostgreSQL database of KOERS_DATABASE_URL cannot be used ({source}). Check that PostgreSQL runs and that the URL's host, port, user, password and database are right.")]
+    Postgres { source: DatabaseError },
 
     #[error("Koers cannot start: the async runtime could not be created ({0}). Free some memory or threads and start Koers again.")]
     Runtime(std::io::Error),
@@ -146,35 +181,66 @@ impl StartupError {
 /// Shared state of the handlers.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Arc<dyn Store>,
+    pub db: Arc<dyn Database>,
+    /// Tells every instance's event streams what happened to a plan.
+    pub bus: Arc<dyn Bus>,
     pub files: ServeDir,
     /// Plans in memory, for authorization and event streams.
     pub plans: Arc<plans::Plans>,
     /// What the server refuses to keep or serve ([`limits`]).
     pub limits: Arc<limits::Limits>,
+    /// This process among the instances of one database (random, reported by `/healthz`).
+    pub instance: Arc<str>,
 }
 
-/// Checks the built app, prepares the data folder and the database, and builds the router.
-pub fn build_app(config: &Config) -> Result<Router, StartupError> {
-    build_app_with_limits(config, limits::LimitsConfig::default())
+impl AppState {
+    /// Tells every instance (this one included) about a committed change. A notice that cannot
+    /// be sent is logged and lost: phones still find the change on their next round.
+    pub async fn publish(&self, notice: Notice) {
+        if let Err(err) = self.bus.publish(notice).await {
+            tracing::warn!(error = %err, "a notice to the other instances was lost");
+        }
+    }
+}
+
+/// The database and the bus of a configuration: PostgreSQL with `LISTEN/NOTIFY` when
+/// `database_url` is set, else SQLite in the data folder with a bus inside this process.
+pub async fn open_database(
+    config: &Config,
+) -> Result<(Arc<dyn Database>, Arc<dyn Bus>), StartupError> {
+    if let Some(url) = &config.database_url {
+        let postgres = |source| StartupError::Postgres { source };
+        let db = PostgresDatabase::connect(url).await.map_err(postgres)?;
+        let bus = PostgresBus::start(&db).await.map_err(postgres)?;
+        return Ok((Arc::new(db), Arc::new(bus)));
+    }
+    prepare_data_dir(&config.data_dir)?;
+    let path = config.data_dir.join(DB_FILE);
+    let db = SqliteDatabase::open(&path).map_err(|source| StartupError::Database {
+        path: path.clone(),
+        source,
+    })?;
+    Ok((Arc::new(db), Arc::new(LocalBus::default())))
+}
+
+/// Checks the built app, opens the database, and builds the router.
+pub async fn build_app(config: &Config) -> Result<Router, StartupError> {
+    build_app_with_limits(config, limits::LimitsConfig::default()).await
 }
 
 /// [`build_app`] with other limits than the defaults (benchmarks, tests).
-pub fn build_app_with_limits(
+pub async fn build_app_with_limits(
     config: &Config,
-    limits: limits::LimitsConfig,
+    mut limits: limits::LimitsConfig,
 ) -> Result<Router, StartupError> {
     let index_html = read_index_html(&config.dist_dir)?;
-    prepare_data_dir(&config.data_dir)?;
-    let db_path = config.data_dir.join(DB_FILE);
-    let store = SqliteStore::open(&db_path).map_err(|source| StartupError::Database {
-        path: db_path.clone(),
-        source,
-    })?;
-    Ok(app_router_with_limits(
+    let (db, bus) = open_database(config).await?;
+    limits.trust_forwarded_for |= config.behind_proxy;
+    Ok(app_router_on(
         &config.dist_dir,
         &index_html,
-        Arc::new(store),
+        db,
+        bus,
         limits,
     ))
 }
@@ -200,35 +266,56 @@ pub fn prepare_data_dir(data_dir: &Path) -> Result<(), StartupError> {
         source,
     };
     std::fs::create_dir_all(data_dir).map_err(error)?;
-    let probe = data_dir.join(".koers-write-check");
+    // Named after this process: instances starting at once on one folder must not remove each
+    // other's probe.
+    let probe = data_dir.join(format!(".koers-write-check-{}", std::process::id()));
     std::fs::write(&probe, b"ok").map_err(error)?;
     std::fs::remove_file(&probe).map_err(error)?;
     Ok(())
 }
 
-/// The whole HTTP app for a dist folder, its `index.html` text and a store.
+/// The whole HTTP app for a dist folder, its `index.html` text and a database of this process
+/// alone (its event streams hear only this process's writes).
 ///
 /// Layers, outermost first: tracing; `Vary: accept-encoding` on every response; security
 /// headers (CSP with the hashes of `index_html`'s inline scripts); compression (gzip/br, skipped
 /// when a precompressed file was served, never for event streams); `Cache-Control: no-store`
 /// where no handler chose one; JSON error bodies for `/api/…`; request body limit.
-pub fn app_router(dist_dir: &Path, index_html: &str, store: Arc<dyn Store>) -> Router {
-    app_router_with_limits(dist_dir, index_html, store, limits::LimitsConfig::default())
+pub fn app_router(dist_dir: &Path, index_html: &str, db: Arc<dyn Database>) -> Router {
+    app_router_with_limits(dist_dir, index_html, db, limits::LimitsConfig::default())
 }
 
 /// [`app_router`] with other limits than the defaults (tests use small ones).
 pub fn app_router_with_limits(
     dist_dir: &Path,
     index_html: &str,
-    store: Arc<dyn Store>,
+    db: Arc<dyn Database>,
+    limits: limits::LimitsConfig,
+) -> Router {
+    let bus = Arc::new(LocalBus::default());
+    app_router_on(dist_dir, index_html, db, bus, limits)
+}
+
+/// The whole HTTP app on a database and the bus of its instances. Starts the task that relays
+/// the bus's notices to this instance's event streams (so it must be called inside a tokio
+/// runtime); the task ends when the router is dropped.
+pub fn app_router_on(
+    dist_dir: &Path,
+    index_html: &str,
+    db: Arc<dyn Database>,
+    bus: Arc<dyn Bus>,
     limits: limits::LimitsConfig,
 ) -> Router {
     let limits = Arc::new(limits::Limits::new(limits));
+    let plans: Arc<plans::Plans> = Arc::default();
+    relay_notices(bus.as_ref(), Arc::downgrade(&plans));
     let state = AppState {
-        store,
+        db,
+        bus,
         files: static_files::serve_dir(dist_dir),
-        plans: Arc::default(),
+        plans,
         limits: Arc::clone(&limits),
+        instance: uuid::Uuid::new_v4().simple().to_string()[..12].into(),
     };
     let csp = HeaderValue::from_str(&headers::content_security_policy(index_html))
         .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'; object-src 'none'"));
@@ -239,39 +326,18 @@ pub fn app_router_with_limits(
          _: &axum::http::HeaderMap,
          _: &axum::http::Extensions| status == StatusCode::OK;
 
+    // The API routes and their OpenAPI document, both from the handlers' `#[utoipa::path]`.
+    let (api, doc) = controllers::api_router(&limits).split_for_parts();
+    let doc = Arc::new(doc);
     let mut router = Router::new()
-        .route("/healthz", get(api::healthz))
-        .route("/api/openapi.json", get(openapi::openapi_json))
-        .route("/api/plans", post(sync::create_plan))
+        .route("/healthz", get(health::healthz))
         .route(
-            "/api/plans/{plan}/ops",
-            get(sync::pull_ops).post(sync::push_ops),
+            "/api/openapi.json",
+            get(move || openapi::openapi_json(Arc::clone(&doc))),
         )
-        .route("/api/plans/{plan}/events", get(sync::events))
-        .route("/api/sync", post(sync_all::sync_all))
-        .route("/api/events", get(sync_all::events_all))
-        .route(
-            "/api/plans/{plan}/invites",
-            get(sync::list_invites).post(sync::create_invite),
-        )
-        .route(
-            "/api/plans/{plan}/invites/{invite}",
-            delete(sync::revoke_invite),
-        )
-        .route("/api/plans/{plan}/devices", get(sync::list_devices))
-        .route(
-            "/api/plans/{plan}/devices/{device}",
-            delete(sync::revoke_device),
-        )
-        .route(
-            "/api/invites/accept",
-            post(sync::accept_invite).route_layer(middleware::from_fn_with_state(
-                Arc::clone(&limits),
-                limits::invite_rate_limit,
-            )),
-        )
-        .route("/api", any(api::not_found))
-        .route("/api/{*rest}", any(api::not_found))
+        .merge(api)
+        .route("/api", any(health::not_found))
+        .route("/api/{*rest}", any(health::not_found))
         .fallback(static_files::handler)
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BODY))
@@ -304,6 +370,25 @@ pub fn app_router_with_limits(
         .layer(TraceLayer::new_for_http().make_span_with(limits::request_span))
 }
 
+/// Hands every notice of the bus to this instance's plans and their event streams, until the
+/// plans are dropped (the router is gone) or the bus closes. A relay that fell behind may have
+/// missed some: it tells every stream to check its plan again.
+fn relay_notices(bus: &dyn Bus, plans: std::sync::Weak<plans::Plans>) {
+    use tokio::sync::broadcast::error::RecvError;
+    let mut notices = bus.subscribe();
+    tokio::spawn(async move {
+        loop {
+            let notice = match notices.recv().await {
+                Ok(notice) => notice,
+                Err(RecvError::Lagged(_)) => Notice::Resync,
+                Err(RecvError::Closed) => return,
+            };
+            let Some(plans) = plans.upgrade() else { return };
+            plans.relay(notice);
+        }
+    });
+}
+
 async fn default_cache_control(
     request: axum::extract::Request,
     next: middleware::Next,
@@ -333,7 +418,7 @@ pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5
 pub async fn run(config: Config) -> Result<(), StartupError> {
     let limits = limits::LimitsConfig::default();
     let header_read_timeout = limits.header_read_timeout;
-    let app = build_app_with_limits(&config, limits)?;
+    let app = build_app_with_limits(&config, limits).await?;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|source| {
@@ -347,10 +432,13 @@ pub async fn run(config: Config) -> Result<(), StartupError> {
             }
         })?;
     let local = listener.local_addr().unwrap_or(config.addr);
+    let data = match &config.database_url {
+        Some(_) => "PostgreSQL (KOERS_DATABASE_URL)".to_owned(),
+        None => config.data_dir.display().to_string(),
+    };
     let message = format!(
-        "Koers is running: open {} in your browser (data in {})",
+        "Koers is running: open {} in your browser (data in {data})",
         browser_url(local),
-        config.data_dir.display()
     );
     println!("{message}");
     tracing::info!("{message}");

@@ -35,7 +35,7 @@ use koers_core::{Entity, MemberId, Op};
 
 use crate::error::ApiError;
 use crate::plans::PlanState;
-use crate::store::{Store, StoreError};
+use koers_database::{Database, DatabaseError, Timestamp};
 
 /// Operations one member may store in one plan in one day (UTC). A busy day is a few hundred;
 /// a whole year's plan is about 5,000.
@@ -92,6 +92,10 @@ pub struct LimitsConfig {
     pub invite_accept_address_period: Duration,
     pub invite_accepts_per_prefix: u32,
     pub invite_accept_prefix_period: Duration,
+    /// The peer is a reverse proxy that sets `X-Forwarded-For` to the client's address
+    /// (`KOERS_BEHIND_PROXY`): the per-address limit counts that address. Off by default, as
+    /// anyone could otherwise pick the address they are counted under.
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for LimitsConfig {
@@ -107,6 +111,7 @@ impl Default for LimitsConfig {
             invite_accept_address_period: INVITE_ACCEPT_ADDRESS_PERIOD,
             invite_accepts_per_prefix: INVITE_ACCEPTS_PER_PREFIX,
             invite_accept_prefix_period: INVITE_ACCEPT_PREFIX_PERIOD,
+            trust_forwarded_for: false,
         }
     }
 }
@@ -143,7 +148,7 @@ impl Default for Limits {
 }
 
 /// What a plan has used of its limits. Filled on the first push after the plan was loaded
-/// (from the replica and the store), then kept up to date as batches are stored.
+/// (from the replica and the database), then kept up to date as batches are stored.
 #[derive(Debug, Clone, Default)]
 pub struct Usage {
     ready: bool,
@@ -188,8 +193,8 @@ pub fn op_bytes(op: &Op) -> usize {
     OP_FIXED_BYTES + value_bytes(&op.value)
 }
 
-fn start_of_day(day: NaiveDate) -> String {
-    crate::auth::format_time(day.and_hms_opt(0, 0, 0).expect("midnight").and_utc())
+fn start_of_day(day: NaiveDate) -> Timestamp {
+    day.and_hms_opt(0, 0, 0).expect("midnight").and_utc()
 }
 
 /// An error with a `Retry-After` header, in seconds.
@@ -225,9 +230,9 @@ impl Limits {
     }
 
     /// Fills `usage` after the plan was loaded, and recounts the day's operations from the
-    /// store once a new day began: the counts come from what the store received (author and
-    /// `received_at`), so they survive a restart.
-    async fn refresh(&self, store: &dyn Store, plan: &mut PlanState) -> Result<(), StoreError> {
+    /// database once a new day began: the counts come from what the database received (author
+    /// and `received_at`), so they survive a restart and count every server instance.
+    async fn refresh(&self, db: &dyn Database, plan: &mut PlanState) -> Result<(), DatabaseError> {
         let today = Utc::now().date_naive();
         if plan.usage.ready && plan.usage.day == Some(today) {
             return Ok(());
@@ -241,17 +246,10 @@ impl Limits {
                 .sum();
             plan.usage.items = items_by_kind(plan);
         }
-        let key = plan.replica.plan_id().to_string();
-        let counts = store
-            .ops_per_author_since(&key, &start_of_day(today))
+        let counts = db
+            .ops_per_author_since(plan.replica.plan_id(), start_of_day(today))
             .await?;
-        plan.usage.per_member = counts
-            .into_iter()
-            .filter_map(|(author, count)| {
-                let member = MemberId(author.parse().ok()?);
-                Some((member, u32::try_from(count).unwrap_or(u32::MAX)))
-            })
-            .collect();
+        plan.usage.per_member = counts.into_iter().collect();
         plan.usage.day = Some(today);
         plan.usage.ready = true;
         Ok(())
@@ -262,12 +260,12 @@ impl Limits {
     /// were accepted: a batch that might cross a limit is refused whole.
     pub async fn check_push(
         &self,
-        store: &dyn Store,
+        db: &dyn Database,
         plan: &mut PlanState,
         member: MemberId,
         ops: &[Op],
     ) -> Result<(), ApiError> {
-        self.refresh(store, plan).await?;
+        self.refresh(db, plan).await?;
         plan.usage.pending.clear();
         let plan_id = plan.replica.plan_id();
         let mut seen = HashSet::new();
@@ -351,7 +349,7 @@ impl Limits {
             }
         }
         if !same_day {
-            // A new day began during the push: recount from the store on the next one.
+            // A new day began during the push: recount from the database on the next one.
             plan.usage.day = None;
         }
     }
@@ -471,18 +469,31 @@ where
     })
 }
 
+/// The client's address as the proxy in front wrote it: the last `X-Forwarded-For` entry (a
+/// proxy that appends puts the address it saw last; ours overwrites the header).
+fn forwarded_for(headers: &axum::http::HeaderMap) -> Option<IpAddr> {
+    let value = headers.get("x-forwarded-for")?.to_str().ok()?;
+    value.rsplit(',').next()?.trim().parse().ok()
+}
+
 /// Middleware of `POST /api/invites/accept`: at most a few attempts per peer address and per
-/// code prefix; beyond that `429 rate_limited` with `Retry-After`. The peer address is the TCP
-/// peer ([`ConnectInfo`]): behind a reverse proxy that is the proxy (see the README).
+/// code prefix; beyond that `429 rate_limited` with `Retry-After`. The address is the TCP
+/// peer's ([`ConnectInfo`]), or behind a reverse proxy the one it forwards
+/// ([`LimitsConfig::trust_forwarded_for`]).
 pub async fn invite_rate_limit(
     State(limits): State<Arc<Limits>>,
     request: Request,
     next: Next,
 ) -> Response {
-    let address = request
+    let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::from([0, 0, 0, 0]), |ConnectInfo(addr)| addr.ip());
+    let address = if limits.config.trust_forwarded_for {
+        forwarded_for(request.headers()).unwrap_or(peer)
+    } else {
+        peer
+    };
     // The code is in the JSON body: read it (the body limit still applies), then hand the same
     // bytes on to the handler.
     let (parts, body) = request.into_parts();

@@ -1,4 +1,9 @@
-//! The OpenAPI 3 description of the JSON API, generated from the handlers and wire types.
+//! The OpenAPI 3 description of the JSON API. [`ApiDoc`] holds what is not a route (the title,
+//! the schemas of the wire types, the `device_token` scheme); the paths come from the handlers'
+//! `#[utoipa::path]` as [`crate::controllers::api_router`] registers them, and that router's
+//! document is the one [`openapi_json`] serves.
+
+use std::sync::Arc;
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -7,8 +12,6 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::OpenApi;
 
 use crate::headers::CACHE_NONE;
-use crate::sync;
-use crate::sync_all;
 use crate::wire::*;
 
 #[derive(OpenApi)]
@@ -16,20 +19,6 @@ use crate::wire::*;
     info(
         title = "Koers sync API",
         description = "Plan sharing and sync for Koers. Every change is an operation (koers_core::Op); errors are {\"error\": code, \"message\": sentence}."
-    ),
-    paths(
-        sync::create_plan,
-        sync::push_ops,
-        sync::pull_ops,
-        sync::create_invite,
-        sync::list_invites,
-        sync::revoke_invite,
-        sync::accept_invite,
-        sync::list_devices,
-        sync::revoke_device,
-        sync::events,
-        sync_all::sync_all,
-        sync_all::events_all,
     ),
     components(schemas(
         ErrorBody,
@@ -78,11 +67,7 @@ impl utoipa::Modify for DeviceToken {
     }
 }
 
-/// `GET /api/openapi.json`.
-pub async fn openapi_json() -> Response {
-    (
-        [(header::CACHE_CONTROL, CACHE_NONE)],
-        Json(ApiDoc::openapi()),
-    )
-        .into_response()
+/// `GET /api/openapi.json`: `doc`, the document of the router that serves the API.
+pub async fn openapi_json(doc: Arc<utoipa::openapi::OpenApi>) -> Response {
+    ([(header::CACHE_CONTROL, CACHE_NONE)], Json(doc.as_ref())).into_response()
 }

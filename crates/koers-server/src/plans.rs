@@ -1,19 +1,20 @@
 //! The current state of each plan, kept in memory for authorization: its merged [`Replica`], the
-//! [`Plan`] projected from it and its newest sequence number. Loaded from the store on first use,
-//! updated as operations are accepted. One lock per plan serialises its writers. At most
+//! [`Plan`] projected from it and its head (the seq of its newest operation). Loaded from the
+//! database on first use, updated as operations are accepted. One lock per plan serialises this
+//! instance's writers; the database's own lock on the plan serialises the instances (a write is
+//! stored only on top of the head it was checked against, see [`catch_up`]). At most
 //! [`LOADED_PLANS`] stay loaded: beyond that the least recently used idle plan is unloaded (the
-//! store has all of it; it is read again on its next use).
+//! database has all of it; it is read again on its next use).
 //!
-//! Also the per-plan broadcast channels that tell event-stream subscribers about new operations
-//! and revoked devices.
+//! Also the per-plan broadcast channels that tell this instance's event-stream subscribers about
+//! new operations and revoked devices, fed from the [`koers_database::Bus`] by [`Plans::relay`].
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use koers_core::{MemberId, Op, Plan, PlanId, Replica};
+use koers_database::{Database, DatabaseError, DeviceId, Notice, Seq};
 use tokio::sync::{broadcast, OwnedMutexGuard};
-
-use crate::store::{Store, StoreError};
 
 /// Plans kept in memory. A year's plan (about 5,000 operations) is a few MB, so this bounds the
 /// server's memory while every active family's plan stays loaded.
@@ -30,10 +31,13 @@ pub enum PlanEvent {
     /// A batch stored new operations; the plan's newest seq.
     Ops(i64),
     /// This device was revoked: its streams end.
-    DeviceRevoked(String),
+    DeviceRevoked(DeviceId),
     /// This member was taken out of the plan: the streams of all their devices end, whether or
     /// not a device row was revoked.
     MemberRemoved(MemberId),
+    /// Notices may have been lost (the bus reconnected or fell behind): check the plan's head
+    /// and the device's access again.
+    Resync,
 }
 
 /// A plan as the server knows it.
@@ -41,7 +45,9 @@ pub enum PlanEvent {
 pub struct PlanState {
     pub replica: Replica,
     pub plan: Plan,
-    pub last_seq: i64,
+    /// The seq of the newest operation the replica holds: the plan's head as this instance
+    /// last saw it.
+    pub last_seq: Seq,
     /// When the plan was founded: the smallest HLC millis of its founding operations. Set from
     /// the founding batch on creation and, on load, from all stored operations (the same value,
     /// as nothing dated earlier is accepted; older data can only make it earlier, never refuse
@@ -94,6 +100,9 @@ pub struct Plans {
     capacity: usize,
     slots: Mutex<Slots>,
     events: Mutex<HashMap<PlanId, broadcast::Sender<PlanEvent>>>,
+    /// The newest head the bus told of, per plan: a loaded plan behind it catches up when it is
+    /// next locked (another instance wrote to it).
+    heads: Mutex<HashMap<PlanId, Seq>>,
 }
 
 #[derive(Default)]
@@ -144,6 +153,20 @@ impl LockedPlan {
     pub fn invalidate(mut self) {
         *self.guard = None;
     }
+
+    /// Reads the plan up to the database's head if another instance stored something the bus
+    /// has not told of yet; true if it did. Asked before a refusal (a member unknown, a change
+    /// not allowed): a refusal must come from the plan as it is, not as this instance last saw
+    /// it. (An acceptance needs no such check: the write itself is refused on an old head.)
+    pub async fn read_up_to_head(&mut self, db: &dyn Database) -> Result<bool, DatabaseError> {
+        let state = self.state();
+        let head = db.head(state.replica.plan_id()).await?;
+        if head <= state.last_seq {
+            return Ok(false);
+        }
+        catch_up(db, state).await?;
+        Ok(true)
+    }
 }
 
 impl Drop for LockedPlan {
@@ -161,6 +184,7 @@ impl Plans {
             capacity,
             slots: Mutex::default(),
             events: Mutex::default(),
+            heads: Mutex::default(),
         }
     }
 
@@ -195,12 +219,26 @@ impl Plans {
         slots.by_plan.len()
     }
 
-    /// Locks a plan, loading it from the store if it is not in memory.
-    pub async fn lock(&self, store: &dyn Store, id: PlanId) -> Result<LockedPlan, StoreError> {
+    /// Locks a plan, loading it from the database if it is not in memory, or catching up with
+    /// what another instance stored if the bus told of a newer head.
+    pub async fn lock(&self, db: &dyn Database, id: PlanId) -> Result<LockedPlan, DatabaseError> {
         let mut guard = self.slot(id).lock_owned().await;
-        if guard.is_none() {
-            *guard = Some(load(store, id).await?);
-            self.evict();
+        match guard.as_mut() {
+            None => {
+                *guard = Some(load(db, id).await?);
+                self.evict();
+            }
+            Some(state) => {
+                let told = self
+                    .heads
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .get(&id)
+                    .copied();
+                if told.is_some_and(|head| head > state.last_seq) {
+                    catch_up(db, state).await?;
+                }
+            }
         }
         Ok(LockedPlan {
             guard,
@@ -230,8 +268,40 @@ impl Plans {
             .subscribe()
     }
 
-    /// Tells the plan's subscribers something.
-    pub fn notify(&self, id: PlanId, event: PlanEvent) {
+    /// Hands a notice from the bus to this instance's subscribers of its plan (all of them for
+    /// [`Notice::Resync`]).
+    pub fn relay(&self, notice: Notice) {
+        let (plan, event) = match notice {
+            Notice::Ops { plan, head } => {
+                let mut heads = self.heads.lock().unwrap_or_else(PoisonError::into_inner);
+                let known = heads.entry(plan).or_default();
+                *known = (*known).max(head);
+                (plan, PlanEvent::Ops(head))
+            }
+            Notice::DeviceRevoked { plan, device } => (plan, PlanEvent::DeviceRevoked(device)),
+            Notice::MemberRemoved { plan, member } => (plan, PlanEvent::MemberRemoved(member)),
+            Notice::Resync => {
+                // The heads told before may be stale or missing: every loaded plan checks its
+                // head when next written (the database refuses a write on an old head anyway).
+                let plans: Vec<PlanId> = {
+                    let events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
+                    events.keys().copied().collect()
+                };
+                self.heads
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clear();
+                for plan in plans {
+                    self.notify(plan, PlanEvent::Resync);
+                }
+                return;
+            }
+        };
+        self.notify(plan, event);
+    }
+
+    /// Tells this instance's subscribers of a plan something.
+    fn notify(&self, id: PlanId, event: PlanEvent) {
         let mut events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
         let unheard = events
             .get(&id)
@@ -244,37 +314,63 @@ impl Plans {
 }
 
 /// Reads every stored operation of a plan and merges them.
-async fn load(store: &dyn Store, id: PlanId) -> Result<PlanState, StoreError> {
-    let key = id.to_string();
+async fn load(db: &dyn Database, id: PlanId) -> Result<PlanState, DatabaseError> {
     let mut replica = Replica::new(id);
-    let mut last_seq = 0;
+    let last_seq = apply_after(db, &mut replica, 0).await?;
+    Ok(PlanState::new(replica, last_seq))
+}
+
+/// Brings a loaded plan up to the database's head: the operations another instance stored since
+/// this one last saw the plan. Called when the bus told of a newer head, and when the database
+/// refused a write because the head moved ([`DatabaseError::HeadMoved`]).
+pub async fn catch_up(db: &dyn Database, state: &mut PlanState) -> Result<(), DatabaseError> {
+    let head = apply_after(db, &mut state.replica, state.last_seq).await?;
+    if head != state.last_seq {
+        state.last_seq = head;
+        state.project();
+        // What the plan has used of the limits is counted again on the next push, from the
+        // replica and the database, so that the others' operations count too.
+        state.usage = crate::limits::Usage::default();
+    }
+    Ok(())
+}
+
+/// Applies the operations after `after` to `replica`, page by page; the seq of the last one.
+async fn apply_after(
+    db: &dyn Database,
+    replica: &mut Replica,
+    mut after: Seq,
+) -> Result<Seq, DatabaseError> {
+    let id = replica.plan_id();
     loop {
-        let page = store.ops_after(&key, last_seq, LOAD_PAGE).await?;
-        let Some((seq, _)) = page.last() else { break };
-        last_seq = *seq;
-        for (seq, body) in &page {
-            match serde_json::from_str::<Op>(body) {
+        let page = db.ops_page(id, after, LOAD_PAGE).await?;
+        let Some(last) = page.ops.last() else {
+            return Ok(after);
+        };
+        after = last.seq;
+        for stored in &page.ops {
+            match serde_json::from_str::<Op>(&stored.body) {
                 Ok(op) => {
                     let _ = replica.apply(&op);
                 }
                 Err(err) => {
-                    tracing::warn!(plan = %id, seq, error = %err, "stored op does not parse; skipped")
+                    tracing::warn!(plan = %id, seq = stored.seq, error = %err, "stored op does not parse; skipped")
                 }
             }
         }
     }
-    Ok(PlanState::new(replica, last_seq))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::sqlite::SqliteStore;
     use koers_core::founding::{plan_ops, NewPlan};
     use koers_core::{Clock, NodeId, Role};
+    use koers_database::{Append, Notice};
+    use koers_database_sqlite::SqliteDatabase;
 
     /// Stores a new plan for a child named `child` and returns its id.
-    async fn stored_plan(store: &SqliteStore, child: &str) -> PlanId {
+    async fn stored_plan(store: &SqliteDatabase, child: &str) -> PlanId {
         let new = NewPlan {
             child_name: child.into(),
             start_date: chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
@@ -289,10 +385,15 @@ mod tests {
         );
         let rows: Vec<_> = ops
             .iter()
-            .map(|op| (op.id.0.to_string(), serde_json::to_string(op).unwrap()))
+            .map(|op| koers_database::NewOp {
+                id: op.id,
+                author: op.author,
+                body: serde_json::to_string(op).unwrap(),
+            })
             .collect();
+        let founder = koers_database::contract::device(plan, ops[0].author, Role::FosterCareWorker);
         store
-            .append_ops(&plan.to_string(), &rows, &[], "2026-01-05T08:00:00.000Z")
+            .create_plan(plan, &rows, &founder, koers_database::now())
             .await
             .unwrap();
         plan
@@ -300,7 +401,7 @@ mod tests {
 
     #[tokio::test]
     async fn beyond_its_capacity_the_least_recently_used_plan_is_unloaded_and_comes_back_whole() {
-        let store = SqliteStore::open_in_memory().unwrap();
+        let store = SqliteDatabase::open_in_memory().unwrap();
         let plans = Plans::with_capacity(2);
         let (noa, sam, ella) = (
             stored_plan(&store, "Noa").await,
@@ -316,18 +417,15 @@ mod tests {
         let mut again = plans.lock(&store, sam).await.unwrap();
         assert_eq!(again.state().plan.child_name, "Sam");
         assert_eq!(again.state().plan.members.len(), 2);
-        assert_eq!(
-            again.state().last_seq,
-            store.last_seq(&sam.to_string()).await.unwrap()
-        );
+        assert_eq!(again.state().last_seq, store.head(sam).await.unwrap());
     }
 
     #[tokio::test]
     async fn a_write_dropped_half_way_leaves_no_state_ahead_of_the_store() {
-        let store = SqliteStore::open_in_memory().unwrap();
+        let store = SqliteDatabase::open_in_memory().unwrap();
         let plans = Plans::default();
         let noa = stored_plan(&store, "Noa").await;
-        let stored = store.last_seq(&noa.to_string()).await.unwrap();
+        let stored = store.head(noa).await.unwrap();
         {
             // A push cancelled (client gone, timeout) after changing the plan in memory.
             let mut locked = plans.lock(&store, noa).await.unwrap();
@@ -351,7 +449,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_plan_in_use_is_never_unloaded() {
-        let store = SqliteStore::open_in_memory().unwrap();
+        let store = SqliteDatabase::open_in_memory().unwrap();
         let plans = Plans::with_capacity(1);
         let (noa, sam) = (
             stored_plan(&store, "Noa").await,
@@ -369,15 +467,77 @@ mod tests {
     async fn a_plan_nobody_follows_keeps_no_event_channel() {
         let plans = Plans::default();
         let plan = PlanId(uuid::Uuid::new_v4());
+        let ops = |head| Notice::Ops { plan, head };
         let mut listener = plans.subscribe(plan);
-        plans.notify(plan, PlanEvent::Ops(1));
+        plans.relay(ops(1));
         assert_eq!(listener.try_recv().unwrap(), PlanEvent::Ops(1));
         drop(listener);
-        plans.notify(plan, PlanEvent::Ops(2));
+        plans.relay(ops(2));
         assert!(plans.events.lock().unwrap().is_empty());
         // A new listener gets a new channel and hears what comes next.
         let mut next = plans.subscribe(plan);
-        plans.notify(plan, PlanEvent::Ops(3));
+        plans.relay(ops(3));
         assert_eq!(next.try_recv().unwrap(), PlanEvent::Ops(3));
+        // After a reconnect of the bus every stream is told to check its plan again.
+        plans.relay(Notice::Resync);
+        assert_eq!(next.try_recv().unwrap(), PlanEvent::Resync);
+    }
+
+    /// Two instances on one database: what one stores, the other's loaded plan takes in when
+    /// the bus tells of the newer head (or, without a notice, when a write on its old head is
+    /// refused by the database: see `catch_up`).
+    #[tokio::test]
+    async fn a_loaded_plan_catches_up_with_what_another_instance_stored() {
+        let db = SqliteDatabase::open_in_memory().unwrap();
+        let noa = stored_plan(&db, "Noa").await;
+        let (here, there) = (Plans::default(), Plans::default());
+        let founded = here.lock(&db, noa).await.unwrap().state().last_seq;
+        drop(there.lock(&db, noa).await.unwrap());
+        // "There" renames the child, as a push through another instance would.
+        let (rename, head) = {
+            let mut locked = there.lock(&db, noa).await.unwrap();
+            let state = locked.state();
+            let worker = state.plan.members[0].id;
+            let op = Op {
+                id: koers_core::OpId(uuid::Uuid::new_v4()),
+                plan: noa,
+                author: worker,
+                hlc: koers_core::Hlc {
+                    millis: 1_767_600_100_000,
+                    counter: 0,
+                    node: NodeId(8),
+                },
+                entity: koers_core::Entity::Plan,
+                field: koers_core::Field::ChildName,
+                value: serde_json::json!("Noa Bakker"),
+                supersedes: None,
+            };
+            let body = koers_database::NewOp {
+                id: op.id,
+                author: worker,
+                body: serde_json::to_string(&op).unwrap(),
+            };
+            let appended = db
+                .append_ops(Append {
+                    plan: noa,
+                    after_head: founded,
+                    ops: &[body],
+                    shut_out: &[],
+                    now: koers_database::now(),
+                })
+                .await
+                .unwrap();
+            (op, appended.head)
+        };
+        assert_eq!(head, founded + 1);
+        // Without a notice "here" still holds the plan as it loaded it.
+        let mut stale = here.lock(&db, noa).await.unwrap();
+        assert_eq!(stale.state().plan.child_name, "Noa");
+        drop(stale);
+        here.relay(Notice::Ops { plan: noa, head });
+        let mut fresh = here.lock(&db, noa).await.unwrap();
+        assert_eq!(fresh.state().last_seq, head);
+        assert_eq!(fresh.state().plan.child_name, "Noa Bakker");
+        assert!(fresh.state().replica.contains(rename.id));
     }
 }

@@ -24,7 +24,7 @@ pub fn serve_dir(dist_dir: &std::path::Path) -> ServeDir {
 pub async fn handler(State(state): State<AppState>, request: Request) -> Response {
     let path = request.uri().path().to_owned();
     if path == "/api" || path.starts_with("/api/") {
-        return crate::api::not_found().await;
+        return crate::controllers::health::not_found().await;
     }
     let method = request.method().clone();
     let headers = request.headers().clone();

@@ -9,9 +9,10 @@ use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::Router;
 use base64::Engine as _;
 use common::*;
-use koers_server::store::{
-    AcceptOutcome, Appended, DeviceRecord, InviteRecord, NewDevice, NewInvite, NewOp, OpsPage,
-    Store, StoreError, StoreFuture,
+use koers_database::{
+    AcceptOutcome, Append, Appended, Database, DatabaseError, DbFuture, DeviceId, DeviceRecord,
+    InviteId, InviteRecord, MemberId, NewDevice, NewInvite, OpId, OpsPage, PlanId, SecretHash, Seq,
+    Timestamp,
 };
 use koers_server::{app_router, build_app, Config};
 use sha2::Digest as _;
@@ -23,15 +24,21 @@ struct App {
     _data: tempfile::TempDir,
 }
 
-fn app() -> App {
+fn config(data_dir: std::path::PathBuf, dist_dir: std::path::PathBuf) -> Config {
+    Config {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        data_dir,
+        dist_dir,
+        database_url: None,
+        behind_proxy: false,
+    }
+}
+
+async fn app() -> App {
     let dist = make_dist();
     let data = tempfile::tempdir().unwrap();
-    let config = Config {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        data_dir: data.path().join("nested/data"),
-        dist_dir: dist.path().to_path_buf(),
-    };
-    let router = build_app(&config).unwrap();
+    let config = config(data.path().join("nested/data"), dist.path().to_path_buf());
+    let router = build_app(&config).await.unwrap();
     assert!(
         config.data_dir.join("koers.sqlite3").is_file(),
         "database file created"
@@ -83,7 +90,7 @@ async fn get(router: &Router, path: &str, accept_encoding: Option<&str>) -> Repl
 
 #[tokio::test]
 async fn mime_types() {
-    let app = app();
+    let app = app().await;
     for (path, expected) in [
         (WASM, "application/wasm"),
         (JS, "text/javascript"),
@@ -108,7 +115,7 @@ async fn mime_types() {
 
 #[tokio::test]
 async fn precompressed_wasm_is_negotiated() {
-    let app = app();
+    let app = app().await;
     let original = app.dist.file(WASM);
     for (accept, expected) in [
         (Some("gzip, deflate, br, zstd"), Some("br")),
@@ -151,7 +158,7 @@ async fn precompressed_wasm_is_negotiated() {
 
 #[tokio::test]
 async fn files_without_precompressed_sibling_are_compressed_on_the_fly() {
-    let app = app();
+    let app = app().await;
     for path in [JS, CSS, "/sw.js", "/manifest.webmanifest", "/", "/plan"] {
         let original = app.dist.file(if path.starts_with("/plan") || path == "/" {
             "/index.html"
@@ -184,23 +191,25 @@ async fn files_without_precompressed_sibling_are_compressed_on_the_fly() {
 
 #[tokio::test]
 async fn api_json_is_compressed_and_never_stored() {
-    let app = app();
+    let app = app().await;
     let reply = get(&app.router, "/healthz", Some("gzip")).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.header("cache-control"), Some("no-store"));
     assert!(reply.header("vary").unwrap().contains("accept-encoding"));
-    // 33 bytes of JSON: above tower-http's 32-byte minimum, so it is compressed.
+    // 59 bytes of JSON: above tower-http's 32-byte minimum, so it is compressed.
     assert_eq!(reply.header("content-encoding"), Some("gzip"));
     let json: serde_json::Value = serde_json::from_slice(&reply.decoded()).unwrap();
+    let instance = json["instance"].as_str().unwrap_or_default();
+    assert_eq!(instance.len(), 12, "{json}");
     assert_eq!(
         json,
-        serde_json::json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") })
+        serde_json::json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION"), "instance": instance })
     );
 }
 
 #[tokio::test]
 async fn healthz_reports_ok() {
-    let app = app();
+    let app = app().await;
     let reply = get(&app.router, "/healthz", None).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert!(reply
@@ -212,88 +221,126 @@ async fn healthz_reports_ok() {
     assert_eq!(json["version"], env!("CARGO_PKG_VERSION"));
 }
 
-struct BrokenStore;
+/// A database that fails every call with `error`.
+struct BrokenDatabase(DatabaseError);
 
-impl Store for BrokenStore {
-    fn health(&self) -> StoreFuture<'_, ()> {
-        Box::pin(async { Err(StoreError::Task("disk on fire".into())) })
+impl BrokenDatabase {
+    fn fail<T: Send + 'static>(&self) -> DbFuture<'_, T> {
+        let error = self.0.clone();
+        Box::pin(async move { Err(error) })
     }
-    fn append_ops<'a>(
-        &'a self,
-        _: &'a str,
-        _: &'a [NewOp],
-        _: &'a [String],
-        _: &'a str,
-    ) -> StoreFuture<'a, Appended> {
-        Box::pin(async { Err(StoreError::Task("disk on fire".into())) })
-    }
-    fn ops_page<'a>(&'a self, _: &'a str, _: i64, _: u32) -> StoreFuture<'a, OpsPage> {
-        Box::pin(async { Err(StoreError::Task("disk on fire".into())) })
-    }
-    fn op_bodies<'a>(
-        &'a self,
-        _: &'a str,
-        _: &'a [String],
-    ) -> StoreFuture<'a, Vec<(String, String)>> {
-        Box::pin(async { Err(StoreError::Task("disk on fire".into())) })
-    }
-    fn invite_by_code<'a>(&'a self, _: &'a str) -> StoreFuture<'a, Option<InviteRecord>> {
-        Box::pin(async { Err(StoreError::Task("disk on fire".into())) })
-    }
-    fn ops_after<'a>(&'a self, _: &'a str, _: i64, _: u32) -> StoreFuture<'a, Vec<(i64, String)>> {
-        Box::pin(async { Err(StoreError::Task("disk on fire".into())) })
-    }
-    fn last_seq<'a>(&'a self, _: &'a str) -> StoreFuture<'a, i64> {
-        Box::pin(async { Err(StoreError::Task("disk on fire".into())) })
-    }
-    fn plan_exists<'a>(&'a self, _: &'a str) -> StoreFuture<'a, bool> {
-        Box::pin(async { Err(StoreError::Task("disk on fire".into())) })
+}
+
+impl Database for BrokenDatabase {
+    fn health(&self) -> DbFuture<'_, ()> {
+        self.fail()
     }
     fn create_plan<'a>(
         &'a self,
-        _: &'a str,
-        _: &'a [NewOp],
+        _: PlanId,
+        _: &'a [koers_database::NewOp],
         _: &'a NewDevice,
-        _: &'a str,
-    ) -> StoreFuture<'a, Vec<i64>> {
-        Box::pin(async { Err(StoreError::Task("disk on fire".into())) })
+        _: Timestamp,
+    ) -> DbFuture<'a, Vec<Seq>> {
+        self.fail()
+    }
+    fn plan_exists(&self, _: PlanId) -> DbFuture<'_, bool> {
+        self.fail()
+    }
+    fn append_ops<'a>(&'a self, _: Append<'a>) -> DbFuture<'a, Appended> {
+        self.fail()
+    }
+    fn ops_page(&self, _: PlanId, _: Seq, _: u32) -> DbFuture<'_, OpsPage> {
+        self.fail()
+    }
+    fn head(&self, _: PlanId) -> DbFuture<'_, Seq> {
+        self.fail()
+    }
+    fn op_bodies<'a>(&'a self, _: PlanId, _: &'a [OpId]) -> DbFuture<'a, Vec<(OpId, String)>> {
+        self.fail()
+    }
+    fn ops_per_author_since(&self, _: PlanId, _: Timestamp) -> DbFuture<'_, Vec<(MemberId, u32)>> {
+        self.fail()
     }
     fn device_by_token<'a>(
         &'a self,
-        _: &'a str,
-        _: &'a str,
-    ) -> StoreFuture<'a, Option<DeviceRecord>> {
-        Box::pin(async { Err(StoreError::Task("disk on fire".into())) })
+        _: &'a SecretHash,
+        _: Timestamp,
+    ) -> DbFuture<'a, Option<DeviceRecord>> {
+        self.fail()
     }
-    fn devices<'a>(&'a self, _: &'a str) -> StoreFuture<'a, Vec<DeviceRecord>> {
-        Box::pin(async { Err(StoreError::Task("disk on fire".into())) })
+    fn devices(&self, _: PlanId) -> DbFuture<'_, Vec<DeviceRecord>> {
+        self.fail()
     }
-    fn revoke_device<'a>(&'a self, _: &'a str, _: &'a str, _: &'a str) -> StoreFuture<'a, bool> {
-        Box::pin(async { Err(StoreError::Task("disk on fire".into())) })
+    fn revoke_device(&self, _: PlanId, _: DeviceId, _: Timestamp) -> DbFuture<'_, bool> {
+        self.fail()
     }
-    fn create_invite<'a>(&'a self, _: &'a NewInvite, _: &'a str) -> StoreFuture<'a, InviteRecord> {
-        Box::pin(async { Err(StoreError::Task("disk on fire".into())) })
+    fn create_invite<'a>(&'a self, _: &'a NewInvite, _: Timestamp) -> DbFuture<'a, InviteRecord> {
+        self.fail()
     }
-    fn invites<'a>(&'a self, _: &'a str) -> StoreFuture<'a, Vec<InviteRecord>> {
-        Box::pin(async { Err(StoreError::Task("disk on fire".into())) })
+    fn invites(&self, _: PlanId) -> DbFuture<'_, Vec<InviteRecord>> {
+        self.fail()
     }
-    fn revoke_invite<'a>(&'a self, _: &'a str, _: &'a str, _: &'a str) -> StoreFuture<'a, bool> {
-        Box::pin(async { Err(StoreError::Task("disk on fire".into())) })
+    fn revoke_invite(&self, _: PlanId, _: InviteId, _: Timestamp) -> DbFuture<'_, bool> {
+        self.fail()
+    }
+    fn invite_by_code<'a>(&'a self, _: &'a SecretHash) -> DbFuture<'a, Option<InviteRecord>> {
+        self.fail()
     }
     fn accept_invite<'a>(
         &'a self,
-        _: &'a str,
+        _: &'a SecretHash,
         _: &'a NewDevice,
-        _: &'a str,
-    ) -> StoreFuture<'a, AcceptOutcome> {
-        Box::pin(async { Err(StoreError::Task("disk on fire".into())) })
+        _: Timestamp,
+    ) -> DbFuture<'a, AcceptOutcome> {
+        self.fail()
+    }
+}
+
+/// A database that cannot be reached (PostgreSQL restarting) is a 503 that says nothing was
+/// stored and to try again; any other failure a 500. Neither tells what went wrong inside.
+#[tokio::test]
+async fn a_database_that_cannot_be_reached_is_503_and_other_failures_500() {
+    let dist = make_dist();
+    for (error, status, code) in [
+        (
+            DatabaseError::Unavailable("connection refused".into()),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+        ),
+        (
+            DatabaseError::Failed("disk on fire".into()),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+        ),
+    ] {
+        let router = app_router(dist.path(), &index_html(), Arc::new(BrokenDatabase(error)));
+        let path = format!("/api/plans/{}/ops", uuid::Uuid::new_v4());
+        let request = Request::builder()
+            .uri(path)
+            .header(header::AUTHORIZATION, "Bearer some-token")
+            .body(Body::empty())
+            .unwrap();
+        let response = router.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), status);
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(json["error"], code, "{json}");
+        let text = String::from_utf8_lossy(&body);
+        assert!(
+            !text.contains("refused") && !text.contains("fire"),
+            "{text}"
+        );
     }
 }
 
 #[tokio::test]
 async fn healthz_is_503_when_the_database_is_unusable() {
     let dist = make_dist();
-    let router = app_router(dist.path(), &index_html(), Arc::new(BrokenStore));
+    let broken = BrokenDatabase(DatabaseError::Failed("disk on fire".into()));
+    let router = app_router(dist.path(), &index_html(), Arc::new(broken));
     let reply = get(&router, "/healthz", None).await;
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
     let json: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
@@ -307,7 +354,7 @@ async fn healthz_is_503_when_the_database_is_unusable() {
 
 #[tokio::test]
 async fn cache_control_per_file() {
-    let app = app();
+    let app = app().await;
     let immutable = "public, max-age=31536000, immutable";
     for (path, expected) in [
         (WASM, immutable),
@@ -337,7 +384,7 @@ async fn cache_control_per_file() {
 
 #[tokio::test]
 async fn not_modified_keeps_cache_headers() {
-    let app = app();
+    let app = app().await;
     let first = get(&app.router, WASM, Some("br")).await;
     let last_modified = first
         .header("last-modified")
@@ -368,7 +415,7 @@ fn expected_hash() -> String {
 
 #[tokio::test]
 async fn security_headers_on_html() {
-    let app = app();
+    let app = app().await;
     for path in ["/", "/index.html", "/plan/123"] {
         let reply = get(&app.router, path, Some("gzip")).await;
         assert_eq!(reply.status, StatusCode::OK);
@@ -423,7 +470,7 @@ async fn security_headers_on_html() {
 
 #[tokio::test]
 async fn spa_fallback_for_routes_but_404_for_missing_files() {
-    let app = app();
+    let app = app().await;
     let index = app.dist.file("/index.html");
     for path in ["/plan", "/plan/123", "/plan/123/", "/instellingen?tab=2"] {
         let reply = get(&app.router, path, None).await;
@@ -472,12 +519,8 @@ async fn spa_fallback_for_routes_but_404_for_missing_files() {
 async fn startup_checks_in_process() {
     let data = tempfile::tempdir().unwrap();
     let empty_dist = tempfile::tempdir().unwrap();
-    let config = Config {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        data_dir: data.path().to_path_buf(),
-        dist_dir: empty_dist.path().to_path_buf(),
-    };
-    let err = build_app(&config).unwrap_err().to_string();
+    let config = config(data.path().to_path_buf(), empty_dist.path().to_path_buf());
+    let err = build_app(&config).await.unwrap_err().to_string();
     assert!(err.contains("Run the build first"), "{err}");
     assert!(err.contains("index.html"), "{err}");
 
@@ -489,8 +532,17 @@ async fn startup_checks_in_process() {
         dist_dir: dist.path().to_path_buf(),
         ..config
     };
-    let err = build_app(&config).unwrap_err().to_string();
+    let err = build_app(&config).await.unwrap_err().to_string();
     assert!(err.contains("KOERS_DATA"), "{err}");
+    // A PostgreSQL that cannot be reached: one line naming the variable, never the URL (it may
+    // hold a password).
+    let config = Config {
+        database_url: Some("postgres://koers:geheim@127.0.0.1:1/koers".into()),
+        ..config
+    };
+    let err = build_app(&config).await.unwrap_err().to_string();
+    assert!(err.contains("KOERS_DATABASE_URL"), "{err}");
+    assert!(!err.contains("geheim"), "{err}");
 }
 
 #[test]
@@ -507,11 +559,20 @@ fn config_from_variables() {
     assert_eq!(config.addr, "127.0.0.1:8080".parse().unwrap());
     assert_eq!(config.data_dir, std::path::PathBuf::from("./data"));
     assert_eq!(config.dist_dir, std::path::PathBuf::from("./dist"));
+    assert_eq!((config.database_url, config.behind_proxy), (None, false));
     let config = Config::from_lookup(lookup(&[
         ("KOERS_ADDR", "localhost:9000"),
         ("KOERS_DATA", "/srv/koers"),
+        ("KOERS_DATABASE_URL", "postgres://koers:geheim@db/koers"),
+        ("KOERS_BEHIND_PROXY", "1"),
     ]))
     .unwrap();
+    assert_eq!(
+        config.database_url.as_deref(),
+        Some("postgres://koers:geheim@db/koers")
+    );
+    assert!(config.behind_proxy);
+    assert!(!format!("{config:?}").contains("geheim"), "{config:?}");
     assert_eq!(config.addr, "127.0.0.1:9000".parse().unwrap());
     assert_eq!(config.data_dir, std::path::PathBuf::from("/srv/koers"));
     assert_eq!(

@@ -16,8 +16,8 @@ use axum::http::{header, Request, StatusCode};
 use axum::Router;
 use futures_util::StreamExt as _;
 use koers_core::*;
+use koers_database_sqlite::SqliteDatabase;
 use koers_server::limits::LimitsConfig;
-use koers_server::store::SqliteStore;
 use serde_json::{json, Value};
 use tower::ServiceExt as _;
 
@@ -27,8 +27,8 @@ struct App {
     data: tempfile::TempDir,
 }
 
-fn db(data: &tempfile::TempDir) -> Arc<SqliteStore> {
-    Arc::new(SqliteStore::open(&data.path().join("koers.sqlite3")).unwrap())
+fn db(data: &tempfile::TempDir) -> Arc<SqliteDatabase> {
+    Arc::new(SqliteDatabase::open(&data.path().join("koers.sqlite3")).unwrap())
 }
 
 fn app(limits: LimitsConfig) -> App {

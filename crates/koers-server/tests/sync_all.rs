@@ -14,8 +14,9 @@ use axum::http::{header, Request, StatusCode};
 use axum::Router;
 use futures_util::StreamExt as _;
 use koers_core::*;
+use koers_database::Database as _;
+use koers_database_sqlite::SqliteDatabase;
 use koers_server::limits::LimitsConfig;
-use koers_server::store::{SqliteStore, Store as _};
 use serde_json::{json, Value};
 use tower::ServiceExt as _;
 use uuid::Uuid;
@@ -25,7 +26,7 @@ use uuid::Uuid;
 
 struct App {
     router: Router,
-    store: SqliteStore,
+    db: SqliteDatabase,
     _dist: common::Dist,
     _data: tempfile::TempDir,
 }
@@ -33,16 +34,16 @@ struct App {
 fn app(limits: LimitsConfig) -> App {
     let dist = common::make_dist();
     let data = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&data.path().join("koers.sqlite3")).unwrap();
+    let db = SqliteDatabase::open(&data.path().join("koers.sqlite3")).unwrap();
     let router = koers_server::app_router_with_limits(
         dist.path(),
         &common::index_html(),
-        Arc::new(store.clone()),
+        Arc::new(db.clone()),
         limits,
     );
     App {
         router,
-        store,
+        db,
         _dist: dist,
         _data: data,
     }
@@ -222,7 +223,7 @@ impl Worker {
 }
 
 async fn last_seq(app: &App, plan: PlanId) -> i64 {
-    app.store.last_seq(&plan.to_string()).await.unwrap()
+    app.db.head(plan).await.unwrap()
 }
 
 /// The op ids of a pull's (or a sync entry's) `ops`, with the plan each op names.
@@ -388,8 +389,7 @@ async fn a_revoked_device_a_removed_member_or_an_unknown_token_touch_only_their_
     let removed = c.invite_parent(&app).await;
     // The member is taken out but their phone's revocation goes wrong without saying so: the
     // plan, not the device row, shuts them out (`member_removed`).
-    let conn = rusqlite::Connection::open(app._data.path().join("koers.sqlite3")).unwrap();
-    conn.execute_batch(
+    app.db.execute_batch_for_tests(
         "CREATE TRIGGER keep_devices BEFORE UPDATE OF revoked_at ON devices BEGIN SELECT RAISE(IGNORE); END;",
     )
     .unwrap();

@@ -1,24 +1,17 @@
 //! Following a plan's event stream: the access check, a stream place of the device, and what it
 //! hears until it is shut out. Shared by the per-plan stream (`GET /api/plans/{plan}/events`,
-//! [`crate::sync::events`]) and the stream of many plans (`GET /api/events`,
-//! [`crate::sync_all::events_all`]), so that both admit, count and end a device the same way.
+//! [`super::events::events`]) and the stream of many plans (`GET /api/events`,
+//! [`super::events::events_all`]), so that both admit, count and end a device the same way.
 
-use axum::response::sse::KeepAlive;
 use futures_util::Stream;
 use koers_core::{MemberId, PlanId};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::auth::AuthDevice;
 use crate::error::ApiError;
-use crate::plans::PlanEvent;
-use crate::store::StoreError;
-use crate::sync::KEEP_ALIVE;
+use crate::plans::{catch_up, PlanEvent};
 use crate::AppState;
-
-/// The keep-alive of every event stream.
-pub fn keep_alive() -> KeepAlive {
-    KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive")
-}
+use koers_database::{DatabaseError, DeviceId, Seq};
 
 /// What a device following a plan hears.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,20 +33,22 @@ pub async fn follow(
 ) -> Result<impl Stream<Item = Heard> + Send + 'static, ApiError> {
     device.admit(state, plan_id).await?;
     // Issue 10, server limits: a few streams per device; the place is held by the stream.
-    let place = state.limits.open_stream(&device.record.device_id)?;
+    let place = state
+        .limits
+        .open_stream(&device.record.device.to_string())?;
     // Subscribe before reading the current seq, so that nothing falls in between.
     let receiver = state.plans.subscribe(plan_id);
     // Checked again now that the stream listens: a removal between the first check and the
     // subscription would otherwise go unheard.
     device.admit(state, plan_id).await?;
-    let current = state.store.last_seq(&plan_id.to_string()).await?;
+    let current = state.db.head(plan_id).await?;
     let listener = Listener {
         first: Some(current),
         closed: false,
         receiver,
         state: state.clone(),
         plan: plan_id,
-        device: device.record.device_id.clone(),
+        device: device.record.device,
         member: device.member,
     };
     let stream = futures_util::stream::unfold(listener, |mut listener| async move {
@@ -72,7 +67,7 @@ struct Listener {
     receiver: tokio::sync::broadcast::Receiver<PlanEvent>,
     state: AppState,
     plan: PlanId,
-    device: String,
+    device: DeviceId,
     member: MemberId,
 }
 
@@ -102,32 +97,45 @@ impl Listener {
                     return Heard::Closed("member_removed")
                 }
                 Ok(PlanEvent::MemberRemoved(_)) => continue,
-                // Skipped messages: the newest seq comes with the next one, but a revocation or
-                // removal may have been among them, so ask the plan and the store.
-                Err(RecvError::Lagged(_)) => match self.still_admitted().await {
-                    Ok(None) => continue,
-                    Ok(Some(code)) => return Heard::Closed(code),
-                    Err(_) => return Heard::Closed("server_error"),
-                },
+                // Skipped messages (this stream fell behind, or the bus between the instances
+                // reconnected): a revocation or removal may have been among them, so ask the
+                // plan and the database, then tell the head, which may have moved meanwhile.
+                Err(RecvError::Lagged(_)) | Ok(PlanEvent::Resync) => {
+                    match self.still_admitted().await {
+                        Ok(Ok(head)) => return Heard::Ops(head),
+                        Ok(Err(code)) => return Heard::Closed(code),
+                        Err(_) => return Heard::Closed("server_error"),
+                    }
+                }
                 Err(RecvError::Closed) => return Heard::Closed("server_error"),
             }
         }
     }
 
-    /// `None` while the device may still follow the plan, else why not.
-    async fn still_admitted(&self) -> Result<Option<&'static str>, StoreError> {
+    /// The plan's head while the device may still follow the plan, else why not. The plan is
+    /// read up to the database's head first: another instance may have taken the member out.
+    async fn still_admitted(&self) -> Result<Result<Seq, &'static str>, DatabaseError> {
         let state = &self.state;
+        let db = state.db.as_ref();
+        let head = db.head(self.plan).await?;
         let member = {
-            let mut locked = state.plans.lock(state.store.as_ref(), self.plan).await?;
+            let mut locked = state.plans.lock(db, self.plan).await?;
+            if locked.state().last_seq < head {
+                catch_up(db, locked.state()).await?;
+            }
             locked.state().has_member(self.member)
         };
         if !member {
-            return Ok(Some("member_removed"));
+            return Ok(Err("member_removed"));
         }
-        let devices = state.store.devices(&self.plan.to_string()).await?;
+        let devices = db.devices(self.plan).await?;
         let revoked = devices
             .iter()
-            .any(|d| d.device_id == self.device && d.revoked_at.is_some());
-        Ok(revoked.then_some("device_revoked"))
+            .any(|d| d.device == self.device && d.revoked_at.is_some());
+        Ok(if revoked {
+            Err("device_revoked")
+        } else {
+            Ok(head)
+        })
     }
 }
