@@ -2,8 +2,10 @@
 # Installs what Koers needs, skipping whatever is already installed (safe to run again and again).
 #   scripts/setup.sh          build tools: wasm32 target, rust-src, Trunk 0.21, wasm-bindgen-cli, wasm-split-cli,
 #                             npm dev tools
-#   scripts/setup.sh --test   also the test tools: Debian's Chromium and ChromeDriver, and
-#                             Schemathesis (PyPI) in the project's own virtualenv .venv-test
+#   scripts/setup.sh --test   also the test tools: Debian's Chromium and ChromeDriver, PostgreSQL
+#                             and nginx (the tests start their own throwaway instances; the
+#                             packages' own services are not used), and Schemathesis (PyPI) in
+#                             the project's own virtualenv .venv-test
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -55,6 +57,15 @@ if [ "${1:-}" = "--test" ]; then
     step "Installing Debian's Chromium and ChromeDriver"
     as_root apt-get update -qq
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium chromium-driver
+  fi
+
+  # PostgreSQL and nginx for the storage contract on PostgreSQL and the tests of several
+  # server instances behind a load balancer. Only their programs are used: the tests start
+  # throwaway servers of their own (crates/koers-database-postgres's TestCluster, tests/cluster).
+  if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! [ -x /usr/sbin/nginx ]; then
+    step "Installing Debian's PostgreSQL and nginx"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq postgresql nginx
   fi
 
   # Schemathesis for the API property test (tests/api/run-schemathesis.sh), kept out of the

@@ -299,3 +299,30 @@ async fn an_instance_holding_an_older_plan_reads_it_again_before_storing() {
     let seqs: Vec<i64> = all.iter().map(|(seq, _)| *seq).collect();
     assert_eq!(seqs, (1..=removed_at + 1).collect::<Vec<_>>(), "no gaps");
 }
+
+/// The other side of the same: an instance that has not read the plan since the worker gave the
+/// parent a new goal must not refuse the parent's tick of it. A refusal is checked against the
+/// database's head first.
+#[tokio::test]
+async fn an_instance_holding_an_older_plan_reads_it_again_before_refusing() {
+    let here = test_app();
+    let there = here.second_server();
+    let mut world = create_world(&here).await;
+    let mut parent = join(&here, &world, Role::Parent).await;
+    assert_eq!(pull(&there, &parent, 0, 10).await.status, StatusCode::OK);
+    let goal = GoalId(new_id());
+    let new_goal = [
+        world
+            .worker
+            .op(Entity::Goal(goal), Field::Title, json!("Elke week bellen")),
+        world
+            .worker
+            .op(Entity::Goal(goal), Field::Owner, json!("parent")),
+    ];
+    let reply = push(&here, &world.worker, &new_goal).await;
+    assert_eq!(reply.json["refused"], json!([]), "{}", reply.json);
+    let tick = parent.op(Entity::Goal(goal), Field::Status, json!("done"));
+    let reply = push(&there, &parent, std::slice::from_ref(&tick)).await;
+    assert_eq!(reply.json["refused"], json!([]), "{}", reply.json);
+    assert_eq!(reply.json["accepted"][0]["op"], json!(tick.id));
+}
