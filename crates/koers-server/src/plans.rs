@@ -126,7 +126,7 @@ impl std::fmt::Debug for Plans {
 /// Exclusive access to one loaded plan.
 pub struct LockedPlan {
     guard: OwnedMutexGuard<Option<PlanState>>,
-    /// A write is under way: the in-memory state may be ahead of the store.
+    /// A write is under way: the in-memory state may be ahead of the database.
     writing: bool,
 }
 
@@ -135,10 +135,10 @@ impl LockedPlan {
         self.guard.as_mut().expect("a locked plan is loaded")
     }
 
-    /// Marks the start of a write that changes the in-memory state before the store commits.
+    /// Marks the start of a write that changes the in-memory state before the database commits.
     /// Dropped before [`LockedPlan::write_done`] — the request was cancelled (the client hung
-    /// up, or it timed out) while the store committed, or not — the state is forgotten and read
-    /// again from the store on its next use, rather than kept with a batch that may not be
+    /// up, or it timed out) while the database committed, or not — the state is forgotten and read
+    /// again from the database on its next use, rather than kept with a batch that may not be
     /// stored or a last seq that is behind.
     pub fn begin_write(&mut self) {
         self.writing = true;
@@ -370,7 +370,7 @@ mod tests {
     use koers_database_sqlite::SqliteDatabase;
 
     /// Stores a new plan for a child named `child` and returns its id.
-    async fn stored_plan(store: &SqliteDatabase, child: &str) -> PlanId {
+    async fn stored_plan(db: &SqliteDatabase, child: &str) -> PlanId {
         let new = NewPlan {
             child_name: child.into(),
             start_date: chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
@@ -392,7 +392,7 @@ mod tests {
             })
             .collect();
         let founder = koers_database::contract::device(plan, ops[0].author, Role::FosterCareWorker);
-        store
+        db
             .create_plan(plan, &rows, &founder, koers_database::now())
             .await
             .unwrap();
@@ -401,39 +401,39 @@ mod tests {
 
     #[tokio::test]
     async fn beyond_its_capacity_the_least_recently_used_plan_is_unloaded_and_comes_back_whole() {
-        let store = SqliteDatabase::open_in_memory().unwrap();
+        let db = SqliteDatabase::open_in_memory().unwrap();
         let plans = Plans::with_capacity(2);
         let (noa, sam, ella) = (
-            stored_plan(&store, "Noa").await,
-            stored_plan(&store, "Sam").await,
-            stored_plan(&store, "Ella").await,
+            stored_plan(&db, "Noa").await,
+            stored_plan(&db, "Sam").await,
+            stored_plan(&db, "Ella").await,
         );
         for id in [noa, sam, noa, ella] {
-            drop(plans.lock(&store, id).await.unwrap());
+            drop(plans.lock(&db, id).await.unwrap());
         }
         // Sam was used least recently: unloaded. Noa and Ella stay.
         assert_eq!(plans.loaded(), 2);
         assert!(!plans.slots.lock().unwrap().by_plan.contains_key(&sam));
-        let mut again = plans.lock(&store, sam).await.unwrap();
+        let mut again = plans.lock(&db, sam).await.unwrap();
         assert_eq!(again.state().plan.child_name, "Sam");
         assert_eq!(again.state().plan.members.len(), 2);
-        assert_eq!(again.state().last_seq, store.head(sam).await.unwrap());
+        assert_eq!(again.state().last_seq, db.head(sam).await.unwrap());
     }
 
     #[tokio::test]
     async fn a_write_dropped_half_way_leaves_no_state_ahead_of_the_store() {
-        let store = SqliteDatabase::open_in_memory().unwrap();
+        let db = SqliteDatabase::open_in_memory().unwrap();
         let plans = Plans::default();
-        let noa = stored_plan(&store, "Noa").await;
-        let stored = store.head(noa).await.unwrap();
+        let noa = stored_plan(&db, "Noa").await;
+        let stored = db.head(noa).await.unwrap();
         {
             // A push cancelled (client gone, timeout) after changing the plan in memory.
-            let mut locked = plans.lock(&store, noa).await.unwrap();
+            let mut locked = plans.lock(&db, noa).await.unwrap();
             locked.begin_write();
             locked.state().last_seq = stored + 10;
             locked.state().plan.child_name = "not stored".into();
         }
-        let mut again = plans.lock(&store, noa).await.unwrap();
+        let mut again = plans.lock(&db, noa).await.unwrap();
         assert_eq!(again.state().last_seq, stored);
         assert_eq!(again.state().plan.child_name, "Noa");
         // A write that finished keeps its state.
@@ -442,25 +442,25 @@ mod tests {
         again.write_done();
         drop(again);
         assert_eq!(
-            plans.lock(&store, noa).await.unwrap().state().last_seq,
+            plans.lock(&db, noa).await.unwrap().state().last_seq,
             stored + 1
         );
     }
 
     #[tokio::test]
     async fn a_plan_in_use_is_never_unloaded() {
-        let store = SqliteDatabase::open_in_memory().unwrap();
+        let db = SqliteDatabase::open_in_memory().unwrap();
         let plans = Plans::with_capacity(1);
         let (noa, sam) = (
-            stored_plan(&store, "Noa").await,
-            stored_plan(&store, "Sam").await,
+            stored_plan(&db, "Noa").await,
+            stored_plan(&db, "Sam").await,
         );
-        let mut held = plans.lock(&store, noa).await.unwrap();
-        drop(plans.lock(&store, sam).await.unwrap());
+        let mut held = plans.lock(&db, noa).await.unwrap();
+        drop(plans.lock(&db, sam).await.unwrap());
         // Noa is held, so Sam went instead; what the holder changes is not lost to a reload.
         held.state().last_seq = 999;
         drop(held);
-        assert_eq!(plans.lock(&store, noa).await.unwrap().state().last_seq, 999);
+        assert_eq!(plans.lock(&db, noa).await.unwrap().state().last_seq, 999);
     }
 
     #[tokio::test]

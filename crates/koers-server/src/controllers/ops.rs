@@ -357,7 +357,7 @@ pub fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
 
 /// One page of `plan_id`'s operations after `after` for `device`: the pull of
 /// `GET /api/plans/{plan}/ops` and of each entry of `POST /api/sync`. Every error is about
-/// access (or the store), except `invalid_limit`.
+/// access (or the database), except `invalid_limit`.
 pub async fn pull(
     state: &AppState,
     device: &AuthDevice,
