@@ -191,6 +191,10 @@ pub struct AppState {
     pub limits: Arc<limits::Limits>,
     /// This process among the instances of one database (random, reported by `/healthz`).
     pub instance: Arc<str>,
+    /// Other instances may write to the same database (PostgreSQL): a push first asks the
+    /// database for the plan's head and reads what it missed, so that its write rarely meets a
+    /// moved head (which costs reading the whole plan again).
+    pub shared_database: bool,
 }
 
 impl AppState {
@@ -236,11 +240,11 @@ pub async fn build_app_with_limits(
     let index_html = read_index_html(&config.dist_dir)?;
     let (db, bus) = open_database(config).await?;
     limits.trust_forwarded_for |= config.behind_proxy;
+    let shared = config.database_url.is_some();
     Ok(app_router_on(
         &config.dist_dir,
         &index_html,
-        db,
-        bus,
+        Backend { db, bus, shared },
         limits,
     ))
 }
@@ -293,7 +297,20 @@ pub fn app_router_with_limits(
     limits: limits::LimitsConfig,
 ) -> Router {
     let bus = Arc::new(LocalBus::default());
-    app_router_on(dist_dir, index_html, db, bus, limits)
+    let backend = Backend {
+        db,
+        bus,
+        shared: false,
+    };
+    app_router_on(dist_dir, index_html, backend, limits)
+}
+
+/// The database an app stores in, the bus of its instances, and whether other instances share
+/// that database.
+pub struct Backend {
+    pub db: Arc<dyn Database>,
+    pub bus: Arc<dyn Bus>,
+    pub shared: bool,
 }
 
 /// The whole HTTP app on a database and the bus of its instances. Starts the task that relays
@@ -302,10 +319,10 @@ pub fn app_router_with_limits(
 pub fn app_router_on(
     dist_dir: &Path,
     index_html: &str,
-    db: Arc<dyn Database>,
-    bus: Arc<dyn Bus>,
+    backend: Backend,
     limits: limits::LimitsConfig,
 ) -> Router {
+    let Backend { db, bus, shared } = backend;
     let limits = Arc::new(limits::Limits::new(limits));
     let plans: Arc<plans::Plans> = Arc::default();
     relay_notices(bus.as_ref(), Arc::downgrade(&plans));
@@ -316,6 +333,7 @@ pub fn app_router_on(
         plans,
         limits: Arc::clone(&limits),
         instance: uuid::Uuid::new_v4().simple().to_string()[..12].into(),
+        shared_database: shared,
     };
     let csp = HeaderValue::from_str(&headers::content_security_policy(index_html))
         .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'; object-src 'none'"));

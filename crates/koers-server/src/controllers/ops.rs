@@ -98,6 +98,11 @@ pub async fn push(
     for _ in 0..=HEAD_MOVED_RETRIES {
         let access = |err: DatabaseError| PushRefused::Access(err.into());
         let mut locked = (state.plans.lock(state.db.as_ref(), plan_id).await).map_err(access)?;
+        if state.shared_database {
+            // What another instance stored since: read now, a few ops, rather than the whole
+            // plan again after the write met a moved head.
+            (locked.read_up_to_head(state.db.as_ref()).await).map_err(access)?;
+        }
         // Access first (as `AuthDevice::admit`, under the lock this push holds anyway).
         if device.role_in(locked.state()).is_err() {
             locked
