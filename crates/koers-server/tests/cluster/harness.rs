@@ -307,6 +307,7 @@ fn path_text(path: &Path) -> String {
 }
 
 /// How many connections nginx can hold ([`Nginx::start_with_capacity`]).
+#[allow(dead_code)] // examples/sync_bench.rs, which includes this file
 pub struct Capacity {
     /// `worker_processes`; the listening socket gets `reuseport`, so that the kernel spreads the
     /// connections over them.
