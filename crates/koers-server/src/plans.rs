@@ -392,8 +392,7 @@ mod tests {
             })
             .collect();
         let founder = koers_database::contract::device(plan, ops[0].author, Role::FosterCareWorker);
-        db
-            .create_plan(plan, &rows, &founder, koers_database::now())
+        db.create_plan(plan, &rows, &founder, koers_database::now())
             .await
             .unwrap();
         plan
@@ -451,10 +450,7 @@ mod tests {
     async fn a_plan_in_use_is_never_unloaded() {
         let db = SqliteDatabase::open_in_memory().unwrap();
         let plans = Plans::with_capacity(1);
-        let (noa, sam) = (
-            stored_plan(&db, "Noa").await,
-            stored_plan(&db, "Sam").await,
-        );
+        let (noa, sam) = (stored_plan(&db, "Noa").await, stored_plan(&db, "Sam").await);
         let mut held = plans.lock(&db, noa).await.unwrap();
         drop(plans.lock(&db, sam).await.unwrap());
         // Noa is held, so Sam went instead; what the holder changes is not lost to a reload.
