@@ -149,7 +149,7 @@ impl Default for Limits {
 
 /// What a plan has used of its limits. Filled on the first push after the plan was loaded
 /// (from the replica and the database), then kept up to date as batches are stored.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Usage {
     ready: bool,
     /// The UTC day `per_member` counts.
@@ -426,6 +426,27 @@ fn code_prefix(code: &str) -> String {
 }
 
 /// Items of each kind the plan holds (entities of the replica, deleted ones included).
+/// Counts operations another instance stored, read into `plan` by a catch-up
+/// ([`crate::plans::catch_up`]), with when the database received each: the same counts a fresh
+/// load would give, without asking the database again. A plan whose usage is not filled yet is
+/// counted whole on its next push anyway.
+pub fn count_caught_up<'a>(
+    plan: &mut PlanState,
+    ops: impl IntoIterator<Item = (&'a Op, Timestamp)>,
+) {
+    if !plan.usage.ready {
+        return;
+    }
+    let day = plan.usage.day;
+    for (op, received) in ops {
+        plan.usage.bytes += op_bytes(op);
+        if day == Some(received.date_naive()) {
+            *plan.usage.per_member.entry(op.author).or_default() += 1;
+        }
+    }
+    plan.usage.items = items_by_kind(plan);
+}
+
 fn items_by_kind(plan: &PlanState) -> HashMap<&'static str, usize> {
     let mut counts = HashMap::new();
     let mut last = None;

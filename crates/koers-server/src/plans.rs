@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use koers_core::{MemberId, Op, Plan, PlanId, Replica};
-use koers_database::{Database, DatabaseError, DeviceId, Notice, Seq};
+use koers_database::{Database, DatabaseError, DeviceId, Notice, Seq, Timestamp};
 use tokio::sync::{broadcast, OwnedMutexGuard};
 
 /// Plans kept in memory. A year's plan (about 5,000 operations) is a few MB, so this bounds the
@@ -316,30 +316,33 @@ impl Plans {
 /// Reads every stored operation of a plan and merges them.
 async fn load(db: &dyn Database, id: PlanId) -> Result<PlanState, DatabaseError> {
     let mut replica = Replica::new(id);
-    let last_seq = apply_after(db, &mut replica, 0).await?;
+    let last_seq = apply_after(db, &mut replica, 0, None).await?;
     Ok(PlanState::new(replica, last_seq))
 }
 
 /// Brings a loaded plan up to the database's head: the operations another instance stored since
-/// this one last saw the plan. Called when the bus told of a newer head, and when the database
-/// refused a write because the head moved ([`DatabaseError::HeadMoved`]).
+/// this one last saw the plan. Called when the bus told of a newer head, before a push on a
+/// database other instances share, and before a refusal. Derives only the entities those
+/// operations changed ([`Plan::refresh`]) and counts them against the limits as they are.
 pub async fn catch_up(db: &dyn Database, state: &mut PlanState) -> Result<(), DatabaseError> {
-    let head = apply_after(db, &mut state.replica, state.last_seq).await?;
+    let mut caught = Vec::new();
+    let head = apply_after(db, &mut state.replica, state.last_seq, Some(&mut caught)).await?;
     if head != state.last_seq {
         state.last_seq = head;
-        state.project();
-        // What the plan has used of the limits is counted again on the next push, from the
-        // replica and the database, so that the others' operations count too.
-        state.usage = crate::limits::Usage::default();
+        let changed = koers_core::op::entities_of(caught.iter().map(|(op, _)| op));
+        state.plan.refresh(&state.replica, changed);
+        crate::limits::count_caught_up(state, caught.iter().map(|(op, at)| (op, *at)));
     }
     Ok(())
 }
 
 /// Applies the operations after `after` to `replica`, page by page; the seq of the last one.
+/// Those new to the replica are kept in `caught`, with when the database received them.
 async fn apply_after(
     db: &dyn Database,
     replica: &mut Replica,
     mut after: Seq,
+    mut caught: Option<&mut Vec<(Op, Timestamp)>>,
 ) -> Result<Seq, DatabaseError> {
     let id = replica.plan_id();
     loop {
@@ -348,10 +351,13 @@ async fn apply_after(
             return Ok(after);
         };
         after = last.seq;
-        for stored in &page.ops {
+        for stored in page.ops {
             match serde_json::from_str::<Op>(&stored.body) {
                 Ok(op) => {
-                    let _ = replica.apply(&op);
+                    let new = matches!(replica.apply(&op), Ok(koers_core::replica::Applied::New));
+                    if let (true, Some(caught)) = (new, caught.as_deref_mut()) {
+                        caught.push((op, stored.received_at));
+                    }
                 }
                 Err(err) => {
                     tracing::warn!(plan = %id, seq = stored.seq, error = %err, "stored op does not parse; skipped")
@@ -366,8 +372,10 @@ mod tests {
     use super::*;
     use koers_core::founding::{plan_ops, NewPlan};
     use koers_core::{Clock, NodeId, Role};
+    use koers_core::{Entity, Field};
     use koers_database::{Append, Notice};
     use koers_database_sqlite::SqliteDatabase;
+    use serde_json::json;
 
     /// Stores a new plan for a child named `child` and returns its id.
     async fn stored_plan(db: &SqliteDatabase, child: &str) -> PlanId {
@@ -479,6 +487,51 @@ mod tests {
         assert_eq!(next.try_recv().unwrap(), PlanEvent::Resync);
     }
 
+    /// An operation of `author` at the `n`th millisecond after the founding.
+    fn op(
+        plan: PlanId,
+        author: MemberId,
+        n: u64,
+        entity: Entity,
+        field: Field,
+        value: serde_json::Value,
+    ) -> Op {
+        Op {
+            id: koers_core::OpId(uuid::Uuid::new_v4()),
+            plan,
+            author,
+            hlc: koers_core::Hlc {
+                millis: 1_767_600_100_000 + n,
+                counter: 0,
+                node: NodeId(8),
+            },
+            entity,
+            field,
+            value,
+            supersedes: None,
+        }
+    }
+
+    /// Stores `ops` on top of `head`, as another instance would; the new head.
+    async fn store_after(db: &SqliteDatabase, head: Seq, ops: &[Op]) -> Seq {
+        let bodies: Vec<_> = ops
+            .iter()
+            .map(|op| koers_database::NewOp {
+                id: op.id,
+                author: op.author,
+                body: serde_json::to_string(op).unwrap(),
+            })
+            .collect();
+        let append = Append {
+            plan: ops[0].plan,
+            after_head: head,
+            ops: &bodies,
+            shut_out: &[],
+            now: koers_database::now(),
+        };
+        db.append_ops(append).await.unwrap().head
+    }
+
     /// Two instances on one database: what one stores, the other's loaded plan takes in when
     /// the bus tells of the newer head (or, without a notice, when a write on its old head is
     /// refused by the database: see `catch_up`).
@@ -492,38 +545,17 @@ mod tests {
         // "There" renames the child, as a push through another instance would.
         let (rename, head) = {
             let mut locked = there.lock(&db, noa).await.unwrap();
-            let state = locked.state();
-            let worker = state.plan.members[0].id;
-            let op = Op {
-                id: koers_core::OpId(uuid::Uuid::new_v4()),
-                plan: noa,
-                author: worker,
-                hlc: koers_core::Hlc {
-                    millis: 1_767_600_100_000,
-                    counter: 0,
-                    node: NodeId(8),
-                },
-                entity: koers_core::Entity::Plan,
-                field: koers_core::Field::ChildName,
-                value: serde_json::json!("Noa Bakker"),
-                supersedes: None,
-            };
-            let body = koers_database::NewOp {
-                id: op.id,
-                author: worker,
-                body: serde_json::to_string(&op).unwrap(),
-            };
-            let appended = db
-                .append_ops(Append {
-                    plan: noa,
-                    after_head: founded,
-                    ops: &[body],
-                    shut_out: &[],
-                    now: koers_database::now(),
-                })
-                .await
-                .unwrap();
-            (op, appended.head)
+            let worker = locked.state().plan.members[0].id;
+            let rename = op(
+                noa,
+                worker,
+                1,
+                Entity::Plan,
+                Field::ChildName,
+                json!("Noa Bakker"),
+            );
+            let head = store_after(&db, founded, std::slice::from_ref(&rename)).await;
+            (rename, head)
         };
         assert_eq!(head, founded + 1);
         // Without a notice "here" still holds the plan as it loaded it.
@@ -535,5 +567,59 @@ mod tests {
         assert_eq!(fresh.state().last_seq, head);
         assert_eq!(fresh.state().plan.child_name, "Noa Bakker");
         assert!(fresh.state().replica.contains(rename.id));
+    }
+
+    /// A plan caught up with another instance's operations is the plan a fresh load gives: the
+    /// same derived plan (only the entities they changed were derived again) and the same
+    /// counts against the limits (counted from the operations, not asked of the database).
+    #[tokio::test]
+    async fn a_plan_caught_up_is_the_plan_loaded_afresh_limits_included() {
+        let db = SqliteDatabase::open_in_memory().unwrap();
+        let noa = stored_plan(&db, "Noa").await;
+        let limits = crate::limits::Limits::new(Default::default());
+        let here = Plans::default();
+        let mut held = here.lock(&db, noa).await.unwrap();
+        let (worker, parent) = {
+            let members = &held.state().plan.members;
+            (members[0].id, members[1].id)
+        };
+        limits
+            .check_push(&db, held.state(), worker, &[])
+            .await
+            .unwrap();
+        let goal = Entity::Goal(koers_core::GoalId(uuid::Uuid::new_v4()));
+        let theirs = [
+            op(
+                noa,
+                worker,
+                1,
+                goal,
+                Field::Title,
+                json!("Elke week bellen"),
+            ),
+            op(noa, worker, 2, goal, Field::Owner, json!("parent")),
+            op(noa, parent, 3, goal, Field::Status, json!("done")),
+            op(
+                noa,
+                worker,
+                4,
+                Entity::Plan,
+                Field::ChildName,
+                json!("Noa B."),
+            ),
+        ];
+        store_after(&db, held.state().last_seq, &theirs).await;
+        catch_up(&db, held.state()).await.unwrap();
+
+        let afresh = Plans::default();
+        let mut loaded = afresh.lock(&db, noa).await.unwrap();
+        limits
+            .check_push(&db, loaded.state(), worker, &[])
+            .await
+            .unwrap();
+        assert_eq!(held.state().last_seq, loaded.state().last_seq);
+        assert_eq!(held.state().plan, loaded.state().plan);
+        assert_eq!(held.state().usage, loaded.state().usage);
+        assert_eq!(held.state().plan.child_name, "Noa B.");
     }
 }
