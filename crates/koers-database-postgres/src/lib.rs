@@ -13,6 +13,7 @@
 //!   [`DatabaseError::Unavailable`] (the server answers 503); the pool reconnects by itself when
 //!   PostgreSQL is back.
 
+mod accounts;
 mod bus;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -23,9 +24,12 @@ use std::str::FromStr as _;
 use std::time::Duration;
 
 use koers_database::{
-    parse_role, same_body, AcceptOutcome, Append, Appended, Database, DatabaseError, DbFuture,
-    DeviceId, DeviceRecord, InviteId, InviteRecord, MemberId, NewDevice, NewInvite, NewOp, OpId,
-    OpsPage, PlanId, SecretHash, Seq, StoredOp, Timestamp,
+    parse_role, same_body, AcceptOutcome, AccessEntry, AccountId, AccountRecord, Append, Appended,
+    CeremonyId, Database, DatabaseError, DbFuture, DeviceId, DeviceRecord, Enrolling, EnrolmentId,
+    EnrolmentOutcome, EnrolmentRecord, InviteId, InviteRecord, MemberId, MembershipRecord,
+    NewDevice, NewEnrolment, NewInvite, NewOp, NewSession, OpId, OpsPage, OrganisationId,
+    OrganisationPlan, OrganisationRecord, PasskeyRecord, PlanId, PlanOwner, SecretHash, Seq,
+    SessionId, SessionRecord, StoredOp, Timestamp,
 };
 use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
@@ -230,17 +234,20 @@ impl<T> MapDb<T> for Result<T, sqlx::Error> {
 /// are put together with `concat!` into the `&'static str` sqlx takes as safe SQL.
 macro_rules! device_columns {
     () => {
-        "device_id, plan_id, member_id, role, name, created_at, last_seen_at, revoked_at"
+        "device_id, plan_id, member_id, role, name, created_at, last_seen_at, revoked_at, \
+         account_id"
     };
 }
 
 fn device_row(row: &PgRow) -> Result<DeviceRecord, DatabaseError> {
+    let account: Option<Uuid> = row.try_get(8).db()?;
     Ok(DeviceRecord {
         device: DeviceId(row.try_get(0).db()?),
         plan: PlanId(row.try_get(1).db()?),
         member: MemberId(row.try_get(2).db()?),
         role: parse_role(row.try_get(3).db()?)?,
         name: row.try_get(4).db()?,
+        account: account.map(AccountId),
         created_at: row.try_get(5).db()?,
         last_seen_at: row.try_get(6).db()?,
         revoked_at: row.try_get(7).db()?,
@@ -384,8 +391,9 @@ async fn insert_device(
     now: Timestamp,
 ) -> Result<DeviceRecord, DatabaseError> {
     sqlx::query(
-        "INSERT INTO devices (device_id, plan_id, member_id, role, token_hash, name, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO devices
+             (device_id, plan_id, member_id, role, token_hash, name, created_at, account_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(device.device.0)
     .bind(plan.0)
@@ -394,6 +402,7 @@ async fn insert_device(
     .bind(&device.token.0)
     .bind(&device.name)
     .bind(now)
+    .bind(device.account.map(|a| a.0))
     .execute(&mut *conn)
     .await
     .db()?;
@@ -403,6 +412,7 @@ async fn insert_device(
         member,
         role,
         name: device.name.clone(),
+        account: device.account,
         created_at: now,
         last_seen_at: None,
         revoked_at: None,
@@ -423,6 +433,7 @@ impl Database for PostgresDatabase {
         plan: PlanId,
         ops: &'a [NewOp],
         founder: &'a NewDevice,
+        owner: Option<PlanOwner>,
         now: Timestamp,
     ) -> DbFuture<'a, Vec<Seq>> {
         Box::pin(async move {
@@ -430,11 +441,13 @@ impl Database for PostgresDatabase {
             // A concurrent founding of the same plan waits here for the other to finish, and
             // then finds the plan.
             let created = sqlx::query(
-                "INSERT INTO plans (plan_id, head, created_at) VALUES ($1, 0, $2)
+                "INSERT INTO plans (plan_id, head, created_at, organisation_id)
+                 VALUES ($1, 0, $2, $3)
                  ON CONFLICT (plan_id) DO NOTHING",
             )
             .bind(plan.0)
             .bind(now)
+            .bind(owner.map(|o| o.organisation.0))
             .execute(&mut *tx)
             .await
             .db()?;
@@ -443,6 +456,17 @@ impl Database for PostgresDatabase {
             }
             let (seqs, _) = append_in(&mut tx, plan, 0, ops, now).await?;
             insert_device(&mut tx, founder, plan, founder.member, founder.role, now).await?;
+            if let Some(owner) = owner {
+                accounts::join_plan(
+                    &mut tx,
+                    owner.account,
+                    plan,
+                    founder.member,
+                    founder.role,
+                    now,
+                )
+                .await?;
+            }
             tx.commit().await.db()?;
             Ok(seqs)
         })
@@ -515,6 +539,7 @@ impl Database for PostgresDatabase {
                 .db()?;
                 revoked_devices = revoked.into_iter().map(DeviceId).collect();
             }
+            accounts::apply_memberships(&mut tx, plan, append.memberships, append.now).await?;
             tx.commit().await.db()?;
             Ok(Appended {
                 seqs,
@@ -629,7 +654,7 @@ impl Database for PostgresDatabase {
             let row = sqlx::query(
                 "WITH found AS (
                      SELECT device_id, plan_id, member_id, role, name, created_at, last_seen_at,
-                            revoked_at
+                            revoked_at, account_id
                      FROM devices WHERE token_hash = $1
                  ), touched AS (
                      UPDATE devices SET last_seen_at = $2
@@ -639,7 +664,7 @@ impl Database for PostgresDatabase {
                  )
                  SELECT found.device_id, found.plan_id, found.member_id, found.role, found.name,
                         found.created_at, coalesce(touched.last_seen_at, found.last_seen_at),
-                        found.revoked_at
+                        found.revoked_at, found.account_id
                  FROM found LEFT JOIN touched USING (device_id)",
             )
             .bind(&token.0)
@@ -817,9 +842,220 @@ impl Database for PostgresDatabase {
             .execute(&mut *tx)
             .await
             .db()?;
+            if let Some(account) = device.account {
+                accounts::join_plan(
+                    &mut tx,
+                    account,
+                    invite.plan,
+                    invite.member,
+                    invite.role,
+                    now,
+                )
+                .await?;
+            }
             tx.commit().await.db()?;
             Ok(AcceptOutcome::Accepted(record))
         })
+    }
+
+    fn add_device<'a>(
+        &'a self,
+        device: &'a NewDevice,
+        now: Timestamp,
+    ) -> DbFuture<'a, DeviceRecord> {
+        Box::pin(async move {
+            let mut conn = self.pool.acquire().await.db()?;
+            insert_device(
+                &mut conn,
+                device,
+                device.plan,
+                device.member,
+                device.role,
+                now,
+            )
+            .await
+        })
+    }
+
+    fn rotate_device_token<'a>(
+        &'a self,
+        device: DeviceId,
+        token: &'a SecretHash,
+    ) -> DbFuture<'a, bool> {
+        Box::pin(async move {
+            // A revocation committed meanwhile is seen (the update re-reads the row it waited
+            // for), so a revoked device never gets a working token.
+            let done = sqlx::query(
+                "UPDATE devices SET token_hash = $2 WHERE device_id = $1 AND revoked_at IS NULL",
+            )
+            .bind(device.0)
+            .bind(&token.0)
+            .execute(&self.pool)
+            .await
+            .db()?;
+            Ok(done.rows_affected() > 0)
+        })
+    }
+
+    fn first_organisation<'a>(
+        &'a self,
+        first: &'a OrganisationRecord,
+    ) -> DbFuture<'a, (OrganisationRecord, bool)> {
+        Box::pin(accounts::first_organisation(&self.pool, first))
+    }
+
+    fn create_organisation<'a>(&'a self, organisation: &'a OrganisationRecord) -> DbFuture<'a, ()> {
+        Box::pin(accounts::create_organisation(&self.pool, organisation))
+    }
+
+    fn organisation(
+        &self,
+        organisation: OrganisationId,
+    ) -> DbFuture<'_, Option<OrganisationRecord>> {
+        Box::pin(accounts::organisation(&self.pool, organisation))
+    }
+
+    fn create_enrolment<'a>(
+        &'a self,
+        enrolment: &'a NewEnrolment,
+        now: Timestamp,
+    ) -> DbFuture<'a, EnrolmentRecord> {
+        Box::pin(accounts::create_enrolment(&self.pool, enrolment, now))
+    }
+
+    fn enrolment_by_code<'a>(
+        &'a self,
+        code: &'a SecretHash,
+    ) -> DbFuture<'a, Option<EnrolmentRecord>> {
+        Box::pin(accounts::enrolment_by_code(&self.pool, &code.0))
+    }
+
+    fn enrolments(&self, organisation: OrganisationId) -> DbFuture<'_, Vec<EnrolmentRecord>> {
+        Box::pin(accounts::enrolments(&self.pool, organisation))
+    }
+
+    fn revoke_enrolment(
+        &self,
+        organisation: OrganisationId,
+        enrolment: EnrolmentId,
+        now: Timestamp,
+    ) -> DbFuture<'_, bool> {
+        Box::pin(accounts::revoke_enrolment(
+            &self.pool,
+            organisation,
+            enrolment,
+            now,
+        ))
+    }
+
+    fn use_enrolment<'a>(
+        &'a self,
+        enrolment: EnrolmentId,
+        enrolling: &'a Enrolling,
+        now: Timestamp,
+    ) -> DbFuture<'a, EnrolmentOutcome> {
+        Box::pin(accounts::use_enrolment(
+            &self.pool, enrolment, enrolling, now,
+        ))
+    }
+
+    fn account(&self, account: AccountId) -> DbFuture<'_, Option<AccountRecord>> {
+        Box::pin(accounts::account(&self.pool, account))
+    }
+
+    fn accounts(&self, organisation: OrganisationId) -> DbFuture<'_, Vec<AccountRecord>> {
+        Box::pin(accounts::accounts(&self.pool, organisation))
+    }
+
+    fn deactivate_account(
+        &self,
+        account: AccountId,
+        now: Timestamp,
+    ) -> DbFuture<'_, Vec<(PlanId, DeviceId)>> {
+        Box::pin(accounts::deactivate_account(&self.pool, account, now))
+    }
+
+    fn passkey<'a>(&'a self, credential: &'a str) -> DbFuture<'a, Option<PasskeyRecord>> {
+        Box::pin(accounts::passkey(&self.pool, credential))
+    }
+
+    fn update_passkey<'a>(
+        &'a self,
+        credential: &'a str,
+        passkey: &'a str,
+        now: Timestamp,
+    ) -> DbFuture<'a, ()> {
+        Box::pin(accounts::update_passkey(
+            &self.pool, credential, passkey, now,
+        ))
+    }
+
+    fn put_ceremony<'a>(
+        &'a self,
+        ceremony: CeremonyId,
+        state: &'a str,
+        expires_at: Timestamp,
+    ) -> DbFuture<'a, ()> {
+        Box::pin(accounts::put_ceremony(
+            &self.pool, ceremony, state, expires_at,
+        ))
+    }
+
+    fn take_ceremony(&self, ceremony: CeremonyId, now: Timestamp) -> DbFuture<'_, Option<String>> {
+        Box::pin(accounts::take_ceremony(&self.pool, ceremony, now))
+    }
+
+    fn create_session<'a>(
+        &'a self,
+        session: &'a NewSession,
+        now: Timestamp,
+    ) -> DbFuture<'a, SessionRecord> {
+        Box::pin(accounts::create_session(&self.pool, session, now))
+    }
+
+    fn session_by_token<'a>(
+        &'a self,
+        token: &'a SecretHash,
+        now: Timestamp,
+    ) -> DbFuture<'a, Option<SessionRecord>> {
+        Box::pin(accounts::session_by_token(&self.pool, &token.0, now))
+    }
+
+    fn revoke_session(&self, session: SessionId, now: Timestamp) -> DbFuture<'_, bool> {
+        Box::pin(accounts::revoke_session(&self.pool, session, now))
+    }
+
+    fn memberships(&self, account: AccountId) -> DbFuture<'_, Vec<MembershipRecord>> {
+        Box::pin(accounts::memberships(&self.pool, account))
+    }
+
+    fn plan_organisation(&self, plan: PlanId) -> DbFuture<'_, Option<OrganisationId>> {
+        Box::pin(accounts::plan_organisation(&self.pool, plan))
+    }
+
+    fn organisation_plans(
+        &self,
+        organisation: OrganisationId,
+    ) -> DbFuture<'_, Vec<OrganisationPlan>> {
+        Box::pin(accounts::organisation_plans(&self.pool, organisation))
+    }
+
+    fn log_access<'a>(&'a self, entries: &'a [AccessEntry]) -> DbFuture<'a, ()> {
+        Box::pin(accounts::log_access(&self.pool, entries))
+    }
+
+    fn access_log(
+        &self,
+        organisation: OrganisationId,
+        before: Option<Timestamp>,
+        limit: u32,
+    ) -> DbFuture<'_, Vec<AccessEntry>> {
+        Box::pin(accounts::access_log(
+            &self.pool,
+            organisation,
+            before,
+            limit,
+        ))
     }
 }
 

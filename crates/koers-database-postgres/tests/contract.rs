@@ -1,5 +1,6 @@
 //! The storage contract of `koers-database`, on PostgreSQL: every test on one database of the
-//! shared throwaway cluster (the contract tests make their own random ids).
+//! shared throwaway cluster (the contract tests make their own random ids), but for those about
+//! the whole database, which get an empty database each.
 
 use std::sync::{Arc, OnceLock};
 
@@ -15,4 +16,10 @@ async fn fresh() -> Arc<dyn Database> {
     Arc::new(PostgresDatabase::connect(url).await.unwrap())
 }
 
-koers_database::contract_tests!(fresh());
+/// A database of its own, empty but for the schema.
+async fn empty() -> Arc<dyn Database> {
+    let url = TestCluster::shared().fresh_database();
+    Arc::new(PostgresDatabase::connect(&url).await.unwrap())
+}
+
+koers_database::contract_tests!(fresh(), empty: empty());

@@ -5,7 +5,9 @@
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use koers_database::contract::{device, founded, op, t};
+use koers_database::contract::{
+    device, founded, founded_for, new_organisation, op, organisation_with_staff, t,
+};
 use koers_database::{
     AcceptOutcome, Append, Bus, Database, DatabaseError, DeviceId, InviteId, MemberId, NewInvite,
     NewOp, Notice, PlanId, Role, SecretHash, Seq,
@@ -47,6 +49,7 @@ async fn append_all(db: &dyn Database, plan: PlanId, ops: &[NewOp]) -> Vec<Seq> 
         after_head,
         ops,
         shut_out: &[],
+        memberships: &[],
         now: t(5),
     })
     .await
@@ -92,6 +95,34 @@ async fn instances_starting_together_run_each_migration_once() {
     PostgresDatabase::connect(&url).await.unwrap();
 }
 
+/// Instances starting at once on an empty database (each with its pool) settle on one first
+/// organisation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_starting_together_make_one_first_organisation() {
+    let url = TestCluster::shared().fresh_database();
+    let starts: Vec<_> = (0..4)
+        .map(|n| {
+            let url = url.clone();
+            tokio::spawn(async move {
+                let db = PostgresDatabase::connect(&url).await.unwrap();
+                let mine = new_organisation(&format!("instance {n}"), t(n));
+                db.first_organisation(&mine).await.unwrap()
+            })
+        })
+        .collect();
+    let mut got = Vec::new();
+    for start in starts {
+        got.push(start.await.unwrap());
+    }
+    assert!(got.iter().all(|g| *g == got[0]), "{got:?}");
+    let db = PostgresDatabase::connect(&url).await.unwrap();
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM organisations")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
+}
+
 #[tokio::test]
 async fn a_database_migrated_by_a_newer_koers_is_refused() {
     let url = TestCluster::shared().fresh_database();
@@ -126,6 +157,17 @@ async fn a_stored_value_this_build_cannot_read_is_unreadable() {
     let err = db.devices(plan).await.unwrap_err();
     assert!(matches!(err, DatabaseError::Unreadable(_)), "{err}");
     let err = db.device_by_token(&founder.token, t(0)).await.unwrap_err();
+    assert!(matches!(err, DatabaseError::Unreadable(_)), "{err}");
+    let (org, _, worker) = organisation_with_staff(&db).await;
+    let (plan, _, _) = founded_for(&db, org, worker.account, t(0)).await;
+    sqlx::query("UPDATE account_memberships SET role = 'astronaut' WHERE plan_id = $1")
+        .bind(plan.0)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    let err = db.memberships(worker.account).await.unwrap_err();
+    assert!(matches!(err, DatabaseError::Unreadable(_)), "{err}");
+    let err = db.organisation_plans(org).await.unwrap_err();
     assert!(matches!(err, DatabaseError::Unreadable(_)), "{err}");
 }
 
@@ -296,6 +338,7 @@ async fn append_all_result(
         after_head: 3,
         ops,
         shut_out: &[],
+        memberships: &[],
         now: t(5),
     })
     .await
@@ -461,6 +504,7 @@ async fn an_op_id_taken_by_another_plan_meanwhile_is_a_conflict() {
                 after_head: 0,
                 ops: &ops,
                 shut_out: &[],
+                memberships: &[],
                 now: t(1),
             })
             .await

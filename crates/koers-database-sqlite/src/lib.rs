@@ -10,18 +10,26 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+mod accounts;
+
 use koers_database::{
-    parse_role, parse_time, parse_uuid, same_body, time_text, AcceptOutcome, Append, Appended,
-    Database, DatabaseError, DbFuture, DeviceId, DeviceRecord, InviteId, InviteRecord, MemberId,
-    NewDevice, NewInvite, NewOp, OpId, OpsPage, PlanId, SecretHash, Seq, StoredOp, Timestamp,
+    parse_role, parse_time, parse_uuid, same_body, time_text, AcceptOutcome, AccessEntry,
+    AccountId, AccountRecord, Append, Appended, CeremonyId, Database, DatabaseError, DbFuture,
+    DeviceId, DeviceRecord, Enrolling, EnrolmentId, EnrolmentOutcome, EnrolmentRecord, InviteId,
+    InviteRecord, MemberId, MembershipChange, MembershipRecord, NewDevice, NewEnrolment, NewInvite,
+    NewOp, NewSession, OpId, OpsPage, OrganisationId, OrganisationPlan, OrganisationRecord,
+    PasskeyRecord, PlanId, PlanOwner, SecretHash, Seq, SessionId, SessionRecord, StoredOp,
+    Timestamp,
 };
 use rusqlite::{params, Connection, OptionalExtension as _, Row, Transaction, TransactionBehavior};
+use uuid::Uuid;
 
 /// The migrations, in order: version `n` is `MIGRATIONS[n - 1]`.
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_ops.sql"),
     include_str!("../migrations/0002_plans_devices_invites.sql"),
     include_str!("../migrations/0003_per_plan_seq.sql"),
+    include_str!("../migrations/0004_accounts.sql"),
 ];
 
 /// The schema version this build creates and understands (`PRAGMA user_version`).
@@ -223,6 +231,7 @@ fn append_blocking(
     after_head: Seq,
     ops: &[NewOp],
     shut_out: &[MemberId],
+    memberships: &[MembershipChange],
     now: Timestamp,
 ) -> Result<Appended, DatabaseError> {
     // IMMEDIATE: the write lock is taken before the head is read, so nobody moves it meanwhile.
@@ -270,6 +279,7 @@ fn append_blocking(
                 .or_failed()?;
         }
     }
+    accounts::apply_memberships(&tx, plan, memberships, &now)?;
     tx.commit().or_failed()?;
     Ok(Appended {
         seqs,
@@ -279,7 +289,7 @@ fn append_blocking(
 }
 
 const DEVICE_COLUMNS: &str =
-    "device_id, plan_id, member_id, role, name, created_at, last_seen_at, revoked_at";
+    "device_id, plan_id, member_id, role, name, created_at, last_seen_at, revoked_at, account_id";
 
 /// The text columns of a device row, parsed after the query (rusqlite's row mapper cannot
 /// return our error type).
@@ -290,6 +300,7 @@ type DeviceRow = (
     String,
     String,
     String,
+    Option<String>,
     Option<String>,
     Option<String>,
 );
@@ -304,6 +315,7 @@ fn device_row(row: &Row<'_>) -> rusqlite::Result<DeviceRow> {
         row.get(5)?,
         row.get(6)?,
         row.get(7)?,
+        row.get(8)?,
     ))
 }
 
@@ -311,14 +323,19 @@ fn optional_time(text: Option<String>) -> Result<Option<Timestamp>, DatabaseErro
     text.as_deref().map(parse_time).transpose()
 }
 
+fn optional_uuid(text: Option<String>) -> Result<Option<Uuid>, DatabaseError> {
+    text.as_deref().map(parse_uuid).transpose()
+}
+
 fn device_record(row: DeviceRow) -> Result<DeviceRecord, DatabaseError> {
-    let (device, plan, member, role, name, created_at, last_seen_at, revoked_at) = row;
+    let (device, plan, member, role, name, created_at, last_seen_at, revoked_at, account) = row;
     Ok(DeviceRecord {
         device: DeviceId(parse_uuid(&device)?),
         plan: PlanId(parse_uuid(&plan)?),
         member: MemberId(parse_uuid(&member)?),
         role: parse_role(&role)?,
         name,
+        account: optional_uuid(account)?.map(AccountId),
         created_at: parse_time(&created_at)?,
         last_seen_at: optional_time(last_seen_at)?,
         revoked_at: optional_time(revoked_at)?,
@@ -375,8 +392,9 @@ fn insert_device(
     now: Timestamp,
 ) -> Result<DeviceRecord, DatabaseError> {
     tx.execute(
-        "INSERT INTO devices (device_id, plan_id, member_id, role, token_hash, name, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO devices
+             (device_id, plan_id, member_id, role, token_hash, name, created_at, account_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             d.device.to_string(),
             d.plan.to_string(),
@@ -384,7 +402,8 @@ fn insert_device(
             d.role.key(),
             d.token.0,
             d.name,
-            time_text(now)
+            time_text(now),
+            d.account.map(|a| a.to_string())
         ],
     )
     .or_failed()?;
@@ -394,6 +413,7 @@ fn insert_device(
         member: d.member,
         role: d.role,
         name: d.name.clone(),
+        account: d.account,
         created_at: now,
         last_seen_at: None,
         revoked_at: None,
@@ -405,6 +425,7 @@ fn create_plan_blocking(
     plan: PlanId,
     ops: &[NewOp],
     founder: &NewDevice,
+    owner: Option<PlanOwner>,
     now: Timestamp,
 ) -> Result<Vec<Seq>, DatabaseError> {
     let tx = begin(conn)?;
@@ -413,8 +434,12 @@ fn create_plan_blocking(
     }
     let now_text = time_text(now);
     tx.execute(
-        "INSERT INTO plans (plan_id, created_at, head) VALUES (?1, ?2, 0)",
-        params![plan.to_string(), now_text],
+        "INSERT INTO plans (plan_id, created_at, head, organisation_id) VALUES (?1, ?2, 0, ?3)",
+        params![
+            plan.to_string(),
+            now_text,
+            owner.map(|o| o.organisation.to_string())
+        ],
     )
     .or_failed()?;
     let (seqs, _) = append_in(&tx, plan, 0, ops, &now_text)?;
@@ -426,6 +451,16 @@ fn create_plan_blocking(
         },
         now,
     )?;
+    if let Some(owner) = owner {
+        accounts::join_plan(
+            &tx,
+            owner.account,
+            plan,
+            founder.member,
+            founder.role,
+            &now_text,
+        )?;
+    }
     tx.commit().or_failed()?;
     Ok(seqs)
 }
@@ -495,15 +530,15 @@ fn accept_invite_blocking(
         ..device.clone()
     };
     let record = insert_device(&tx, &device, now)?;
+    let now = time_text(now);
     tx.execute(
         "UPDATE invites SET used_at = ?2, used_by_device = ?3 WHERE invite_id = ?1",
-        params![
-            invite.invite.to_string(),
-            time_text(now),
-            device.device.to_string()
-        ],
+        params![invite.invite.to_string(), now, device.device.to_string()],
     )
     .or_failed()?;
+    if let Some(account) = device.account {
+        accounts::join_plan(&tx, account, invite.plan, invite.member, invite.role, &now)?;
+    }
     tx.commit().or_failed()?;
     Ok(AcceptOutcome::Accepted(record))
 }
@@ -549,21 +584,21 @@ fn ops_page_blocking(
     Ok(OpsPage { ops, head })
 }
 
-/// Revokes what `update` names if `exists` finds it; true if found.
+/// Revokes what `update` names if `exists` finds it; true if found. `scope` is the plan (or the
+/// organisation) the id must belong to.
 fn revoke_blocking(
     conn: &mut Connection,
     exists: &str,
     update: &str,
-    plan: PlanId,
+    scope: String,
     id: String,
     now: Timestamp,
 ) -> Result<bool, DatabaseError> {
     let tx = begin(conn)?;
-    let plan = plan.to_string();
     let found: bool = tx
-        .query_row(exists, params![plan, id], |row| row.get(0))
+        .query_row(exists, params![scope, id], |row| row.get(0))
         .or_failed()?;
-    tx.execute(update, params![plan, id, time_text(now)])
+    tx.execute(update, params![scope, id, time_text(now)])
         .or_failed()?;
     tx.commit().or_failed()?;
     Ok(found)
@@ -585,10 +620,11 @@ impl Database for SqliteDatabase {
         plan: PlanId,
         ops: &'a [NewOp],
         founder: &'a NewDevice,
+        owner: Option<PlanOwner>,
         now: Timestamp,
     ) -> DbFuture<'a, Vec<Seq>> {
         let (ops, founder) = (ops.to_vec(), founder.clone());
-        self.with_conn(move |conn| create_plan_blocking(conn, plan, &ops, &founder, now))
+        self.with_conn(move |conn| create_plan_blocking(conn, plan, &ops, &founder, owner, now))
     }
 
     fn plan_exists(&self, plan: PlanId) -> DbFuture<'_, bool> {
@@ -609,8 +645,14 @@ impl Database for SqliteDatabase {
             now,
             ..
         } = append;
-        let (ops, shut_out) = (append.ops.to_vec(), append.shut_out.to_vec());
-        self.with_conn(move |conn| append_blocking(conn, plan, after_head, &ops, &shut_out, now))
+        let (ops, shut_out, memberships) = (
+            append.ops.to_vec(),
+            append.shut_out.to_vec(),
+            append.memberships.to_vec(),
+        );
+        self.with_conn(move |conn| {
+            append_blocking(conn, plan, after_head, &ops, &shut_out, &memberships, now)
+        })
     }
 
     fn ops_page(&self, plan: PlanId, after: Seq, limit: u32) -> DbFuture<'_, OpsPage> {
@@ -707,7 +749,7 @@ impl Database for SqliteDatabase {
                 "SELECT EXISTS (SELECT 1 FROM devices WHERE plan_id = ?1 AND device_id = ?2)",
                 "UPDATE devices SET revoked_at = ?3
                  WHERE plan_id = ?1 AND device_id = ?2 AND revoked_at IS NULL",
-                plan,
+                plan.to_string(),
                 device.to_string(),
                 now,
             )
@@ -771,7 +813,7 @@ impl Database for SqliteDatabase {
                 "SELECT EXISTS (SELECT 1 FROM invites WHERE plan_id = ?1 AND invite_id = ?2)",
                 "UPDATE invites SET revoked_at = ?3
                  WHERE plan_id = ?1 AND invite_id = ?2 AND revoked_at IS NULL AND used_at IS NULL",
-                plan,
+                plan.to_string(),
                 invite.to_string(),
                 now,
             )
@@ -801,5 +843,204 @@ impl Database for SqliteDatabase {
     ) -> DbFuture<'a, AcceptOutcome> {
         let (code, device) = (code.0.clone(), device.clone());
         self.with_conn(move |conn| accept_invite_blocking(conn, &code, &device, now))
+    }
+
+    fn add_device<'a>(
+        &'a self,
+        device: &'a NewDevice,
+        now: Timestamp,
+    ) -> DbFuture<'a, DeviceRecord> {
+        let device = device.clone();
+        self.with_conn(move |conn| {
+            let tx = begin(conn)?;
+            let record = insert_device(&tx, &device, now)?;
+            tx.commit().or_failed()?;
+            Ok(record)
+        })
+    }
+
+    fn rotate_device_token<'a>(
+        &'a self,
+        device: DeviceId,
+        token: &'a SecretHash,
+    ) -> DbFuture<'a, bool> {
+        let token = token.0.clone();
+        self.with_conn(move |conn| {
+            let changed = conn
+                .execute(
+                    "UPDATE devices SET token_hash = ?2 WHERE device_id = ?1 AND revoked_at IS NULL",
+                    params![device.to_string(), token],
+                )
+                .or_failed()?;
+            Ok(changed > 0)
+        })
+    }
+
+    fn first_organisation<'a>(
+        &'a self,
+        first: &'a OrganisationRecord,
+    ) -> DbFuture<'a, (OrganisationRecord, bool)> {
+        let first = first.clone();
+        self.with_conn(move |conn| accounts::first_organisation(conn, &first))
+    }
+
+    fn create_organisation<'a>(&'a self, organisation: &'a OrganisationRecord) -> DbFuture<'a, ()> {
+        let organisation = organisation.clone();
+        self.with_conn(move |conn| accounts::create_organisation(conn, &organisation))
+    }
+
+    fn organisation(
+        &self,
+        organisation: OrganisationId,
+    ) -> DbFuture<'_, Option<OrganisationRecord>> {
+        self.with_conn(move |conn| accounts::organisation(conn, organisation))
+    }
+
+    fn create_enrolment<'a>(
+        &'a self,
+        enrolment: &'a NewEnrolment,
+        now: Timestamp,
+    ) -> DbFuture<'a, EnrolmentRecord> {
+        let enrolment = enrolment.clone();
+        self.with_conn(move |conn| accounts::create_enrolment(conn, &enrolment, now))
+    }
+
+    fn enrolment_by_code<'a>(
+        &'a self,
+        code: &'a SecretHash,
+    ) -> DbFuture<'a, Option<EnrolmentRecord>> {
+        let code = code.0.clone();
+        self.with_conn(move |conn| accounts::enrolment_by_code(conn, &code))
+    }
+
+    fn enrolments(&self, organisation: OrganisationId) -> DbFuture<'_, Vec<EnrolmentRecord>> {
+        self.with_conn(move |conn| accounts::enrolments(conn, organisation))
+    }
+
+    fn revoke_enrolment(
+        &self,
+        organisation: OrganisationId,
+        enrolment: EnrolmentId,
+        now: Timestamp,
+    ) -> DbFuture<'_, bool> {
+        self.with_conn(move |conn| {
+            revoke_blocking(
+                conn,
+                "SELECT EXISTS (SELECT 1 FROM enrolments
+                                WHERE organisation_id = ?1 AND enrolment_id = ?2)",
+                "UPDATE enrolments SET revoked_at = ?3
+                 WHERE organisation_id = ?1 AND enrolment_id = ?2
+                   AND revoked_at IS NULL AND used_at IS NULL",
+                organisation.to_string(),
+                enrolment.to_string(),
+                now,
+            )
+        })
+    }
+
+    fn use_enrolment<'a>(
+        &'a self,
+        enrolment: EnrolmentId,
+        enrolling: &'a Enrolling,
+        now: Timestamp,
+    ) -> DbFuture<'a, EnrolmentOutcome> {
+        let enrolling = enrolling.clone();
+        self.with_conn(move |conn| accounts::use_enrolment(conn, enrolment, &enrolling, now))
+    }
+
+    fn account(&self, account: AccountId) -> DbFuture<'_, Option<AccountRecord>> {
+        self.with_conn(move |conn| accounts::account(conn, account))
+    }
+
+    fn accounts(&self, organisation: OrganisationId) -> DbFuture<'_, Vec<AccountRecord>> {
+        self.with_conn(move |conn| accounts::accounts(conn, organisation))
+    }
+
+    fn deactivate_account(
+        &self,
+        account: AccountId,
+        now: Timestamp,
+    ) -> DbFuture<'_, Vec<(PlanId, DeviceId)>> {
+        self.with_conn(move |conn| accounts::deactivate_account(conn, account, now))
+    }
+
+    fn passkey<'a>(&'a self, credential: &'a str) -> DbFuture<'a, Option<PasskeyRecord>> {
+        let credential = credential.to_owned();
+        self.with_conn(move |conn| accounts::passkey(conn, &credential))
+    }
+
+    fn update_passkey<'a>(
+        &'a self,
+        credential: &'a str,
+        passkey: &'a str,
+        now: Timestamp,
+    ) -> DbFuture<'a, ()> {
+        let (credential, passkey) = (credential.to_owned(), passkey.to_owned());
+        self.with_conn(move |conn| accounts::update_passkey(conn, &credential, &passkey, now))
+    }
+
+    fn put_ceremony<'a>(
+        &'a self,
+        ceremony: CeremonyId,
+        state: &'a str,
+        expires_at: Timestamp,
+    ) -> DbFuture<'a, ()> {
+        let state = state.to_owned();
+        self.with_conn(move |conn| accounts::put_ceremony(conn, ceremony, &state, expires_at))
+    }
+
+    fn take_ceremony(&self, ceremony: CeremonyId, now: Timestamp) -> DbFuture<'_, Option<String>> {
+        self.with_conn(move |conn| accounts::take_ceremony(conn, ceremony, now))
+    }
+
+    fn create_session<'a>(
+        &'a self,
+        session: &'a NewSession,
+        now: Timestamp,
+    ) -> DbFuture<'a, SessionRecord> {
+        let session = session.clone();
+        self.with_conn(move |conn| accounts::create_session(conn, &session, now))
+    }
+
+    fn session_by_token<'a>(
+        &'a self,
+        token: &'a SecretHash,
+        now: Timestamp,
+    ) -> DbFuture<'a, Option<SessionRecord>> {
+        let token = token.0.clone();
+        self.with_conn(move |conn| accounts::session_by_token(conn, &token, now))
+    }
+
+    fn revoke_session(&self, session: SessionId, now: Timestamp) -> DbFuture<'_, bool> {
+        self.with_conn(move |conn| accounts::revoke_session(conn, session, now))
+    }
+
+    fn memberships(&self, account: AccountId) -> DbFuture<'_, Vec<MembershipRecord>> {
+        self.with_conn(move |conn| accounts::memberships(conn, account))
+    }
+
+    fn plan_organisation(&self, plan: PlanId) -> DbFuture<'_, Option<OrganisationId>> {
+        self.with_conn(move |conn| accounts::plan_organisation(conn, plan))
+    }
+
+    fn organisation_plans(
+        &self,
+        organisation: OrganisationId,
+    ) -> DbFuture<'_, Vec<OrganisationPlan>> {
+        self.with_conn(move |conn| accounts::organisation_plans(conn, organisation))
+    }
+
+    fn log_access<'a>(&'a self, entries: &'a [AccessEntry]) -> DbFuture<'a, ()> {
+        let entries = entries.to_vec();
+        self.with_conn(move |conn| accounts::log_access(conn, &entries))
+    }
+
+    fn access_log(
+        &self,
+        organisation: OrganisationId,
+        before: Option<Timestamp>,
+        limit: u32,
+    ) -> DbFuture<'_, Vec<AccessEntry>> {
+        self.with_conn(move |conn| accounts::access_log(conn, organisation, before, limit))
     }
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use koers_database::contract::{append, founded, op, t};
+use koers_database::contract::{append, founded, new_organisation, op, t};
 use koers_database::{Append, Database, DatabaseError, MemberId, PlanId, Role};
 use koers_database_sqlite::{SqliteDatabase, SCHEMA_VERSION};
 use rusqlite::Connection;
@@ -77,6 +77,35 @@ async fn an_older_database_keeps_its_numbers_and_each_plan_continues_from_its_ow
     // The author was taken from the stored bodies, for the daily limit.
     let counts = db.ops_per_author_since(noa, t(-40_000_000)).await.unwrap();
     assert_eq!(counts, [(author, 3)]);
+    // Plans from before organisations belong to none.
+    assert_eq!(db.plan_organisation(noa).await.unwrap(), None);
+}
+
+/// Two server processes starting at once on one file: one organisation between them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_starting_at_once_on_one_file_make_one_first_organisation() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("koers.sqlite3");
+    let starts: Vec<_> = (0..2)
+        .map(|n| {
+            let path = path.clone();
+            tokio::spawn(async move {
+                let db = SqliteDatabase::open(&path).unwrap();
+                let mine = new_organisation(&format!("process {n}"), t(n));
+                db.first_organisation(&mine).await.unwrap()
+            })
+        })
+        .collect();
+    let mut got = Vec::new();
+    for start in starts {
+        got.push(start.await.unwrap());
+    }
+    assert_eq!(got[0], got[1]);
+    let conn = Connection::open(&path).unwrap();
+    let count: i64 = conn
+        .query_row("SELECT count(*) FROM organisations", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(count, 1);
 }
 
 #[test]
@@ -113,6 +142,7 @@ async fn a_failing_revocation_stores_nothing_of_the_append() {
         after_head: 0,
         ops: &[op(worker, 1)],
         shut_out: &[founder.member],
+        memberships: &[],
         now: t(30),
     };
     assert!(matches!(

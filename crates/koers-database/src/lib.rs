@@ -33,12 +33,12 @@ macro_rules! id_type {
     ($($(#[$doc:meta])* $name:ident),* $(,)?) => {$(
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub struct $name(pub Uuid);
+        pub struct $name(pub uuid::Uuid);
 
         impl $name {
             /// A new random id.
             pub fn new() -> Self {
-                Self(Uuid::new_v4())
+                Self(uuid::Uuid::new_v4())
             }
         }
 
@@ -62,6 +62,9 @@ macro_rules! id_type {
         }
     )*};
 }
+
+mod accounts;
+pub use accounts::*;
 
 id_type!(
     /// A phone (or browser) registered to sync one plan as one member.
@@ -146,6 +149,9 @@ pub struct Append<'a> {
     /// Members this batch takes out of the plan: their devices and open invites are revoked in
     /// the same transaction.
     pub shut_out: &'a [MemberId],
+    /// Accounts that join or leave the plan with this batch (a hand-over), in the same
+    /// transaction.
+    pub memberships: &'a [MembershipChange],
     pub now: Timestamp,
 }
 
@@ -170,6 +176,8 @@ pub struct DeviceRecord {
     /// for permission checks).
     pub role: Role,
     pub name: String,
+    /// The professional's account that registered it (a family's phone has none).
+    pub account: Option<AccountId>,
     pub created_at: Timestamp,
     pub last_seen_at: Option<Timestamp>,
     pub revoked_at: Option<Timestamp>,
@@ -184,6 +192,9 @@ pub struct NewDevice {
     pub role: Role,
     pub token: SecretHash,
     pub name: String,
+    /// The signed-in professional's account, if any: accepting an invite with one makes the
+    /// account a member of the plan (a guardian of another organisation, say).
+    pub account: Option<AccountId>,
 }
 
 /// An invitation for one member of one plan. The code itself is never stored.
@@ -229,13 +240,16 @@ pub trait Database: Send + Sync + 'static {
     fn health(&self) -> DbFuture<'_, ()>;
 
     /// Creates a plan with its first operations (seqs 1, 2, …) and its founder's device
-    /// (registered in `plan`, whatever `founder.plan` says), in one transaction. [`DatabaseError::PlanExists`] if the plan exists; the op id errors as for
+    /// (registered in `plan`, whatever `founder.plan` says), in one transaction. With an
+    /// `owner` the plan belongs to its organisation and the founder's member to its account.
+    /// [`DatabaseError::PlanExists`] if the plan exists; the op id errors as for
     /// [`Database::append_ops`].
     fn create_plan<'a>(
         &'a self,
         plan: PlanId,
         ops: &'a [NewOp],
         founder: &'a NewDevice,
+        owner: Option<PlanOwner>,
         now: Timestamp,
     ) -> DbFuture<'a, Vec<Seq>>;
 
@@ -297,13 +311,158 @@ pub trait Database: Send + Sync + 'static {
     fn invite_by_code<'a>(&'a self, code: &'a SecretHash) -> DbFuture<'a, Option<InviteRecord>>;
 
     /// Uses the invite whose code hashes to `code` and registers `device` (whose plan, member
-    /// and role are taken from the invite), in one transaction.
+    /// and role are taken from the invite), in one transaction. With `device.account` the
+    /// account becomes a member of the plan as the invite's member (ending any membership it
+    /// had there).
     fn accept_invite<'a>(
         &'a self,
         code: &'a SecretHash,
         device: &'a NewDevice,
         now: Timestamp,
     ) -> DbFuture<'a, AcceptOutcome>;
+
+    /// Registers a device for a member (a signed-in professional's new phone, for a plan their
+    /// account is a member of). The caller checks the membership.
+    fn add_device<'a>(
+        &'a self,
+        device: &'a NewDevice,
+        now: Timestamp,
+    ) -> DbFuture<'a, DeviceRecord>;
+
+    /// Gives a device a new token (the old one stops working at once). False if the device is
+    /// unknown or revoked.
+    fn rotate_device_token<'a>(
+        &'a self,
+        device: DeviceId,
+        token: &'a SecretHash,
+    ) -> DbFuture<'a, bool>;
+
+    // Organisations and accounts (see `accounts.rs`).
+
+    /// The oldest organisation, after creating `first` if there is none, in one transaction
+    /// (instances starting at once create one), and whether it has any account yet.
+    fn first_organisation<'a>(
+        &'a self,
+        first: &'a OrganisationRecord,
+    ) -> DbFuture<'a, (OrganisationRecord, bool)>;
+
+    fn create_organisation<'a>(&'a self, organisation: &'a OrganisationRecord) -> DbFuture<'a, ()>;
+
+    fn organisation(
+        &self,
+        organisation: OrganisationId,
+    ) -> DbFuture<'_, Option<OrganisationRecord>>;
+
+    fn create_enrolment<'a>(
+        &'a self,
+        enrolment: &'a NewEnrolment,
+        now: Timestamp,
+    ) -> DbFuture<'a, EnrolmentRecord>;
+
+    /// The enrolment whose code hashes to `code`, whatever its state.
+    fn enrolment_by_code<'a>(
+        &'a self,
+        code: &'a SecretHash,
+    ) -> DbFuture<'a, Option<EnrolmentRecord>>;
+
+    /// Every enrolment of an organisation, oldest first.
+    fn enrolments(&self, organisation: OrganisationId) -> DbFuture<'_, Vec<EnrolmentRecord>>;
+
+    /// Revokes an unused enrolment of the organisation. False if it has no such enrolment.
+    fn revoke_enrolment(
+        &self,
+        organisation: OrganisationId,
+        enrolment: EnrolmentId,
+        now: Timestamp,
+    ) -> DbFuture<'_, bool>;
+
+    /// Uses an enrolment, in one transaction: checks it is unused, unexpired and unrevoked (and,
+    /// for a first administrator's link, that the organisation has no account yet), marks it
+    /// used and creates the account (named `enrolling.name`; admin and organisation from the
+    /// enrolment), its passkey and its first session.
+    fn use_enrolment<'a>(
+        &'a self,
+        enrolment: EnrolmentId,
+        enrolling: &'a Enrolling,
+        now: Timestamp,
+    ) -> DbFuture<'a, EnrolmentOutcome>;
+
+    fn account(&self, account: AccountId) -> DbFuture<'_, Option<AccountRecord>>;
+
+    /// Every account of an organisation, oldest first.
+    fn accounts(&self, organisation: OrganisationId) -> DbFuture<'_, Vec<AccountRecord>>;
+
+    /// Deactivates an account, in one transaction: marks it, revokes its sessions and every
+    /// device it registered. Returns the devices revoked now (their event streams should end).
+    /// Its memberships stay (an administrator hands its plans over). Deactivating twice is fine.
+    fn deactivate_account(
+        &self,
+        account: AccountId,
+        now: Timestamp,
+    ) -> DbFuture<'_, Vec<(PlanId, DeviceId)>>;
+
+    /// The passkey with this credential id.
+    fn passkey<'a>(&'a self, credential: &'a str) -> DbFuture<'a, Option<PasskeyRecord>>;
+
+    /// Stores a passkey's new state after a sign-in (its counter) and the time of use.
+    fn update_passkey<'a>(
+        &'a self,
+        credential: &'a str,
+        passkey: &'a str,
+        now: Timestamp,
+    ) -> DbFuture<'a, ()>;
+
+    /// Keeps a ceremony's state until `expires_at`.
+    fn put_ceremony<'a>(
+        &'a self,
+        ceremony: CeremonyId,
+        state: &'a str,
+        expires_at: Timestamp,
+    ) -> DbFuture<'a, ()>;
+
+    /// Takes a ceremony's state: it is deleted, so a ceremony is answered once. `None` if it is
+    /// unknown, taken before or expired at `now` (expired ones are deleted along the way).
+    fn take_ceremony(&self, ceremony: CeremonyId, now: Timestamp) -> DbFuture<'_, Option<String>>;
+
+    fn create_session<'a>(
+        &'a self,
+        session: &'a NewSession,
+        now: Timestamp,
+    ) -> DbFuture<'a, SessionRecord>;
+
+    /// The session whose token hashes to `token` (expired or revoked too). Records `now` as its
+    /// last use when the last record is more than a minute old.
+    fn session_by_token<'a>(
+        &'a self,
+        token: &'a SecretHash,
+        now: Timestamp,
+    ) -> DbFuture<'a, Option<SessionRecord>>;
+
+    /// Revokes a session. False if there is no such session; revoking twice is fine.
+    fn revoke_session(&self, session: SessionId, now: Timestamp) -> DbFuture<'_, bool>;
+
+    /// An account's current memberships, oldest first.
+    fn memberships(&self, account: AccountId) -> DbFuture<'_, Vec<MembershipRecord>>;
+
+    /// The organisation a plan belongs to (`None`: founded before organisations, or unknown).
+    fn plan_organisation(&self, plan: PlanId) -> DbFuture<'_, Option<OrganisationId>>;
+
+    /// An organisation's plans, oldest first, with their current memberships.
+    fn organisation_plans(
+        &self,
+        organisation: OrganisationId,
+    ) -> DbFuture<'_, Vec<OrganisationPlan>>;
+
+    /// Adds lines to the access log.
+    fn log_access<'a>(&'a self, entries: &'a [AccessEntry]) -> DbFuture<'a, ()>;
+
+    /// An organisation's access log, newest first: at most `limit` lines from before `before`.
+    fn access_log(
+        &self,
+        organisation: OrganisationId,
+        before: Option<Timestamp>,
+        limit: u32,
+    ) -> DbFuture<'_, Vec<AccessEntry>>;
 }
 
 /// True if two stored bodies say the same: equal as parsed JSON (key order and spacing do not
