@@ -9,12 +9,14 @@
 //! `main.rs` only reads the configuration and calls [`run`]; tests build the router with
 //! [`build_app`] or [`app_router`] and call it in-process.
 
+pub mod access_log;
 pub mod auth;
 pub mod controllers;
 pub mod error;
 pub mod headers;
 pub mod limits;
 pub mod openapi;
+pub mod passkeys;
 pub mod plans;
 pub mod static_files;
 pub mod wire;
@@ -37,6 +39,7 @@ use tower_http::trace::TraceLayer;
 use koers_database::{Bus, Database, DatabaseError, LocalBus, Notice};
 use koers_database_postgres::{PostgresBus, PostgresDatabase};
 use koers_database_sqlite::SqliteDatabase;
+pub use webauthn_rs::prelude::Url;
 
 use crate::controllers::health;
 
@@ -60,6 +63,10 @@ pub struct Config {
     /// Requests come through a reverse proxy that sets `X-Forwarded-For` to the client's
     /// address (the rate limits then count that address, not the proxy's).
     pub behind_proxy: bool,
+    /// The address people open Koers at (`KOERS_PUBLIC_URL`): passkeys are bound to it, and
+    /// links are made with it. `None`: `http://localhost:<port>`, the port Koers listens on
+    /// ([`Config::public_url_at`]).
+    pub public_url: Option<Url>,
 }
 
 impl std::fmt::Debug for Config {
@@ -71,6 +78,7 @@ impl std::fmt::Debug for Config {
             .field("dist_dir", &self.dist_dir)
             .field("database_url", &self.database_url.as_ref().map(|_| "…"))
             .field("behind_proxy", &self.behind_proxy)
+            .field("public_url", &self.public_url.as_ref().map(Url::as_str))
             .finish()
     }
 }
@@ -78,7 +86,8 @@ impl std::fmt::Debug for Config {
 impl Config {
     /// Reads `KOERS_ADDR` (default `127.0.0.1:8080`), `KOERS_DATA` (default `./data`),
     /// `KOERS_DIST` (default `./dist`), `KOERS_DATABASE_URL` (default: none, SQLite in
-    /// `KOERS_DATA`) and `KOERS_BEHIND_PROXY` (`1` or `true`). An empty variable counts as unset.
+    /// `KOERS_DATA`), `KOERS_BEHIND_PROXY` (`1` or `true`) and `KOERS_PUBLIC_URL` (default
+    /// `http://localhost:<port>`). An empty variable counts as unset.
     pub fn from_env() -> Result<Self, StartupError> {
         Self::from_lookup(|name| std::env::var_os(name))
     }
@@ -90,8 +99,13 @@ impl Config {
             Some(value) => parse_addr(&value.to_string_lossy())?,
             None => parse_addr(DEFAULT_ADDR)?,
         };
+        let public_url = match var("KOERS_PUBLIC_URL") {
+            Some(value) => Some(parse_public_url(&value.to_string_lossy())?),
+            None => None,
+        };
         Ok(Self {
             addr,
+            public_url,
             data_dir: var("KOERS_DATA").map_or_else(|| PathBuf::from(DEFAULT_DATA), PathBuf::from),
             dist_dir: var("KOERS_DIST").map_or_else(|| PathBuf::from(DEFAULT_DIST), PathBuf::from),
             database_url: var("KOERS_DATABASE_URL").map(|url| url.to_string_lossy().into_owned()),
@@ -121,11 +135,42 @@ pub fn parse_addr(value: &str) -> Result<SocketAddr, StartupError> {
     })
 }
 
+impl Config {
+    /// The public URL of a Koers listening on `port` (the one it bound, when `KOERS_ADDR` asked
+    /// for any free port with `:0`).
+    pub fn public_url_at(&self, port: u16) -> Url {
+        self.public_url.clone().unwrap_or_else(|| {
+            Url::parse(&format!("http://localhost:{port}")).expect("a localhost URL parses")
+        })
+    }
+}
+
+/// Reads `KOERS_PUBLIC_URL`: an http(s) URL with a domain name (passkeys cannot be bound to an
+/// IP address), without a path.
+pub fn parse_public_url(value: &str) -> Result<Url, StartupError> {
+    let invalid = || StartupError::InvalidPublicUrl {
+        value: value.to_string(),
+    };
+    let url = Url::parse(value.trim()).map_err(|_| invalid())?;
+    let plain = matches!(url.scheme(), "http" | "https")
+        && url.domain().is_some()
+        && matches!(url.path(), "" | "/")
+        && url.query().is_none();
+    if plain {
+        Ok(url)
+    } else {
+        Err(invalid())
+    }
+}
+
 /// Why Koers could not start. Each message is one line: what is wrong, then what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error("Koers cannot start: KOERS_ADDR {value:?} is not an address like 127.0.0.1:8080. Set KOERS_ADDR to host:port.")]
     InvalidAddr { value: String },
+
+    #[error("Koers cannot start: KOERS_PUBLIC_URL {value:?} is not an address like https://koers.example.org (http or https, a domain name rather than an IP address, no path). Set it to the address people open Koers at.")]
+    InvalidPublicUrl { value: String },
 
     #[error("Koers cannot start: address {addr} is already in use (is Koers already running?). Stop the other program or set KOERS_ADDR to a free port, like 127.0.0.1:8081.")]
     AddrInUse { addr: SocketAddr },
@@ -157,6 +202,12 @@ pub enum StartupError {
         source: DatabaseError,
     },
 
+    #[error("Koers cannot add an organisation without a name: run `koers-server add-organisation \"Name of the organisation\"`.")]
+    OrganisationName,
+
+    #[error("Koers cannot start: it could not prepare its organisation in the database ({source}). Check that the database is writable and start Koers again.")]
+    FirstStart { source: DatabaseError },
+
     // Never the URL itself: it may hold a password.
     #[error("Koers cannot start: the PostgreSQL database of KOERS_DATABASE_URL cannot be used ({source}). Check that PostgreSQL runs and that the URL's host, port, user, password and database are right.")]
     Postgres { source: DatabaseError },
@@ -178,6 +229,48 @@ impl StartupError {
     }
 }
 
+/// Where this Koers is reached and how long a professional stays signed in.
+pub struct Site {
+    pub public_url: Url,
+    /// The relying party of the professionals' passkeys, at `public_url`.
+    pub passkeys: passkeys::Passkeys,
+    pub session_time: std::time::Duration,
+    /// How long an enrolment link (an administrator's invitation) stays valid.
+    pub enrolment_time: std::time::Duration,
+}
+
+/// How long a professional's session lasts: a working month, so that a phone is not signed out
+/// in the middle of a visit, yet a lost phone's session ends by itself.
+pub const SESSION_TIME: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
+/// How long an administrator's invitation link is valid.
+pub const ENROLMENT_TIME: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
+impl Site {
+    pub fn new(public_url: Url) -> Result<Site, StartupError> {
+        let passkeys =
+            passkeys::Passkeys::new(&public_url).map_err(|_| StartupError::InvalidPublicUrl {
+                value: public_url.to_string(),
+            })?;
+        Ok(Site {
+            public_url,
+            passkeys,
+            session_time: SESSION_TIME,
+            enrolment_time: ENROLMENT_TIME,
+        })
+    }
+
+    /// `http://localhost:8080`: what in-process tests use.
+    pub fn local() -> Site {
+        Site::new(Url::parse("http://localhost:8080").expect("parses"))
+            .expect("localhost carries passkeys")
+    }
+
+    /// The link that opens a screen of the app (`path` with its `#fragment`).
+    pub fn link(&self, path: &str) -> String {
+        format!("{}{}", self.public_url.as_str().trim_end_matches('/'), path)
+    }
+}
+
 /// Shared state of the handlers.
 #[derive(Clone)]
 pub struct AppState {
@@ -195,6 +288,8 @@ pub struct AppState {
     /// database for the plan's head and reads what it missed, so that its write rarely meets a
     /// moved head (which costs reading the whole plan again).
     pub shared_database: bool,
+    pub site: Arc<Site>,
+    pub access_log: Arc<access_log::AccessLog>,
 }
 
 impl AppState {
@@ -235,18 +330,107 @@ pub async fn build_app(config: &Config) -> Result<Router, StartupError> {
 /// [`build_app`] with other limits than the defaults (benchmarks, tests).
 pub async fn build_app_with_limits(
     config: &Config,
+    limits: limits::LimitsConfig,
+) -> Result<Router, StartupError> {
+    build_app_at(config, limits, config.public_url_at(config.addr.port())).await
+}
+
+/// [`build_app_with_limits`] for a Koers reached at `public_url`.
+async fn build_app_at(
+    config: &Config,
     mut limits: limits::LimitsConfig,
+    public_url: Url,
 ) -> Result<Router, StartupError> {
     let index_html = read_index_html(&config.dist_dir)?;
+    let site = Site::new(public_url)?;
     let (db, bus) = open_database(config).await?;
+    if let Some(link) = first_start(db.as_ref(), &site)
+        .await
+        .map_err(|source| StartupError::FirstStart { source })?
+    {
+        println!("Open {link} to set up the first account (an administrator's; the link works once, for 7 days).");
+    }
     limits.trust_forwarded_for |= config.behind_proxy;
     let shared = config.database_url.is_some();
-    Ok(app_router_on(
+    Ok(app_router_at(
         &config.dist_dir,
         &index_html,
         Backend { db, bus, shared },
         limits,
+        site,
     ))
+}
+
+/// The first start of an organisation's Koers: makes its organisation if there is none, and
+/// while it has no account yet, a new one-time link for its first administrator (on every start
+/// until one is used: the link of an earlier start may be lost, and only its hash was kept).
+/// Returns that link.
+pub async fn first_start(db: &dyn Database, site: &Site) -> Result<Option<String>, DatabaseError> {
+    let first = koers_database::OrganisationRecord {
+        organisation: koers_database::OrganisationId::new(),
+        name: std::env::var("KOERS_ORGANISATION")
+            .ok()
+            .filter(|name| !name.trim().is_empty())
+            .unwrap_or_else(|| "Mijn organisatie".into()),
+        created_at: koers_database::now(),
+    };
+    let (organisation, has_accounts) = db.first_organisation(&first).await?;
+    if has_accounts {
+        return Ok(None);
+    }
+    first_admin_link(db, site, organisation.organisation)
+        .await
+        .map(Some)
+}
+
+/// A new organisation on this server (a guardian's certified institution, say), with the
+/// one-time link for its first administrator: `koers-server add-organisation <name>`.
+pub async fn add_organisation(
+    db: &dyn Database,
+    site: &Site,
+    name: &str,
+) -> Result<String, DatabaseError> {
+    let organisation = koers_database::OrganisationRecord {
+        organisation: koers_database::OrganisationId::new(),
+        name: name.trim().to_owned(),
+        created_at: koers_database::now(),
+    };
+    db.create_organisation(&organisation).await?;
+    first_admin_link(db, site, organisation.organisation).await
+}
+
+/// [`add_organisation`] on the database of `config`.
+pub async fn add_organisation_from(config: &Config, name: &str) -> Result<String, StartupError> {
+    if name.trim().is_empty() {
+        return Err(StartupError::OrganisationName);
+    }
+    let site = Site::new(config.public_url_at(config.addr.port()))?;
+    let (db, _) = open_database(config).await?;
+    add_organisation(db.as_ref(), &site, name)
+        .await
+        .map_err(|source| StartupError::FirstStart { source })
+}
+
+/// A one-time link for an organisation's first administrator (valid while it has no account).
+async fn first_admin_link(
+    db: &dyn Database,
+    site: &Site,
+    organisation: koers_database::OrganisationId,
+) -> Result<String, DatabaseError> {
+    let code = auth::new_secret(auth::INVITE_CODE_BYTES);
+    let now = koers_database::now();
+    let enrolment = koers_database::NewEnrolment {
+        enrolment: koers_database::EnrolmentId::new(),
+        code: auth::hash_secret(&code),
+        organisation,
+        name: "Beheerder".into(),
+        admin: true,
+        created_by: None,
+        expires_at: now
+            + chrono::Duration::from_std(site.enrolment_time).unwrap_or(chrono::Duration::days(7)),
+    };
+    db.create_enrolment(&enrolment, now).await?;
+    Ok(site.link(&format!("/inschrijven#{code}")))
 }
 
 /// Reads `dist/index.html` (needed for the CSP hashes).
@@ -322,6 +506,17 @@ pub fn app_router_on(
     backend: Backend,
     limits: limits::LimitsConfig,
 ) -> Router {
+    app_router_at(dist_dir, index_html, backend, limits, Site::local())
+}
+
+/// [`app_router_on`] for a site other than `http://localhost:8080`.
+pub fn app_router_at(
+    dist_dir: &Path,
+    index_html: &str,
+    backend: Backend,
+    limits: limits::LimitsConfig,
+    site: Site,
+) -> Router {
     let Backend { db, bus, shared } = backend;
     let limits = Arc::new(limits::Limits::new(limits));
     let plans: Arc<plans::Plans> = Arc::default();
@@ -334,6 +529,8 @@ pub fn app_router_on(
         limits: Arc::clone(&limits),
         instance: uuid::Uuid::new_v4().simple().to_string()[..12].into(),
         shared_database: shared,
+        site: Arc::new(site),
+        access_log: Arc::default(),
     };
     let csp = HeaderValue::from_str(&headers::content_security_policy(index_html))
         .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'; object-src 'none'"));
@@ -436,7 +633,8 @@ pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5
 pub async fn run(config: Config) -> Result<(), StartupError> {
     let limits = limits::LimitsConfig::default();
     let header_read_timeout = limits.header_read_timeout;
-    let app = build_app_with_limits(&config, limits).await?;
+    // Bound first: with `KOERS_ADDR=…:0` the port (and so the default public URL and the
+    // first-account link) is known only then.
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|source| {
@@ -449,14 +647,18 @@ pub async fn run(config: Config) -> Result<(), StartupError> {
                 }
             }
         })?;
-    let local = listener.local_addr().unwrap_or(config.addr);
+    let port = listener
+        .local_addr()
+        .map_or(config.addr.port(), |a| a.port());
+    let public_url = config.public_url_at(port);
+    let app = build_app_at(&config, limits, public_url.clone()).await?;
     let data = match &config.database_url {
         Some(_) => "PostgreSQL (KOERS_DATABASE_URL)".to_owned(),
         None => config.data_dir.display().to_string(),
     };
     let message = format!(
         "Koers is running: open {} in your browser (data in {data})",
-        browser_url(local),
+        public_url.as_str().trim_end_matches('/'),
     );
     println!("{message}");
     tracing::info!("{message}");

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, Utc};
@@ -62,6 +62,23 @@ pub const INVITE_ACCEPT_PREFIX_PERIOD: Duration = Duration::from_secs(6);
 /// that the limiter's memory stays bounded whatever codes are sent.
 pub const CODE_PREFIX_CHARS: usize = 2;
 
+/// Passkey sign-ins, enrolments and invite acceptances with a session, each counted per
+/// address and per account (or per enrolment link): a burst of this many…
+pub const ATTEMPTS_PER_ADDRESS: u32 = 20;
+/// …then one more every this long.
+pub const ATTEMPT_ADDRESS_PERIOD: Duration = Duration::from_secs(3);
+/// Per account (or link): a burst of this many, then one more every [`ATTEMPT_ACCOUNT_PERIOD`].
+pub const ATTEMPTS_PER_ACCOUNT: u32 = 10;
+pub const ATTEMPT_ACCOUNT_PERIOD: Duration = Duration::from_secs(6);
+
+/// What is being tried, for the limits of [`Limits::attempt`]: each kind has its own buckets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Attempt {
+    SignIn,
+    Enrolment,
+    InviteAcceptance,
+}
+
 /// Items of one kind one plan may hold, deleted ones included (they stay in the plan's
 /// history). `None`: no limit, the kind holds at most a fixed number (the plan itself, its
 /// decision, one date entity per phase).
@@ -92,6 +109,11 @@ pub struct LimitsConfig {
     pub invite_accept_address_period: Duration,
     pub invite_accepts_per_prefix: u32,
     pub invite_accept_prefix_period: Duration,
+    /// [`ATTEMPTS_PER_ADDRESS`] and the others, for [`Limits::attempt`].
+    pub attempts_per_address: u32,
+    pub attempt_address_period: Duration,
+    pub attempts_per_account: u32,
+    pub attempt_account_period: Duration,
     /// The peer is a reverse proxy that sets `X-Forwarded-For` to the client's address
     /// (`KOERS_BEHIND_PROXY`): the per-address limit counts that address. Off by default, as
     /// anyone could otherwise pick the address they are counted under.
@@ -111,6 +133,10 @@ impl Default for LimitsConfig {
             invite_accept_address_period: INVITE_ACCEPT_ADDRESS_PERIOD,
             invite_accepts_per_prefix: INVITE_ACCEPTS_PER_PREFIX,
             invite_accept_prefix_period: INVITE_ACCEPT_PREFIX_PERIOD,
+            attempts_per_address: ATTEMPTS_PER_ADDRESS,
+            attempt_address_period: ATTEMPT_ADDRESS_PERIOD,
+            attempts_per_account: ATTEMPTS_PER_ACCOUNT,
+            attempt_account_period: ATTEMPT_ACCOUNT_PERIOD,
             trust_forwarded_for: false,
         }
     }
@@ -129,6 +155,8 @@ pub struct Limits {
     streams: Arc<Mutex<HashMap<String, usize>>>,
     by_address: DefaultKeyedRateLimiter<IpAddr>,
     by_prefix: DefaultKeyedRateLimiter<String>,
+    attempts_by_address: DefaultKeyedRateLimiter<(Attempt, IpAddr)>,
+    attempts_by_account: DefaultKeyedRateLimiter<(Attempt, String)>,
     /// Invite attempts seen, to forget idle limiter keys now and then.
     attempts: AtomicU64,
 }
@@ -197,15 +225,6 @@ fn start_of_day(day: NaiveDate) -> Timestamp {
     day.and_hms_opt(0, 0, 0).expect("midnight").and_utc()
 }
 
-/// An error with a `Retry-After` header, in seconds.
-fn with_retry_after(error: ApiError, seconds: u64) -> Response {
-    let mut response = error.into_response();
-    if let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string()) {
-        response.headers_mut().insert(header::RETRY_AFTER, value);
-    }
-    response
-}
-
 impl Limits {
     pub fn new(config: LimitsConfig) -> Self {
         let by_address = DefaultKeyedRateLimiter::keyed(quota(
@@ -216,11 +235,21 @@ impl Limits {
             config.invite_accepts_per_prefix,
             config.invite_accept_prefix_period,
         ));
+        let attempts_by_address = DefaultKeyedRateLimiter::keyed(quota(
+            config.attempts_per_address,
+            config.attempt_address_period,
+        ));
+        let attempts_by_account = DefaultKeyedRateLimiter::keyed(quota(
+            config.attempts_per_account,
+            config.attempt_account_period,
+        ));
         Limits {
             config,
             streams: Arc::default(),
             by_address,
             by_prefix,
+            attempts_by_address,
+            attempts_by_account,
             attempts: AtomicU64::new(0),
         }
     }
@@ -377,6 +406,44 @@ impl Limits {
         })
     }
 
+    /// Counts one attempt of `kind` from `address` and, when known, for `account` (an account
+    /// id, or an enrolment link's hash): `429 too_many_attempts` with `Retry-After` beyond the
+    /// limits. Several instances each count their own (the README says how to make nginx count
+    /// for all).
+    pub fn attempt(
+        &self,
+        kind: Attempt,
+        address: IpAddr,
+        account: Option<&str>,
+    ) -> Result<(), ApiError> {
+        if self.attempts.fetch_add(1, Ordering::Relaxed) % 1024 == 1023 {
+            self.attempts_by_address.retain_recent();
+            self.attempts_by_account.retain_recent();
+        }
+        let refuse = |not_until: governor::NotUntil<_>, what: &str| {
+            let seconds = not_until
+                .wait_time_from(governor::clock::DefaultClock::default().now())
+                .as_secs()
+                + 1;
+            let mut error = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                format!("Too many attempts {what} just now; wait {seconds} seconds and try again."),
+            );
+            error.retry_after = Some(seconds);
+            error
+        };
+        self.attempts_by_address
+            .check_key(&(kind, network_of(address)))
+            .map_err(|n| refuse(n, "from this address"))?;
+        if let Some(account) = account {
+            self.attempts_by_account
+                .check_key(&(kind, account.to_owned()))
+                .map_err(|n| refuse(n, "for this account"))?;
+        }
+        Ok(())
+    }
+
     /// Checks one attempt to accept an invite from `address` with `code`. `Err` holds the
     /// seconds to wait.
     fn check_invite(&self, address: IpAddr, code: Option<&str>) -> Result<(), (u64, &'static str)> {
@@ -492,6 +559,43 @@ where
 
 /// The client's address as the proxy in front wrote it: the last `X-Forwarded-For` entry (a
 /// proxy that appends puts the address it saw last; ours overwrites the header).
+/// The client's address, as the rate limits count it: the TCP peer's ([`ConnectInfo`]), or
+/// behind a reverse proxy the one it forwards ([`LimitsConfig::trust_forwarded_for`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub IpAddr);
+
+impl ClientAddress {
+    fn of(
+        limits: &Limits,
+        extensions: &axum::http::Extensions,
+        headers: &axum::http::HeaderMap,
+    ) -> Self {
+        let peer = extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::from([0, 0, 0, 0]), |ConnectInfo(addr)| addr.ip());
+        ClientAddress(if limits.config.trust_forwarded_for {
+            forwarded_for(headers).unwrap_or(peer)
+        } else {
+            peer
+        })
+    }
+}
+
+impl axum::extract::FromRequestParts<crate::AppState> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &crate::AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress::of(
+            &state.limits,
+            &parts.extensions,
+            &parts.headers,
+        ))
+    }
+}
+
 fn forwarded_for(headers: &axum::http::HeaderMap) -> Option<IpAddr> {
     let value = headers.get("x-forwarded-for")?.to_str().ok()?;
     value.rsplit(',').next()?.trim().parse().ok()
@@ -506,15 +610,8 @@ pub async fn invite_rate_limit(
     request: Request,
     next: Next,
 ) -> Response {
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::from([0, 0, 0, 0]), |ConnectInfo(addr)| addr.ip());
-    let address = if limits.config.trust_forwarded_for {
-        forwarded_for(request.headers()).unwrap_or(peer)
-    } else {
-        peer
-    };
+    let ClientAddress(address) =
+        ClientAddress::of(&limits, request.extensions(), request.headers());
     // The code is in the JSON body: read it (the body limit still applies), then hand the same
     // bytes on to the handler.
     let (parts, body) = request.into_parts();
@@ -526,12 +623,13 @@ pub async fn invite_rate_limit(
         .ok()
         .and_then(|body| body.get("code")?.as_str().map(str::to_owned));
     if let Err((seconds, what)) = limits.check_invite(address, code.as_deref()) {
-        let error = ApiError::new(
+        let mut error = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
             format!("Too many invite codes were tried {what} just now; wait {seconds} seconds and try again."),
         );
-        return with_retry_after(error, seconds);
+        error.retry_after = Some(seconds);
+        return error.into_response();
     }
     next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
         .await

@@ -16,6 +16,19 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(source) => return fail(&StartupError::Runtime(source)),
     };
+    // `koers-server add-organisation <name>`: another organisation on this server, and the
+    // link for its first administrator.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("add-organisation") {
+        let name = args[1..].join(" ");
+        return match runtime.block_on(koers_server::add_organisation_from(&config, &name)) {
+            Ok(link) => {
+                println!("Organisation {name:?} added. Open {link} to set up its first account (an administrator's; the link works once, for 7 days).");
+                ExitCode::SUCCESS
+            }
+            Err(err) => fail(&err),
+        };
+    }
     match runtime.block_on(koers_server::run(config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => fail(&err),

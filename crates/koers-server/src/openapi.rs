@@ -54,7 +54,7 @@ use crate::wire::*;
 )]
 pub struct ApiDoc;
 
-/// Declares the `device_token` bearer scheme the paths refer to.
+/// Declares the `device_token` and `session_token` bearer schemes the paths refer to.
 struct DeviceToken;
 
 impl utoipa::Modify for DeviceToken {
@@ -62,6 +62,11 @@ impl utoipa::Modify for DeviceToken {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "device_token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        // A professional's session (`ks.…`), from a passkey sign-in.
+        components.add_security_scheme(
+            "session_token",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
     }

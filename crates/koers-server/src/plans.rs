@@ -400,7 +400,7 @@ mod tests {
             })
             .collect();
         let founder = koers_database::contract::device(plan, ops[0].author, Role::FosterCareWorker);
-        db.create_plan(plan, &rows, &founder, koers_database::now())
+        db.create_plan(plan, &rows, &founder, None, koers_database::now())
             .await
             .unwrap();
         plan
@@ -527,6 +527,7 @@ mod tests {
             after_head: head,
             ops: &bodies,
             shut_out: &[],
+            memberships: &[],
             now: koers_database::now(),
         };
         db.append_ops(append).await.unwrap().head

@@ -408,3 +408,249 @@ pub struct PlansEventMessage {
     #[schema(example = "{\"plan\":\"6b6f6572-7300-4000-a000-000000000001\",\"last_seq\":7}")]
     pub data: String,
 }
+
+// Organisations and professionals (docs/professionals.md).
+
+/// `POST /api/enrolments/start`: the code of an enrolment link (the part after `#`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartEnrolmentRequest {
+    pub code: String,
+}
+
+/// A passkey ceremony's options for the browser, under the id to answer it with.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CeremonyOptions {
+    #[schema(value_type = String, format = "uuid")]
+    pub ceremony: uuid::Uuid,
+    /// `{"publicKey": …}` in the WebAuthn JSON form (for `parseCreationOptionsFromJSON` or
+    /// `parseRequestOptionsFromJSON`).
+    #[schema(value_type = Object)]
+    pub options: serde_json::Value,
+}
+
+/// The options of an enrolment, with what the link is for.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EnrolmentOptions {
+    #[schema(value_type = String, format = "uuid")]
+    pub ceremony: uuid::Uuid,
+    #[schema(value_type = Object)]
+    pub options: serde_json::Value,
+    /// The organisation's name.
+    pub organisation: String,
+    /// The name the administrator gave.
+    pub name: String,
+    pub admin: bool,
+}
+
+/// `POST /api/sessions/start`: nothing to send (a discoverable passkey says whose it is).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartSignInRequest {}
+
+/// The browser's answer to a ceremony.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FinishCeremonyRequest {
+    #[schema(value_type = String, format = "uuid")]
+    pub ceremony: uuid::Uuid,
+    /// `PublicKeyCredential.toJSON()`.
+    #[schema(value_type = Object)]
+    pub credential: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OrganisationInfo {
+    #[schema(value_type = String, format = "uuid")]
+    pub organisation: uuid::Uuid,
+    pub name: String,
+}
+
+/// A professional's account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AccountInfo {
+    #[schema(value_type = String, format = "uuid")]
+    pub account: uuid::Uuid,
+    pub name: String,
+    pub admin: bool,
+    pub organisation: OrganisationInfo,
+}
+
+/// A new session: the token is shown once.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SessionResponse {
+    pub session_token: String,
+    pub account: AccountInfo,
+}
+
+/// One plan a professional takes part in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MembershipInfo {
+    #[schema(value_type = String, format = "uuid")]
+    pub plan: PlanId,
+    #[schema(value_type = String, format = "uuid")]
+    pub member: MemberId,
+    #[schema(value_type = String)]
+    pub role: Role,
+}
+
+/// `GET /api/me`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MeResponse {
+    pub account: AccountInfo,
+    pub plans: Vec<MembershipInfo>,
+}
+
+/// `POST /api/me/plans/{plan}/devices`: this phone's name.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddDeviceRequest {
+    #[serde(default)]
+    pub device_name: Option<String>,
+}
+
+/// A device registered for one of the professional's plans: the token is shown once.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AddDeviceResponse {
+    #[schema(value_type = String, format = "uuid")]
+    pub plan: PlanId,
+    #[schema(value_type = String, format = "uuid")]
+    pub member: MemberId,
+    #[schema(value_type = String)]
+    pub role: Role,
+    pub device: String,
+    pub device_token: String,
+}
+
+/// `POST /api/plans/{plan}/devices/me/token`: the device's new token (the old one is dead).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RotateTokenResponse {
+    pub device_token: String,
+}
+
+/// `POST /api/organisation/enrolments`: whom to invite.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateEnrolmentRequest {
+    pub name: String,
+    #[serde(default)]
+    pub admin: bool,
+}
+
+/// A new enrolment link: the code is shown once.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreateEnrolmentResponse {
+    #[schema(value_type = String, format = "uuid")]
+    pub enrolment: uuid::Uuid,
+    pub code: String,
+    /// The link to send the professional (`…/inschrijven#<code>`).
+    pub link: String,
+    pub expires_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EnrolmentInfo {
+    #[schema(value_type = String, format = "uuid")]
+    pub enrolment: uuid::Uuid,
+    pub name: String,
+    pub admin: bool,
+    pub created_at: String,
+    pub expires_at: String,
+    pub used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProfessionalInfo {
+    #[schema(value_type = String, format = "uuid")]
+    pub account: uuid::Uuid,
+    pub name: String,
+    pub admin: bool,
+    pub created_at: String,
+    pub deactivated_at: Option<String>,
+    /// How many plans they take part in.
+    pub plans: u32,
+}
+
+/// An account, named.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AccountName {
+    #[schema(value_type = String, format = "uuid")]
+    pub account: uuid::Uuid,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PlanProfessional {
+    #[schema(value_type = String, format = "uuid")]
+    pub account: uuid::Uuid,
+    pub name: String,
+    #[schema(value_type = String)]
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OrganisationPlanInfo {
+    #[schema(value_type = String, format = "uuid")]
+    pub plan: PlanId,
+    pub child_name: String,
+    pub created_at: String,
+    /// The account behind the plan's contact person (its foster-care worker).
+    pub worker: Option<AccountName>,
+    pub professionals: Vec<PlanProfessional>,
+}
+
+/// `GET /api/organisation`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OrganisationResponse {
+    pub organisation: OrganisationInfo,
+    pub professionals: Vec<ProfessionalInfo>,
+    pub enrolments: Vec<EnrolmentInfo>,
+    pub plans: Vec<OrganisationPlanInfo>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DeactivateResponse {
+    pub devices_revoked: u32,
+}
+
+/// `POST /api/organisation/plans/{plan}/hand-over`: the account that takes the plan over.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HandOverRequest {
+    #[schema(value_type = String, format = "uuid")]
+    pub to: uuid::Uuid,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct HandOverResponse {
+    /// The new worker's member in the plan.
+    #[schema(value_type = String, format = "uuid")]
+    pub member: MemberId,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, IntoParams, ToSchema)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AccessLogQuery {
+    /// Only lines from before this time (RFC 3339), for the next page.
+    pub before: Option<String>,
+    /// At most this many lines (1–500, default 100).
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AccessLogEntry {
+    pub at: String,
+    pub account: Option<AccountName>,
+    pub device: Option<String>,
+    #[schema(value_type = Option<String>, format = "uuid")]
+    pub plan: Option<PlanId>,
+    pub action: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AccessLogResponse {
+    pub entries: Vec<AccessLogEntry>,
+}

@@ -144,13 +144,26 @@ fn runs_serves_and_stops_on_sigterm() {
     let data = tmp.path().join("data");
     let mut child = command("127.0.0.1:0", &data, dist.path()).spawn().unwrap();
 
-    let (running, addr) = common::startup_line(&mut child);
+    let common::Startup {
+        line: running,
+        addr,
+        link,
+    } = common::startup_line(&mut child);
+    // The public URL (`KOERS_PUBLIC_URL`, by default localhost at the port listened on).
     assert!(
-        running.starts_with("Koers is running: open http://127.0.0.1:"),
+        running.starts_with("Koers is running: open http://localhost:"),
         "{running}"
     );
+    let port = addr.strip_prefix("localhost:").unwrap();
+    assert!(port.parse::<u16>().unwrap() > 0, "{running}");
     let expected_tail = format!(" in your browser (data in {})", data.display());
     assert!(running.ends_with(&expected_tail), "{running}");
+    // On a first start, before that: the first administrator's one-time link, at that address.
+    let link = link.expect("a first start prints the link for the first account");
+    assert!(
+        link.starts_with(&format!("http://localhost:{port}/inschrijven#")),
+        "{link}"
+    );
 
     let health = http_get(&addr, "/healthz");
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
@@ -215,8 +228,9 @@ fn a_client_sending_its_headers_too_slowly_is_disconnected() {
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
 }
 
-/// Founds a plan over HTTP; returns its id and the worker's device token.
-fn found_plan(addr: &str) -> (koers_core::PlanId, String) {
+/// Founds a plan over HTTP, as the server's first administrator (a professional); returns its
+/// id and the worker's device token.
+fn found_plan(server: &client::Server) -> (koers_core::PlanId, String) {
     use koers_core::founding::{plan_ops, NewPlan};
     let new = NewPlan {
         child_name: "Noa".into(),
@@ -230,11 +244,11 @@ fn found_plan(addr: &str) -> (koers_core::PlanId, String) {
         .as_millis() as u64;
     let mut clock = koers_core::Clock::new(koers_core::NodeId(7));
     let (plan, _, ops) = plan_ops(&new, &mut clock, now, uuid::Uuid::new_v4);
-    let mut conn = client::Conn::new(addr);
+    let mut conn = client::Conn::new(&server.addr);
     let reply = conn.call(
         "POST",
         "/api/plans",
-        None,
+        Some(server.session()),
         Some(&serde_json::json!({ "ops": ops, "device_name": "worker" })),
     );
     assert_eq!(reply.status, 201, "{}", reply.json);
@@ -268,7 +282,8 @@ fn read_until(stream: &mut TcpStream, needle: &str) -> String {
 #[test]
 fn the_event_stream_token_never_reaches_the_logs() {
     let server = client::start_server("trace");
-    let (plan, token) = found_plan(&server.addr);
+    let (plan, token) = found_plan(&server);
+    let session = server.session().to_owned();
     let wrong = "WrongTokenThatMustNotBeLoggedEither0123456789";
 
     let mut stream = TcpStream::connect(&server.addr).unwrap();
@@ -294,7 +309,7 @@ fn the_event_stream_token_never_reaches_the_logs() {
         log.contains(&format!("/api/plans/{plan}/events")),
         "the requests were logged (trace level): {log}"
     );
-    for secret in [token.as_str(), wrong] {
+    for secret in [token.as_str(), session.as_str(), wrong] {
         assert!(
             !log.contains(secret),
             "the log holds a token: {}",
@@ -321,7 +336,7 @@ fn open_events(addr: &str, plan: koers_core::PlanId, token: &str) -> (TcpStream,
 #[test]
 fn a_device_gets_its_event_stream_place_back_when_it_hangs_up() {
     let server = client::start_server("warn");
-    let (plan, token) = found_plan(&server.addr);
+    let (plan, token) = found_plan(&server);
     let mut open: Vec<TcpStream> = (0..4)
         .map(|_| {
             let (stream, status) = open_events(&server.addr, plan, &token);

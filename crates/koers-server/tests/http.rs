@@ -10,9 +10,11 @@ use axum::Router;
 use base64::Engine as _;
 use common::*;
 use koers_database::{
-    AcceptOutcome, Append, Appended, Database, DatabaseError, DbFuture, DeviceId, DeviceRecord,
-    InviteId, InviteRecord, MemberId, NewDevice, NewInvite, OpId, OpsPage, PlanId, SecretHash, Seq,
-    Timestamp,
+    AcceptOutcome, AccessEntry, AccountId, AccountRecord, Append, Appended, CeremonyId, Database,
+    DatabaseError, DbFuture, DeviceId, DeviceRecord, Enrolling, EnrolmentId, EnrolmentOutcome,
+    EnrolmentRecord, InviteId, InviteRecord, MemberId, MembershipRecord, NewDevice, NewEnrolment,
+    NewInvite, NewSession, OpId, OpsPage, OrganisationId, OrganisationPlan, OrganisationRecord,
+    PasskeyRecord, PlanId, PlanOwner, SecretHash, Seq, SessionId, SessionRecord, Timestamp,
 };
 use koers_server::{app_router, build_app, Config};
 use sha2::Digest as _;
@@ -31,6 +33,7 @@ fn config(data_dir: std::path::PathBuf, dist_dir: std::path::PathBuf) -> Config 
         dist_dir,
         database_url: None,
         behind_proxy: false,
+        public_url: None,
     }
 }
 
@@ -240,6 +243,7 @@ impl Database for BrokenDatabase {
         _: PlanId,
         _: &'a [koers_database::NewOp],
         _: &'a NewDevice,
+        _: Option<PlanOwner>,
         _: Timestamp,
     ) -> DbFuture<'a, Vec<Seq>> {
         self.fail()
@@ -293,6 +297,115 @@ impl Database for BrokenDatabase {
         _: &'a NewDevice,
         _: Timestamp,
     ) -> DbFuture<'a, AcceptOutcome> {
+        self.fail()
+    }
+    fn add_device<'a>(&'a self, _: &'a NewDevice, _: Timestamp) -> DbFuture<'a, DeviceRecord> {
+        self.fail()
+    }
+    fn rotate_device_token<'a>(&'a self, _: DeviceId, _: &'a SecretHash) -> DbFuture<'a, bool> {
+        self.fail()
+    }
+    fn first_organisation<'a>(
+        &'a self,
+        _: &'a OrganisationRecord,
+    ) -> DbFuture<'a, (OrganisationRecord, bool)> {
+        self.fail()
+    }
+    fn create_organisation<'a>(&'a self, _: &'a OrganisationRecord) -> DbFuture<'a, ()> {
+        self.fail()
+    }
+    fn organisation(&self, _: OrganisationId) -> DbFuture<'_, Option<OrganisationRecord>> {
+        self.fail()
+    }
+    fn create_enrolment<'a>(
+        &'a self,
+        _: &'a NewEnrolment,
+        _: Timestamp,
+    ) -> DbFuture<'a, EnrolmentRecord> {
+        self.fail()
+    }
+    fn enrolment_by_code<'a>(&'a self, _: &'a SecretHash) -> DbFuture<'a, Option<EnrolmentRecord>> {
+        self.fail()
+    }
+    fn enrolments(&self, _: OrganisationId) -> DbFuture<'_, Vec<EnrolmentRecord>> {
+        self.fail()
+    }
+    fn revoke_enrolment(
+        &self,
+        _: OrganisationId,
+        _: EnrolmentId,
+        _: Timestamp,
+    ) -> DbFuture<'_, bool> {
+        self.fail()
+    }
+    fn use_enrolment<'a>(
+        &'a self,
+        _: EnrolmentId,
+        _: &'a Enrolling,
+        _: Timestamp,
+    ) -> DbFuture<'a, EnrolmentOutcome> {
+        self.fail()
+    }
+    fn account(&self, _: AccountId) -> DbFuture<'_, Option<AccountRecord>> {
+        self.fail()
+    }
+    fn accounts(&self, _: OrganisationId) -> DbFuture<'_, Vec<AccountRecord>> {
+        self.fail()
+    }
+    fn deactivate_account(
+        &self,
+        _: AccountId,
+        _: Timestamp,
+    ) -> DbFuture<'_, Vec<(PlanId, DeviceId)>> {
+        self.fail()
+    }
+    fn passkey<'a>(&'a self, _: &'a str) -> DbFuture<'a, Option<PasskeyRecord>> {
+        self.fail()
+    }
+    fn update_passkey<'a>(&'a self, _: &'a str, _: &'a str, _: Timestamp) -> DbFuture<'a, ()> {
+        self.fail()
+    }
+    fn put_ceremony<'a>(&'a self, _: CeremonyId, _: &'a str, _: Timestamp) -> DbFuture<'a, ()> {
+        self.fail()
+    }
+    fn take_ceremony(&self, _: CeremonyId, _: Timestamp) -> DbFuture<'_, Option<String>> {
+        self.fail()
+    }
+    fn create_session<'a>(
+        &'a self,
+        _: &'a NewSession,
+        _: Timestamp,
+    ) -> DbFuture<'a, SessionRecord> {
+        self.fail()
+    }
+    fn session_by_token<'a>(
+        &'a self,
+        _: &'a SecretHash,
+        _: Timestamp,
+    ) -> DbFuture<'a, Option<SessionRecord>> {
+        self.fail()
+    }
+    fn revoke_session(&self, _: SessionId, _: Timestamp) -> DbFuture<'_, bool> {
+        self.fail()
+    }
+    fn memberships(&self, _: AccountId) -> DbFuture<'_, Vec<MembershipRecord>> {
+        self.fail()
+    }
+    fn plan_organisation(&self, _: PlanId) -> DbFuture<'_, Option<OrganisationId>> {
+        self.fail()
+    }
+    fn organisation_plans(&self, _: OrganisationId) -> DbFuture<'_, Vec<OrganisationPlan>> {
+        self.fail()
+    }
+    fn log_access<'a>(&'a self, _: &'a [AccessEntry]) -> DbFuture<'a, ()> {
+        self.fail()
+    }
+    fn access_log(
+        &self,
+        _: OrganisationId,
+        _: Option<Timestamp>,
+        _: u32,
+    ) -> DbFuture<'_, Vec<AccessEntry>> {
         self.fail()
     }
 }

@@ -25,6 +25,8 @@ struct App {
     router: Router,
     dist: common::Dist,
     data: tempfile::TempDir,
+    /// The signed-in professional's session ([`App::session`]); kept over a restart.
+    session: tokio::sync::OnceCell<String>,
 }
 
 fn db(data: &tempfile::TempDir) -> Arc<SqliteDatabase> {
@@ -36,7 +38,12 @@ fn app(limits: LimitsConfig) -> App {
     let data = tempfile::tempdir().unwrap();
     let router =
         koers_server::app_router_with_limits(dist.path(), &common::index_html(), db(&data), limits);
-    App { router, dist, data }
+    App {
+        router,
+        dist,
+        data,
+        session: tokio::sync::OnceCell::new(),
+    }
 }
 
 impl App {
@@ -49,6 +56,22 @@ impl App {
             limits,
         );
         App { router, ..self }
+    }
+
+    /// The session token of a signed-in professional (the organisation's first administrator),
+    /// who founds the plans: enrolled on the first call, through the API with a software passkey.
+    async fn session(&self) -> &str {
+        self.session
+            .get_or_init(|| async {
+                let link = common::professional::first_link(db(&self.data).as_ref()).await;
+                common::professional::enrol_async(&link, |path, body| async move {
+                    let reply = call(&self.router, "POST", path, None, Some(body)).await;
+                    (reply.status.as_u16(), reply.json)
+                })
+                .await
+                .session
+            })
+            .await
     }
 }
 
@@ -116,13 +139,13 @@ fn assert_refused(reply: &Reply, status: StatusCode, code: &str) {
     assert!(message.ends_with('.') && message.len() > 40, "{message}");
 }
 
-async fn found(router: &Router) -> Worker {
+async fn found(app: &App) -> Worker {
     let founding = Founding::new("Noa");
     let reply = call(
-        router,
+        &app.router,
         "POST",
         "/api/plans",
-        None,
+        Some(app.session().await),
         Some(json!({ "ops": founding.ops, "device_name": "worker" })),
     )
     .await;
@@ -177,7 +200,7 @@ async fn a_member_past_the_daily_limit_is_refused_whole_and_re_sends_stay_free()
         ..LimitsConfig::default()
     };
     let app = app(limits);
-    let mut worker = found(&app.router).await;
+    let mut worker = found(&app).await;
     let founding = worker.stored(&app.router).await.len();
     // The founding ops count too: fill the day up to the limit exactly.
     let first = worker.moments(40 - founding);
@@ -208,7 +231,7 @@ async fn the_daily_count_survives_a_restart() {
         ..LimitsConfig::default()
     };
     let app = app(limits.clone());
-    let mut worker = found(&app.router).await;
+    let mut worker = found(&app).await;
     let founding = worker.stored(&app.router).await.len();
     let first = worker.moments(38 - founding);
     accepted(&worker.push(&app.router, &first).await);
@@ -229,7 +252,7 @@ async fn a_plan_holds_a_limited_number_of_items_of_one_kind() {
         ..LimitsConfig::default()
     };
     let app = app(limits);
-    let mut worker = found(&app.router).await;
+    let mut worker = found(&app).await;
     let four = worker.moments(4);
     accepted(&worker.push(&app.router, &four).await);
 
@@ -267,7 +290,7 @@ async fn a_plan_is_bounded_in_bytes_not_only_in_count() {
         ..LimitsConfig::default()
     };
     let app = app(limits);
-    let mut worker = found(&app.router).await;
+    let mut worker = found(&app).await;
     let Entity::ContactMoment(moment) = worker.moments(1)[0].entity else {
         unreachable!()
     };
@@ -321,7 +344,7 @@ async fn a_device_holds_a_few_event_streams_and_gets_a_place_back_when_one_close
         streams_per_device: 2,
         ..LimitsConfig::default()
     });
-    let worker = found(&app.router).await;
+    let worker = found(&app).await;
     let first = open_stream(&app.router, &worker).await;
     let second = open_stream(&app.router, &worker).await;
     assert_eq!(first.status(), StatusCode::OK);
@@ -421,7 +444,7 @@ async fn a_slowly_sent_request_is_cut_off_but_the_event_stream_runs_on() {
         request_timeout: Duration::from_millis(500),
         ..LimitsConfig::default()
     });
-    let mut worker = found(&app.router).await;
+    let mut worker = found(&app).await;
 
     // The event stream lives longer than the request timeout and still hears new ops.
     let stream = open_stream(&app.router, &worker).await;

@@ -29,6 +29,8 @@ struct App {
     db: SqliteDatabase,
     _dist: common::Dist,
     _data: tempfile::TempDir,
+    /// The signed-in professional's session ([`App::session`]).
+    session: tokio::sync::OnceCell<String>,
 }
 
 fn app(limits: LimitsConfig) -> App {
@@ -46,6 +48,25 @@ fn app(limits: LimitsConfig) -> App {
         db,
         _dist: dist,
         _data: data,
+        session: tokio::sync::OnceCell::new(),
+    }
+}
+
+impl App {
+    /// The session token of a signed-in professional (the organisation's first administrator),
+    /// who founds the plans: enrolled on the first call, through the API with a software passkey.
+    async fn session(&self) -> &str {
+        self.session
+            .get_or_init(|| async {
+                let link = common::professional::first_link(&self.db).await;
+                common::professional::enrol_async(&link, |path, body| async move {
+                    let reply = call(&self.router, "POST", path, None, Some(&body)).await;
+                    (reply.status.as_u16(), reply.json)
+                })
+                .await
+                .session
+            })
+            .await
     }
 }
 
@@ -131,7 +152,7 @@ async fn found(app: &App, child: &str) -> Worker {
         &app.router,
         "POST",
         "/api/plans",
-        None,
+        Some(app.session().await),
         Some(&json!({ "ops": founding.ops, "device_name": "worker" })),
     )
     .await;

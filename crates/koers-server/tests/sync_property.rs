@@ -61,8 +61,13 @@ enum Follow {
     LastSeq,
 }
 
-/// A fresh plan: its id, the founder (the worker), the device token and the founding op ids.
-fn found_plan(conn: &mut Conn, rng: &mut Rng) -> (PlanId, MemberId, String, Vec<Op>) {
+/// A fresh plan, founded with a professional's `session`: its id, the founder (the worker), the
+/// device token and the founding op ids.
+fn found_plan(
+    conn: &mut Conn,
+    session: &str,
+    rng: &mut Rng,
+) -> (PlanId, MemberId, String, Vec<Op>) {
     let new = NewPlan {
         child_name: "Noa".into(),
         start_date: chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
@@ -77,7 +82,7 @@ fn found_plan(conn: &mut Conn, rng: &mut Rng) -> (PlanId, MemberId, String, Vec<
     let reply = conn.call(
         "POST",
         "/api/plans",
-        None,
+        Some(session),
         Some(&json!({ "ops": ops, "device_name": "property test" })),
     );
     assert_eq!(reply.status, 201, "create plan: {}", reply.json);
@@ -221,11 +226,12 @@ fn server_set(conn: &mut Conn, plan: PlanId, token: &str) -> BTreeSet<OpId> {
     }
 }
 
-/// One run: a fresh plan, 2–4 writers and 2–3 readers at once.
-fn run(addr: &str, seed: u64, follow: Follow) -> Result<usize, String> {
+/// One run: a fresh plan (founded with a professional's `session`), 2–4 writers and 2–3 readers
+/// at once.
+fn run(addr: &str, session: &str, seed: u64, follow: Follow) -> Result<usize, String> {
     let mut rng = Rng::new(seed);
     let mut conn = Conn::new(addr);
-    let (plan, founder, token, founding) = found_plan(&mut conn, &mut rng);
+    let (plan, founder, token, founding) = found_plan(&mut conn, session, &mut rng);
     let writers: Vec<_> = (0..rng.between(2, 4))
         .map(|_| {
             let (addr, token, founding, rng) = (
@@ -319,7 +325,7 @@ fn every_reader_following_the_cursor_ends_with_exactly_the_servers_operations() 
     let mut requests = 0;
     for n in 0..runs {
         let run_seed = seed.wrapping_add(n);
-        match run(&server.addr, run_seed, follow) {
+        match run(&server.addr, server.session(), run_seed, follow) {
             Ok(made) => requests += made,
             Err(why) => panic!(
                 "run {n} of {runs} failed ({follow:?}): {why}\n\

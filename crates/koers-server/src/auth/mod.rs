@@ -1,6 +1,9 @@
 //! Device tokens and invite codes: random secrets shown once, stored only as SHA-256 hashes.
 //! [`AuthDevice`] is the extractor that turns `Authorization: Bearer <token>` into a device;
 //! [`AuthDevice::admit`] and [`require_manager`] are the access checks the controllers make first.
+//! Professionals' sessions are in [`professional`].
+
+pub mod professional;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;

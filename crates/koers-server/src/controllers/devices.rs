@@ -1,5 +1,6 @@
 //! Devices: every phone registered for a plan (`GET /api/plans/{plan}/devices`), and signing
-//! one out (`DELETE /api/plans/{plan}/devices/{device}`), which also ends its event streams.
+//! one out (`DELETE /api/plans/{plan}/devices/{device}`), which also ends its event streams, and
+//! a device's new token (`POST /api/plans/{plan}/devices/me/token`).
 
 use std::collections::HashMap;
 
@@ -11,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::helpers::{path_param, PlanPath};
-use crate::auth::{require_manager, AuthDevice};
+use crate::auth::{hash_secret, new_secret, require_manager, AuthDevice, TOKEN_BYTES};
 use crate::error::ApiError;
 use crate::wire::*;
 use crate::AppState;
@@ -22,6 +23,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::default()
         .routes(routes!(list_devices))
         .routes(routes!(revoke_device))
+        .routes(routes!(rotate_token))
 }
 
 fn device_info(d: DeviceRecord) -> DeviceInfo {
@@ -126,4 +128,42 @@ async fn revoke(
         .await;
     }
     Ok(revoked)
+}
+
+/// `POST /api/plans/{plan}/devices/me/token`: a new token for the calling device; the old one
+/// stops working at once (a token that may have leaked, or a routine rotation).
+#[utoipa::path(
+    post,
+    path = "/api/plans/{plan}/devices/me/token",
+    tag = "devices",
+    params(("plan" = String, Path, description = "Plan id")),
+    security(("device_token" = [])),
+    responses(
+        (status = 200, description = "The new token, shown once", body = RotateTokenResponse),
+        (status = 403, description = "Token of another plan", body = ErrorBody),
+        (status = 401, description = "Missing, unknown or revoked token (`token_missing`, `token_unknown`, `device_revoked`), or the device's member was taken out of the plan (`member_removed`)", body = ErrorBody),
+        (status = 404, description = "No such plan", body = ErrorBody),
+    )
+)]
+pub async fn rotate_token(
+    PlanPath(plan_id): PlanPath,
+    State(state): State<AppState>,
+    device: AuthDevice,
+) -> Result<Json<RotateTokenResponse>, ApiError> {
+    device.admit(&state, plan_id).await?;
+    let token = new_secret(TOKEN_BYTES);
+    if !(state.db)
+        .rotate_device_token(device.record.device, &hash_secret(&token))
+        .await?
+    {
+        // Revoked between the check and now.
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "device_revoked",
+            "This device was removed from the plan; ask the foster-care worker for a new invite.",
+        ));
+    }
+    Ok(Json(RotateTokenResponse {
+        device_token: token,
+    }))
 }

@@ -107,3 +107,25 @@ pub(crate) fn op_id_reused(op_id: impl std::fmt::Display) -> ApiError {
         ),
     )
 }
+
+/// An account as the API shows it, with its organisation's name.
+pub(crate) async fn account_info(
+    state: &crate::AppState,
+    account: &koers_database::AccountRecord,
+) -> Result<crate::wire::AccountInfo, ApiError> {
+    let name = state
+        .db
+        .organisation(account.organisation)
+        .await?
+        .map(|o| o.name)
+        .unwrap_or_default();
+    Ok(crate::wire::AccountInfo {
+        account: account.account.0,
+        name: account.name.clone(),
+        admin: account.admin,
+        organisation: crate::wire::OrganisationInfo {
+            organisation: account.organisation.0,
+            name,
+        },
+    })
+}

@@ -12,11 +12,12 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt as _};
 use utoipa_axum::routes;
 
 use super::helpers::{device_name, path_param, PlanPath};
+use crate::auth::professional::MaybeProfessional;
 use crate::auth::{
     hash_secret, new_secret, require_manager, AuthDevice, INVITE_CODE_BYTES, TOKEN_BYTES,
 };
 use crate::error::{ApiError, ApiJson};
-use crate::limits::Limits;
+use crate::limits::{Attempt, ClientAddress, Limits};
 use crate::wire::*;
 use crate::AppState;
 use koers_database::{
@@ -256,7 +257,8 @@ pub async fn revoke_invite(
     }
 }
 
-/// `POST /api/invites/accept`: uses an invite code and registers this device.
+/// `POST /api/invites/accept`: uses an invite code and registers this device; with a
+/// professional's session, the plan becomes part of their account too.
 #[utoipa::path(
     post,
     path = "/api/invites/accept",
@@ -269,14 +271,26 @@ pub async fn revoke_invite(
         (status = 400, description = "Malformed body or device name too long", body = ErrorBody),
         (status = 413, description = "Body larger than 2 MiB", body = ErrorBody),
         (status = 415, description = "Body not sent as application/json", body = ErrorBody),
-        (status = 429, description = "Too many codes tried from this address or with this code prefix (`rate_limited`); see `Retry-After`", body = ErrorBody),
+        (status = 401, description = "A session token that is not valid (`session_unknown`, `session_expired`, `session_revoked`, `account_deactivated`); without one the invite is accepted for this phone alone", body = ErrorBody),
+        (status = 429, description = "Too many codes tried from this address or with this code prefix (`rate_limited`), or by this signed-in professional (`too_many_attempts`); see `Retry-After`", body = ErrorBody),
     )
 )]
 pub async fn accept_invite(
     State(state): State<AppState>,
+    address: ClientAddress,
+    MaybeProfessional(professional): MaybeProfessional,
     ApiJson(body): ApiJson<AcceptInviteRequest>,
 ) -> Result<(StatusCode, Json<AcceptInviteResponse>), ApiError> {
     let name = device_name(body.device_name)?;
+    let account = professional.as_ref().map(|p| p.account.account);
+    if let Some(account) = account {
+        // A signed-in professional is counted as such too, wherever they try from.
+        state.limits.attempt(
+            Attempt::InviteAcceptance,
+            address.0,
+            Some(&account.to_string()),
+        )?;
+    }
     let token = new_secret(TOKEN_BYTES);
     // Its plan, member and role are the invite's (the database fills them in).
     let device = NewDevice {
@@ -286,6 +300,9 @@ pub async fn accept_invite(
         role: koers_core::Role::Parent,
         token: hash_secret(&token),
         name,
+        // With a session the plan joins the professional's caseload (a guardian of another
+        // organisation, say): their other phones find it after signing in.
+        account,
     };
     let gone = |code, message: &str| ApiError::new(StatusCode::GONE, code, message);
     let code_hash = hash_secret(body.code.trim());

@@ -7,11 +7,17 @@
 //! - [`events`]: the event stream of one plan and the one of many plans, both following a plan
 //!   with [`follow`];
 //! - [`sync_all`]: all the plans on a phone in one request (`POST /api/sync`);
+//! - [`enrolments`]: an administrator's one-time links, and enrolling with a passkey;
+//! - [`sessions`]: signing in with a passkey, and out;
+//! - [`me`]: the signed-in professional's plans, and a device for each on a new phone;
+//! - [`organisation`]: the administrator's overview, deactivation, hand-over and access log;
 //! - [`health`]: `GET /healthz` and the JSON 404 of unknown `/api/…` paths, outside the document.
 //!
 //! What they share (the `{plan}` extractor, the batch checks, the limits of one request) is in
 //! [`helpers`]. Each handler makes the access checks of [`crate::auth`] first
-//! ([`crate::auth::AuthDevice::admit`], [`crate::auth::require_manager`]), and every write is
+//! ([`crate::auth::AuthDevice::admit`], [`crate::auth::require_manager`], and for professionals
+//! the [`crate::auth::professional::Professional`] and
+//! [`crate::auth::professional::Administrator`] extractors), and every write is
 //! authorized with [`koers_core::authorize`] against the plan as the server holds it
 //! ([`crate::plans`]).
 //!
@@ -22,13 +28,17 @@
 //! cannot drift apart.
 
 pub mod devices;
+pub mod enrolments;
 pub mod events;
 pub mod follow;
 pub mod health;
 pub mod helpers;
 pub mod invites;
+pub mod me;
 pub mod ops;
+pub mod organisation;
 pub mod plans;
+pub mod sessions;
 pub mod sync_all;
 
 use std::sync::Arc;
@@ -51,4 +61,8 @@ pub fn api_router(limits: &Arc<Limits>) -> OpenApiRouter<AppState> {
         .merge(sync_all::routes())
         .merge(invites::routes(limits))
         .merge(devices::routes())
+        .merge(enrolments::routes())
+        .merge(sessions::routes())
+        .merge(me::routes())
+        .merge(organisation::routes())
 }

@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 use super::helpers::{
     check_batch_size, now_millis, op_body, op_id_reused, op_id_taken, PlanPath, MAX_BATCH,
 };
+use crate::access_log;
 use crate::auth::AuthDevice;
 use crate::error::{ApiError, ApiJson, ApiQuery};
 use crate::plans::{affects_authorization, LockedPlan};
@@ -117,6 +118,10 @@ pub async fn push(
             .await
             .map_err(PushRefused::Batch)?
         {
+            if !response.accepted.is_empty() {
+                let detail = format!("{} wijzigingen", response.accepted.len());
+                access_log::log_change(state, &device.record, &detail).await;
+            }
             return Ok(response);
         }
     }
@@ -258,6 +263,7 @@ async fn store_batch(
                 after_head: before,
                 ops: &bodies,
                 shut_out: &removed,
+                memberships: &[],
                 now: koers_database::now(),
             })
             .await;
@@ -404,6 +410,7 @@ pub async fn pull(
             }
         }
     }
+    access_log::log_read(state, &device.record).await;
     Ok(PullResponse {
         ops,
         last_seq: page.head,

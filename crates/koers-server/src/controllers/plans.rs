@@ -11,12 +11,14 @@ use utoipa_axum::routes;
 use super::helpers::{
     check_batch_size, device_name, now_millis, op_body, op_id_reused, op_id_taken,
 };
+use crate::access_log;
+use crate::auth::professional::Professional;
 use crate::auth::{hash_secret, new_secret, TOKEN_BYTES};
 use crate::error::{ApiError, ApiJson};
 use crate::plans::{affects_authorization, PlanState};
 use crate::wire::*;
 use crate::AppState;
-use koers_database::{DatabaseError, DeviceId, NewDevice, NewOp};
+use koers_database::{DatabaseError, DeviceId, NewDevice, NewOp, PlanOwner};
 
 /// The routes of this module, each declared by its handler's `#[utoipa::path]`.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -29,16 +31,19 @@ fn is_founder_op(op: &Op) -> bool {
         && op.value == serde_json::json!(Role::FosterCareWorker.key())
 }
 
-/// `POST /api/plans`: creates a plan from its first operations and registers the founder's
-/// device.
+/// `POST /api/plans`: a signed-in professional creates a plan from its first operations; the
+/// plan belongs to their organisation, its founder's member to their account, and this phone
+/// is registered as the founder's device.
 #[utoipa::path(
     post,
     path = "/api/plans",
     tag = "sync",
     request_body = CreatePlanRequest,
+    security(("session_token" = [])),
     responses(
         (status = 201, description = "Plan created; the device token is shown once", body = CreatePlanResponse),
         (status = 400, description = "Not a valid founding batch", body = ErrorBody),
+        (status = 401, description = "No signed-in professional (`session_missing`, `session_unknown`, `session_expired`, `session_revoked`, `account_deactivated`)", body = ErrorBody),
         (status = 409, description = "The plan exists (`plan_exists`), an operation id belongs to another plan (`op_id_taken`) or is sent with two contents (`op_id_reused`)", body = ErrorBody),
         (status = 422, description = "An operation was refused", body = ErrorBody),
         (status = 413, description = "Body larger than 2 MiB", body = ErrorBody),
@@ -47,6 +52,7 @@ fn is_founder_op(op: &Op) -> bool {
 )]
 pub async fn create_plan(
     State(state): State<AppState>,
+    professional: Professional,
     ApiJson(body): ApiJson<CreatePlanRequest>,
 ) -> Result<(StatusCode, Json<CreatePlanResponse>), ApiError> {
     check_batch_size(&body.ops)?;
@@ -127,10 +133,19 @@ pub async fn create_plan(
         role: Role::FosterCareWorker,
         token: hash_secret(&token),
         name,
+        account: Some(professional.account.account),
+    };
+    let owner = PlanOwner {
+        organisation: professional.account.organisation,
+        account: professional.account.account,
     };
     let ops: Vec<NewOp> = ordered.iter().map(|op| op_body(op)).collect();
     let now = koers_database::now();
-    let seqs = match state.db.create_plan(plan_id, &ops, &device, now).await {
+    let seqs = match state
+        .db
+        .create_plan(plan_id, &ops, &device, Some(owner), now)
+        .await
+    {
         Ok(seqs) => seqs,
         Err(DatabaseError::PlanExists { .. }) => return Err(plan_exists()),
         Err(DatabaseError::OpIdConflict { op_id }) => return Err(op_id_taken(op_id)),
@@ -142,6 +157,7 @@ pub async fn create_plan(
     // The founding batch dates the plan: nothing older is accepted later (`before_plan`).
     grown.founded_millis = body.ops.iter().map(|op| op.hlc.millis).min().unwrap_or(0);
     state.plans.insert(plan_id, grown).await;
+    access_log::log_account(&state, &professional.account, Some(plan_id), "founded", "").await;
     Ok((
         StatusCode::CREATED,
         Json(CreatePlanResponse {

@@ -27,6 +27,11 @@ pub struct Server {
     pub dist: super::common::Dist,
     /// Every line the server printed on stdout (its log) so far.
     pub stdout: Arc<Mutex<Vec<String>>>,
+    /// The first administrator's one-time link the server printed before it listened (a fresh
+    /// server prints one).
+    pub link: Option<String>,
+    /// That administrator's session, once [`Server::session`] enrolled them.
+    session: std::sync::OnceLock<String>,
 }
 
 impl Drop for Server {
@@ -37,6 +42,25 @@ impl Drop for Server {
 }
 
 impl Server {
+    /// The session of the organisation's first administrator (a professional, who may found
+    /// plans): enrolled with the printed link and a software passkey on the first call.
+    pub fn session(&self) -> &str {
+        self.session.get_or_init(|| {
+            let link = self.link.as_deref().unwrap_or_else(|| {
+                panic!(
+                    "the server printed no link for the first account before it listened:\n{}",
+                    self.stdout.lock().unwrap().join("\n")
+                )
+            });
+            let mut conn = Conn::new(&self.addr);
+            super::common::professional::enrol(link, |path, body| {
+                let reply = conn.call("POST", path, None, Some(body));
+                (reply.status, reply.json)
+            })
+            .session
+        })
+    }
+
     /// Stops the server with SIGTERM, waits for it, and returns everything it printed (stdout,
     /// then stderr).
     pub fn stop(mut self) -> String {
@@ -83,16 +107,21 @@ pub fn start_server(log: &str) -> Server {
     {
         let lines = Arc::clone(&lines);
         std::thread::spawn(move || {
+            let mut link = None;
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
+                if let Some(found) = super::common::professional::link_in_line(&line) {
+                    link = Some(found);
+                }
                 if let Some(rest) = line.strip_prefix(PREFIX) {
-                    let _ = tx.send(rest.split(' ').next().unwrap_or_default().to_owned());
+                    let addr = rest.split(' ').next().unwrap_or_default().to_owned();
+                    let _ = tx.send((addr, link.take()));
                 }
                 lines.lock().unwrap().push(line);
             }
         });
     }
-    let Ok(addr) = rx.recv_timeout(Duration::from_secs(20)) else {
+    let Ok((addr, link)) = rx.recv_timeout(Duration::from_secs(20)) else {
         let _ = child.kill();
         panic!("koers-server printed no startup line");
     };
@@ -102,6 +131,8 @@ pub fn start_server(log: &str) -> Server {
         data,
         dist,
         stdout: lines,
+        link,
+        session: std::sync::OnceLock::new(),
     }
 }
 

@@ -27,7 +27,7 @@ const READERS: usize = 2;
 fn writers_and_readers_of_one_plan_at_once() {
     let cluster = Cluster::start(2);
     let mut conn = cluster.conn();
-    let mut worker = Phone::found(&mut conn, "Noa");
+    let mut worker = Phone::found(&mut conn, cluster.session(), "Noa");
     worker.pull(&mut conn);
     let founding = worker.pulled.len();
     let (plan, token) = (worker.plan(), worker.token().to_owned());
@@ -135,12 +135,35 @@ fn writers_and_readers_of_one_plan_at_once() {
 
 /// Two instances started at the same moment on a fresh database both come up healthy (the
 /// migrations run once, under a lock) and serve the same plans; twice, each on a new database.
+/// Both make the one organisation and print a link for its first account; the first used works,
+/// the other no longer does.
 #[test]
 fn instances_started_at_once_on_a_fresh_database() {
     for _ in 0..2 {
         let cluster = Cluster::start_on(Database::fresh(), 2, true);
+        let links: Vec<String> = cluster
+            .instances
+            .iter()
+            .map(|i| {
+                i.enrolment_link()
+                    .unwrap_or_else(|| panic!("{} printed no link:\n{}", i.name, i.log()))
+            })
+            .collect();
+        assert_ne!(links[0], links[1], "a link of its own each");
         let mut conn = cluster.conn();
-        let mut worker = Phone::found(&mut conn, "Noa");
+        let mut worker = Phone::found(&mut conn, cluster.session(), "Noa");
+        let refused = crate::common::professional::try_enrol(&links[1], |path, body| {
+            let reply = conn.call("POST", path, None, Some(body));
+            (reply.status, reply.json)
+        });
+        let Err((_, status, json)) = refused else {
+            panic!("the second link for the first account worked too");
+        };
+        assert_eq!(
+            (status, json["error"].as_str()),
+            (410, Some("enrolment_used")),
+            "{json}"
+        );
         worker.pull(&mut conn);
         for instance in &cluster.instances {
             let everything = worker.pull_everything(&mut instance.conn());

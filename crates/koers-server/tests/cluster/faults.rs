@@ -22,7 +22,7 @@ use crate::postgres::OwnCluster;
 fn an_instance_killed_while_a_phone_pushes_loses_nothing() {
     let mut cluster = Cluster::start(2);
     let mut conn = cluster.conn();
-    let mut worker = Phone::found(&mut conn, "Noa");
+    let mut worker = Phone::found(&mut conn, cluster.session(), "Noa");
     let parent_member = worker.me.parent;
     let mut parent = worker.invite(&mut conn, parent_member);
     worker.pull(&mut conn);
@@ -115,7 +115,7 @@ fn postgres_stopped_and_started_again() {
     let mut pg = OwnCluster::start();
     let cluster = Cluster::start_on(Database::Postgres(pg.fresh_database()), 2, true);
     let mut conn = cluster.conn();
-    let mut worker = Phone::found(&mut conn, "Noa");
+    let mut worker = Phone::found(&mut conn, cluster.session(), "Noa");
     let parent_member = worker.me.parent;
     let parent = worker.invite(&mut conn, parent_member);
     let before = worker.me.moments(20);

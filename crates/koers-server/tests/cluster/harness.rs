@@ -158,6 +158,25 @@ impl Instance {
         instance
     }
 
+    /// Sets `KOERS_PUBLIC_URL` for the next start: the address people open Koers at (the
+    /// passkeys' origin), such as nginx's in front of the instances.
+    pub fn set_public_url(&mut self, url: &str) {
+        self.env.retain(|(name, _)| name != "KOERS_PUBLIC_URL");
+        self.env
+            .push(("KOERS_PUBLIC_URL".to_owned(), url.to_owned()));
+    }
+
+    /// The first administrator's one-time link this instance printed last (each start prints a
+    /// new one while the organisation has no account).
+    pub fn enrolment_link(&self) -> Option<String> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .find_map(|line| crate::common::professional::link_in_line(line))
+    }
+
     /// The running process's id.
     #[allow(dead_code)] // examples/sync_bench.rs
     pub fn pid(&self) -> Option<u32> {
@@ -423,6 +442,12 @@ impl Nginx {
     /// [`Nginx::start`], sized by `capacity` when `Some` (examples/sync_bench.rs holds thousands
     /// of event streams); `None` is exactly [`Nginx::start`].
     pub fn start_with_capacity(upstreams: &[String], capacity: Option<&Capacity>) -> Nginx {
+        Nginx::start_at(free_port(), upstreams, capacity)
+    }
+
+    /// [`Nginx::start_with_capacity`] on a loopback `port` chosen beforehand (the instances
+    /// behind it are told it: their public URL is `http://localhost:<port>`).
+    pub fn start_at(port: u16, upstreams: &[String], capacity: Option<&Capacity>) -> Nginx {
         let (workers, rlimit, connections, reuseport) = match capacity {
             Some(c) => (
                 c.workers,
@@ -436,7 +461,6 @@ impl Nginx {
         let conf = ProductionConf::read();
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        let port = free_port();
         let user = if running_as_root() {
             // As root the workers would switch to nobody, who cannot write the temp folders
             // (0700, root's) where nginx keeps request bodies and buffered responses.
@@ -579,6 +603,8 @@ pub struct Cluster {
     pub dist: Dist,
     /// Kept for the SQLite folder's sake (removed when the cluster is dropped).
     _database: Database,
+    /// The session of the organisation's first administrator ([`Cluster::session`]).
+    session: std::sync::OnceLock<String>,
 }
 
 impl Cluster {
@@ -596,8 +622,15 @@ impl Cluster {
     pub fn start_on(database: Database, n: usize, at_once: bool) -> Cluster {
         let dist = make_dist();
         let names = ["a", "b", "c", "d"];
+        // Phones reach Koers at nginx: that is the instances' public URL (a domain name, for
+        // the passkeys), so nginx's port is chosen first.
+        let nginx_port = free_port();
         let mut instances: Vec<Instance> = (0..n)
-            .map(|i| Instance::new(names[i], &database, &dist))
+            .map(|i| {
+                let mut instance = Instance::new(names[i], &database, &dist);
+                instance.set_public_url(&format!("http://localhost:{nginx_port}"));
+                instance
+            })
             .collect();
         if at_once {
             for instance in &mut instances {
@@ -616,12 +649,13 @@ impl Cluster {
             instance.wait_health(200, Duration::from_secs(30));
         }
         let upstreams: Vec<String> = instances.iter().map(|i| i.addr.clone()).collect();
-        let nginx = Nginx::start(&upstreams);
+        let nginx = Nginx::start_at(nginx_port, &upstreams, None);
         let cluster = Cluster {
             instances,
             nginx,
             dist,
             _database: database,
+            session: std::sync::OnceLock::new(),
         };
         cluster.assert_round_robin();
         cluster
@@ -630,6 +664,34 @@ impl Cluster {
     /// A new keep-alive connection to nginx: what a phone talks to.
     pub fn conn(&self) -> Conn {
         self.nginx.conn()
+    }
+
+    /// The session of the organisation's first administrator (a professional, who may found
+    /// plans): on the first call, enrolled through nginx with a software passkey and the link
+    /// an instance printed on its first start (each printed one; whichever is used first works).
+    pub fn session(&self) -> &str {
+        self.session.get_or_init(|| {
+            let link = self
+                .instances
+                .iter()
+                .find_map(Instance::enrolment_link)
+                .unwrap_or_else(|| {
+                    panic!(
+                        "no instance printed a link for the first account:\n{}",
+                        self.instances
+                            .iter()
+                            .map(Instance::log)
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    )
+                });
+            let mut conn = self.conn();
+            crate::common::professional::enrol(&link, |path, body| {
+                let reply = conn.call("POST", path, None, Some(body));
+                (reply.status, reply.json)
+            })
+            .session
+        })
     }
 
     /// Some instance other than the one at `addr`.

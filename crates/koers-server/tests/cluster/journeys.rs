@@ -57,7 +57,7 @@ fn two_phones_converge_through_the_cluster() {
     let cluster = Cluster::start(2);
     let mut worker_conn = cluster.conn();
     let mut parent_conn = cluster.conn();
-    let mut worker = Phone::found(&mut worker_conn, "Noa");
+    let mut worker = Phone::found(&mut worker_conn, cluster.session(), "Noa");
     let parent_member = worker.me.parent;
     let mut parent = worker.invite(&mut worker_conn, parent_member);
     worker.pull(&mut worker_conn);
@@ -191,7 +191,7 @@ fn op_for(phone: &mut Phone, action: Action) -> Op {
 fn who_may_do_what_is_the_same_on_every_instance() {
     let cluster = Cluster::start(2);
     let mut conn = cluster.conn();
-    let mut worker = Phone::found(&mut conn, "Noa");
+    let mut worker = Phone::found(&mut conn, cluster.session(), "Noa");
     let parent_member = worker.me.parent;
     let mut parent = worker.invite(&mut conn, parent_member);
     worker.pull(&mut conn);
@@ -314,7 +314,7 @@ fn event_streams_follow_changes_made_on_the_other_instance() {
     require_postgres("events reach the other instance through PostgreSQL's LISTEN/NOTIFY");
     let cluster = Cluster::start(2);
     let mut conn = cluster.conn();
-    let mut worker = Phone::found(&mut conn, "Noa");
+    let mut worker = Phone::found(&mut conn, cluster.session(), "Noa");
     let parent_member = worker.me.parent;
     let parent = worker.invite(&mut conn, parent_member);
     let nginx = &cluster.nginx.addr;

@@ -28,13 +28,14 @@ pub struct Phone {
 }
 
 impl Phone {
-    /// A worker's phone founds a plan for `child`, with one parent (Mirjam).
-    pub fn found(conn: &mut Conn, child: &str) -> Phone {
+    /// A worker's phone founds a plan for `child`, with one parent (Mirjam), signed in as a
+    /// professional (`session`).
+    pub fn found(conn: &mut Conn, session: &str, child: &str) -> Phone {
         let founding = Founding::new(child);
         let reply = conn.call(
             "POST",
             "/api/plans",
-            None,
+            Some(session),
             Some(&json!({ "ops": founding.ops, "device_name": "werktelefoon" })),
         );
         assert_eq!(reply.status, 201, "{}", reply.json);

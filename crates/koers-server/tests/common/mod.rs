@@ -129,10 +129,22 @@ pub fn make_dist() -> Dist {
     Dist { dir }
 }
 
+/// What a started koers-server printed up to its "Koers is running: open http://ADDR …" line.
+pub struct Startup {
+    /// The whole "Koers is running" line.
+    pub line: String,
+    /// `ADDR` of that line: where the server is (its public URL's host and port).
+    pub addr: String,
+    /// The first administrator's one-time link, printed on the line before while the
+    /// organisation has no account ([`professional::link_in_line`]).
+    pub link: Option<String>,
+}
+
 /// Waits (up to 20 s) for a started koers-server's "Koers is running: open http://ADDR …" line on
-/// its piped stdout; returns the whole line and the address. Kills the child if it never comes.
+/// its piped stdout, noting the first administrator's link printed before it. Kills the child if
+/// the line never comes. The rest of stdout is read (and dropped) as long as the child runs.
 #[allow(dead_code)] // not every test file starts the binary
-pub fn startup_line(child: &mut std::process::Child) -> (String, String) {
+pub fn startup_line(child: &mut std::process::Child) -> Startup {
     use std::io::{BufRead as _, BufReader};
     const PREFIX: &str = "Koers is running: open http://";
     let stdout = child.stdout.take().expect("stdout is piped");
@@ -140,12 +152,13 @@ pub fn startup_line(child: &mut std::process::Child) -> (String, String) {
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
+            // Once the startup line came nobody listens: the rest is read all the same, so that
+            // the server never waits on a full pipe.
+            let _ = tx.send(line);
         }
     });
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut link = None;
     loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         match rx.recv_timeout(left) {
@@ -156,9 +169,13 @@ pub fn startup_line(child: &mut std::process::Child) -> (String, String) {
                     .next()
                     .unwrap_or_default()
                     .to_owned();
-                return (line, addr);
+                return Startup { line, addr, link };
             }
-            Ok(_) => continue,
+            Ok(line) => {
+                if let Some(found) = professional::link_in_line(&line) {
+                    link = Some(found);
+                }
+            }
             Err(_) => {
                 let _ = child.kill();
                 panic!("koers-server printed no startup line");
@@ -261,3 +278,9 @@ impl Worker {
             .collect()
     }
 }
+
+/// A software passkey (WebAuthn authenticator) for the sign-in tests.
+pub mod passkey;
+
+/// A professional signed in through the enrolment endpoints, to found plans with.
+pub mod professional;

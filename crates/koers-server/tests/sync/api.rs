@@ -156,7 +156,8 @@ async fn bad_requests_get_json_errors_store_nothing_and_the_server_keeps_serving
         let health = app.call("GET", "/healthz", None, None).await;
         assert_eq!(health.status, StatusCode::OK, "{name}: still serving");
     }
-    // Plan creation and invite acceptance reject the same way.
+    // Plan creation (by a signed-in professional) and invite acceptance reject the same way.
+    let session = app.session().await.to_owned();
     let reply = app
         .send(
             Request::builder()
@@ -175,6 +176,7 @@ async fn bad_requests_get_json_errors_store_nothing_and_the_server_keeps_serving
             Request::builder()
                 .method("POST")
                 .uri("/api/plans")
+                .header(header::AUTHORIZATION, format!("Bearer {session}"))
                 .body(Body::from("{}"))
                 .unwrap(),
         )
@@ -291,7 +293,9 @@ async fn the_router_serves_exactly_the_documented_operations() {
         let uri = path
             .replace("{plan}", &new_id().to_string())
             .replace("{invite}", "some-invite")
-            .replace("{device}", "some-device");
+            .replace("{device}", "some-device")
+            .replace("{enrolment}", "some-enrolment")
+            .replace("{account}", "some-account");
         for method in ["get", "post", "put", "patch", "delete"] {
             let reply = app.call(&method.to_uppercase(), &uri, None, None).await;
             if item.get(method).is_some() {
@@ -322,6 +326,24 @@ async fn the_router_serves_exactly_the_documented_operations() {
         ("DELETE", "/api/plans/{plan}/devices/{device}"),
         ("POST", "/api/sync"),
         ("GET", "/api/events"),
+        // Professionals (docs/professionals.md).
+        ("POST", "/api/enrolments/start"),
+        ("POST", "/api/enrolments/finish"),
+        ("POST", "/api/sessions/start"),
+        ("POST", "/api/sessions/finish"),
+        ("DELETE", "/api/sessions/me"),
+        ("GET", "/api/me"),
+        ("POST", "/api/me/plans/{plan}/devices"),
+        ("POST", "/api/plans/{plan}/devices/me/token"),
+        ("GET", "/api/organisation"),
+        ("POST", "/api/organisation/enrolments"),
+        ("DELETE", "/api/organisation/enrolments/{enrolment}"),
+        (
+            "POST",
+            "/api/organisation/professionals/{account}/deactivate",
+        ),
+        ("POST", "/api/organisation/plans/{plan}/hand-over"),
+        ("GET", "/api/organisation/access-log"),
     ]
     .map(|(method, path)| (method.to_owned(), path.to_owned()))
     .into();

@@ -11,6 +11,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_koers-server");
 struct Server {
     child: Child,
     addr: String,
+    /// The first administrator's link, printed while the organisation has no account.
+    link: Option<String>,
 }
 
 impl Drop for Server {
@@ -31,8 +33,8 @@ fn start_server(data: &std::path::Path, dist: &std::path::Path) -> Server {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let (_, addr) = common::startup_line(&mut child);
-    Server { child, addr }
+    let common::Startup { addr, link, .. } = common::startup_line(&mut child);
+    Server { child, addr, link }
 }
 
 /// One HTTP/1.1 request over a fresh connection: (status, JSON body).
@@ -96,6 +98,13 @@ fn acknowledged_operations_survive_sigkill() {
     let dist = common::make_dist();
     let data = tempfile::tempdir().unwrap();
     let server = start_server(data.path(), dist.path());
+    let link = server
+        .link
+        .clone()
+        .expect("a first start prints the first account's link");
+    let professional = common::professional::enrol(&link, |path, body| {
+        http(&server.addr, "POST", path, None, Some(body))
+    });
 
     let plan = PlanId(new_id());
     let worker = MemberId(new_id());
@@ -105,7 +114,7 @@ fn acknowledged_operations_survive_sigkill() {
         &server.addr,
         "POST",
         "/api/plans",
-        None,
+        Some(&professional.session),
         Some(&json!({ "ops": founding })),
     );
     assert_eq!(status, 201, "{created}");
@@ -145,6 +154,10 @@ fn acknowledged_operations_survive_sigkill() {
     // SIGKILL: no shutdown, no flush.
     drop(server);
     let server = start_server(data.path(), dist.path());
+    assert_eq!(
+        server.link, None,
+        "no new link once the organisation has an account"
+    );
     let mut stored = std::collections::HashMap::new();
     let mut after = 0;
     loop {

@@ -48,17 +48,25 @@ struct TestApp {
     db: SqliteDatabase,
     dist: Arc<common::Dist>,
     data: Arc<tempfile::TempDir>,
+    /// The signed-in professional's session ([`TestApp::session`]), shared by the servers of
+    /// one database.
+    session: Arc<tokio::sync::OnceCell<String>>,
 }
 
 fn test_app() -> TestApp {
     let dist = Arc::new(common::make_dist());
     let data = Arc::new(tempfile::tempdir().unwrap());
     let db = SqliteDatabase::open(&data.path().join("koers.sqlite3")).unwrap();
-    TestApp::on(db, dist, data)
+    TestApp::on(db, dist, data, Arc::default())
 }
 
 impl TestApp {
-    fn on(db: SqliteDatabase, dist: Arc<common::Dist>, data: Arc<tempfile::TempDir>) -> TestApp {
+    fn on(
+        db: SqliteDatabase,
+        dist: Arc<common::Dist>,
+        data: Arc<tempfile::TempDir>,
+        session: Arc<tokio::sync::OnceCell<String>>,
+    ) -> TestApp {
         let router =
             koers_server::app_router(dist.path(), &common::index_html(), Arc::new(db.clone()));
         TestApp {
@@ -66,6 +74,7 @@ impl TestApp {
             db,
             dist,
             data,
+            session,
         }
     }
 
@@ -78,7 +87,25 @@ impl TestApp {
             self.db.clone(),
             Arc::clone(&self.dist),
             Arc::clone(&self.data),
+            Arc::clone(&self.session),
         )
+    }
+
+    /// The session token of a signed-in professional (the organisation's first administrator),
+    /// who founds the plans: on the first call, the first start makes the administrator's link
+    /// and the professional enrols with it through the API, with a software passkey.
+    async fn session(&self) -> &str {
+        self.session
+            .get_or_init(|| async {
+                let link = common::professional::first_link(&self.db).await;
+                common::professional::enrol_async(&link, move |path, body| async move {
+                    let reply = self.call("POST", path, None, Some(body)).await;
+                    (reply.status.as_u16(), reply.json)
+                })
+                .await
+                .session
+            })
+            .await
     }
 
     /// The one way a request reaches the server: [`TestApp::send`], [`TestApp::call`] and the
@@ -320,7 +347,7 @@ async fn create_world(app: &TestApp) -> World {
         .call(
             "POST",
             "/api/plans",
-            None,
+            Some(app.session().await),
             Some(json!({ "ops": ops, "device_name": "Lotte's laptop" })),
         )
         .await;

@@ -427,7 +427,12 @@ async fn far_future_clocks_are_refused() {
     let mut ops = founding_ops(PlanId(new_id()), MemberId(new_id()), &mut clock).ops;
     ops[2].hlc.millis = now_millis() + MAX_DRIFT_MILLIS + 60_000;
     let reply = app
-        .call("POST", "/api/plans", None, Some(json!({ "ops": ops })))
+        .call(
+            "POST",
+            "/api/plans",
+            Some(app.session().await),
+            Some(json!({ "ops": ops })),
+        )
         .await;
     assert_error(&reply, StatusCode::BAD_REQUEST, "clock_ahead");
 }
@@ -778,7 +783,12 @@ async fn old_ops_are_accepted_but_not_ops_from_before_the_plan_or_at_the_counter
         op.hlc.millis = founded + n as u64;
     }
     let reply = app
-        .call("POST", "/api/plans", None, Some(json!({ "ops": ops })))
+        .call(
+            "POST",
+            "/api/plans",
+            Some(app.session().await),
+            Some(json!({ "ops": ops })),
+        )
         .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
     let mut worker = Device::new(
@@ -869,7 +879,12 @@ async fn old_ops_are_accepted_but_not_ops_from_before_the_plan_or_at_the_counter
     let mut ops = founding_ops(PlanId(new_id()), MemberId(new_id()), &mut clock).ops;
     ops[1].hlc.counter = COUNTER_LIMIT;
     let reply = app
-        .call("POST", "/api/plans", None, Some(json!({ "ops": ops })))
+        .call(
+            "POST",
+            "/api/plans",
+            Some(app.session().await),
+            Some(json!({ "ops": ops })),
+        )
         .await;
     assert_error(&reply, StatusCode::BAD_REQUEST, "hlc_counter_limit");
 }

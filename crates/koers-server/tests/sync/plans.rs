@@ -12,7 +12,12 @@ async fn founding_a_plan_has_rules() {
     // The same plan id again.
     let mut ops = founding_ops(world.plan, MemberId(new_id()), &mut clock).ops;
     let reply = app
-        .call("POST", "/api/plans", None, Some(json!({ "ops": ops })))
+        .call(
+            "POST",
+            "/api/plans",
+            Some(app.session().await),
+            Some(json!({ "ops": ops })),
+        )
         .await;
     assert_error(&reply, StatusCode::CONFLICT, "plan_exists");
 
@@ -23,7 +28,7 @@ async fn founding_a_plan_has_rules() {
         .call(
             "POST",
             "/api/plans",
-            None,
+            Some(app.session().await),
             Some(json!({ "ops": founding[1..] })),
         )
         .await;
@@ -31,7 +36,12 @@ async fn founding_a_plan_has_rules() {
     ops = founding.clone();
     ops[0].value = json!("parent");
     let reply = app
-        .call("POST", "/api/plans", None, Some(json!({ "ops": ops })))
+        .call(
+            "POST",
+            "/api/plans",
+            Some(app.session().await),
+            Some(json!({ "ops": ops })),
+        )
         .await;
     assert_error(&reply, StatusCode::BAD_REQUEST, "no_founder");
 
@@ -39,7 +49,12 @@ async fn founding_a_plan_has_rules() {
     ops = founding.clone();
     ops[2].author = MemberId(new_id());
     let reply = app
-        .call("POST", "/api/plans", None, Some(json!({ "ops": ops })))
+        .call(
+            "POST",
+            "/api/plans",
+            Some(app.session().await),
+            Some(json!({ "ops": ops })),
+        )
         .await;
     assert_error(&reply, StatusCode::BAD_REQUEST, "mixed_batch");
 
@@ -54,7 +69,12 @@ async fn founding_a_plan_has_rules() {
         json!("finished"),
     ));
     let reply = app
-        .call("POST", "/api/plans", None, Some(json!({ "ops": ops })))
+        .call(
+            "POST",
+            "/api/plans",
+            Some(app.session().await),
+            Some(json!({ "ops": ops })),
+        )
         .await;
     assert_error(&reply, StatusCode::UNPROCESSABLE_ENTITY, "refused");
     assert_eq!(last_seq(&app, plan).await, 0);
@@ -62,7 +82,12 @@ async fn founding_a_plan_has_rules() {
 
     // Empty.
     let reply = app
-        .call("POST", "/api/plans", None, Some(json!({ "ops": [] })))
+        .call(
+            "POST",
+            "/api/plans",
+            Some(app.session().await),
+            Some(json!({ "ops": [] })),
+        )
         .await;
     assert_error(&reply, StatusCode::BAD_REQUEST, "no_ops");
 
@@ -73,7 +98,7 @@ async fn founding_a_plan_has_rules() {
         .call(
             "POST",
             "/api/plans",
-            None,
+            Some(app.session().await),
             Some(json!({ "ops": reordered })),
         )
         .await;
@@ -90,7 +115,12 @@ async fn a_founding_batch_with_one_id_for_two_bodies_is_refused() {
     twin.value = json!("Sam");
     ops.push(twin);
     let reply = app
-        .call("POST", "/api/plans", None, Some(json!({ "ops": ops })))
+        .call(
+            "POST",
+            "/api/plans",
+            Some(app.session().await),
+            Some(json!({ "ops": ops })),
+        )
         .await;
     assert_error(&reply, StatusCode::CONFLICT, "op_id_reused");
     assert!(!app.db.plan_exists(plan).await.unwrap());
