@@ -30,6 +30,12 @@ pub enum Screen {
     Network,
     /// The plan summary, laid out for printing.
     Summary,
+    /// `/inschrijven#<code>`: a professional enrols with a passkey.
+    Enrol,
+    /// `/aanmelden`: a professional signs in with a passkey.
+    SignIn,
+    /// `/beheer`: the organisation's administrator.
+    Admin,
     NotFound,
 }
 
@@ -47,7 +53,13 @@ impl Screen {
     pub fn of_a_plan(self) -> bool {
         !matches!(
             self,
-            Screen::Caseload | Screen::Join | Screen::NewPlan | Screen::NotFound
+            Screen::Caseload
+                | Screen::Join
+                | Screen::NewPlan
+                | Screen::Enrol
+                | Screen::SignIn
+                | Screen::Admin
+                | Screen::NotFound
         )
     }
 
@@ -58,6 +70,9 @@ impl Screen {
             Screen::Caseload => return "/gezinnen".into(),
             Screen::Join => return "/uitnodiging".into(),
             Screen::NewPlan => return "/plan/nieuw".into(),
+            Screen::Enrol => return "/inschrijven".into(),
+            Screen::SignIn => return "/aanmelden".into(),
+            Screen::Admin => return "/beheer".into(),
             Screen::ChooseRole => "/rol",
             Screen::LogContact => "/contact/nieuw",
             Screen::PlanContact => "/contact/plannen",
@@ -149,6 +164,9 @@ fn screen_of(path: &str) -> Screen {
         "/contact" => Screen::Contacts,
         "/uitnodiging" => Screen::Join,
         "/plan/nieuw" => Screen::NewPlan,
+        "/inschrijven" => Screen::Enrol,
+        "/aanmelden" => Screen::SignIn,
+        "/beheer" => Screen::Admin,
         "/plan/deelnemers" => Screen::Members,
         "/doelen" => Screen::Goals,
         "/fasen" => Screen::Phases,

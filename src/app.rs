@@ -8,6 +8,7 @@ use crate::i18n::*;
 use crate::lazy_screens::{self, ChunkUnavailable};
 use crate::pages::{caseload::Caseload, choose_role::ChooseRole, home::Home};
 use crate::plans::{LoadState, Plans};
+use crate::professional::Professional;
 use crate::route::{Link, Nav, Screen, TABS};
 use crate::settings;
 use koers_core::PlanId;
@@ -45,6 +46,8 @@ fn Shell(opened: StoredValue<Option<Result<Opened, StoreError>>, LocalStorage>) 
         Plans::new(opened.unwrap_or_else(|| Err(StoreError::Failed("opened twice".into()))));
     let nav = Nav::new(plans.notice);
     provide_context(plans);
+    // The professional signed in on this phone, if any (read from the phone meanwhile).
+    Professional::provide(plans);
     // The plan the address names is shown (one that is not on this phone is "not found").
     Effect::new(move |_| {
         let Some(wanted) = nav.plan.get() else { return };
@@ -113,7 +116,12 @@ fn Shell(opened: StoredValue<Option<Result<Opened, StoreError>>, LocalStorage>) 
     let drawn = Memo::new(move |_| {
         let screen = screen.get();
         let role = match screen {
-            Screen::Join | Screen::NewPlan | Screen::Caseload => None,
+            Screen::Join
+            | Screen::NewPlan
+            | Screen::Caseload
+            | Screen::Enrol
+            | Screen::SignIn
+            | Screen::Admin => None,
             _ => role.get(),
         };
         (screen, role, loaded.get() || !screen.of_a_plan())

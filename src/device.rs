@@ -16,6 +16,10 @@ const DATABASE: &str = "koers";
 pub const PLANS: &str = "plans";
 /// The plan used last: it opens on start.
 pub const CURRENT: &str = "current";
+/// The professional signed in on this phone: their session token and account
+/// (`professional::SignedIn`). Kept apart from the plans: signing out forgets only this, and
+/// the plans (each with its own device token) stay.
+pub const PROFESSIONAL: &str = "professional";
 /// Before a phone could hold several plans: its one shared plan, its imported plan, and why the
 /// server no longer let it sync. Read once and moved into [`PLANS`] and [`access_key`].
 const OLD_SESSION: &str = "session";

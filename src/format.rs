@@ -166,6 +166,68 @@ pub fn refusal(i18n: I18nContext<Locale>, code: &str) -> String {
     }
 }
 
+/// What went wrong with a professional's call (enrolling, signing in, the administrator's), and
+/// what to do.
+pub fn account_problem(i18n: I18nContext<Locale>, e: &crate::sync::SyncError) -> String {
+    use crate::sync::SyncError;
+    let code = match e {
+        SyncError::Offline => return tu_string!(i18n, account_offline).to_string(),
+        SyncError::Malformed | SyncError::Storage(_) => {
+            return tu_string!(i18n, error_storage).to_string()
+        }
+        SyncError::Rejected { code, .. } => code.as_str(),
+    };
+    match code {
+        "enrolment_used" => tu_string!(i18n, enrol_used),
+        "enrolment_expired" => tu_string!(i18n, enrol_expired),
+        "enrolment_revoked" => tu_string!(i18n, enrol_revoked),
+        "enrolment_unknown" => tu_string!(i18n, enrol_unknown),
+        "passkey_refused" => tu_string!(i18n, passkey_refused),
+        "passkey_unknown" => tu_string!(i18n, passkey_unknown),
+        "ceremony_expired" => tu_string!(i18n, ceremony_expired),
+        "too_many_attempts" => tu_string!(i18n, too_many_attempts),
+        "account_deactivated" => tu_string!(i18n, account_deactivated),
+        "not_an_administrator" => tu_string!(i18n, not_an_administrator),
+        c if c.starts_with("session_") => tu_string!(i18n, session_ended),
+        other => return refusal(i18n, other),
+    }
+    .to_string()
+}
+
+/// Why the browser's passkey ceremony did not go through.
+pub fn passkey_problem(i18n: I18nContext<Locale>, e: &crate::passkey::PasskeyError) -> String {
+    use crate::passkey::PasskeyError;
+    match e {
+        PasskeyError::Cancelled => tu_string!(i18n, passkey_cancelled).to_string(),
+        PasskeyError::Unsupported => tu_string!(i18n, passkey_unsupported).to_string(),
+        PasskeyError::AlreadyHere => tu_string!(i18n, passkey_already_here).to_string(),
+        PasskeyError::Failed(reason) => {
+            tu_string!(i18n, passkey_failed, reason = reason.clone()).to_string()
+        }
+    }
+}
+
+/// A line of the access log's action (a stable key: `read`, `signed_in`, …) in words; a key this
+/// version does not know is shown as it is.
+pub fn access_action(locale: Locale, action: &str) -> String {
+    match action {
+        "read" => td_string!(locale, log_read),
+        "changed" => td_string!(locale, log_changed),
+        "founded" => td_string!(locale, log_founded),
+        "signed_in" => td_string!(locale, log_signed_in),
+        "enrolled" => td_string!(locale, log_enrolled),
+        "invited" => td_string!(locale, log_invited),
+        "invited_professional" => td_string!(locale, log_invited_professional),
+        "signed_out" => td_string!(locale, log_signed_out),
+        "withdrew_enrolment" => td_string!(locale, log_withdrew_enrolment),
+        "handed_over" => td_string!(locale, log_handed_over),
+        "deactivated" => td_string!(locale, log_deactivated),
+        "device_registered" => td_string!(locale, log_device_registered),
+        other => return other.replace('_', " "),
+    }
+    .to_string()
+}
+
 /// A tab's name in the tab bar (`route::TABS`); other screens have none.
 pub fn tab_label(locale: Locale, tab: Screen) -> &'static str {
     match tab {

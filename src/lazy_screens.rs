@@ -11,9 +11,10 @@ use leptos::prelude::*;
 
 pub use crate::chunk::ChunkUnavailable;
 use crate::pages::{
-    choose_role::ChooseRole, contacts::Contacts, evaluations::Evaluations, goal::GoalPage,
-    goals::Goals, join::Join, log_contact::LogContact, members::Members, more::More,
-    network::Network, new_plan::NewPlanForm, phases::Phases, summary::Summary,
+    admin::Admin, choose_role::ChooseRole, contacts::Contacts, enrol::Enrol,
+    evaluations::Evaluations, goal::GoalPage, goals::Goals, join::Join, log_contact::LogContact,
+    members::Members, more::More, network::Network, new_plan::NewPlanForm, phases::Phases,
+    sign_in::SignIn, summary::Summary,
 };
 use crate::route::{Nav, Screen};
 
@@ -41,6 +42,10 @@ pub fn other_screen(
         (Screen::Evaluations, Some(role)) => view! { <Evaluations role/> }.into_any(),
         (Screen::More, _) => view! { <More nav/> }.into_any(),
         (Screen::Summary, _) => view! { <Summary/> }.into_any(),
+        // The professional's screens: with their passkey code, only ever in this chunk.
+        (Screen::Enrol, _) => view! { <Enrol nav/> }.into_any(),
+        (Screen::SignIn, _) => view! { <SignIn nav/> }.into_any(),
+        (Screen::Admin, _) => view! { <Admin nav/> }.into_any(),
         // The shell draws home, Mijn gezinnen, the role choice and "not found" itself.
         _ => view! { <ChooseRole role nav/> }.into_any(),
     })

@@ -5,6 +5,7 @@
 //! first module opens the plan and draws home itself (`glance.rs`), and the Leptos app, in a
 //! chunk fetched meanwhile (`start_app`), then takes over.
 
+mod accounts;
 mod address;
 mod app;
 mod chunk;
@@ -17,7 +18,9 @@ mod home_top;
 mod lazy_screens;
 mod notice;
 mod pages;
+mod passkey;
 mod plans;
+mod professional;
 mod pwa;
 mod reminders;
 mod route;

@@ -1166,8 +1166,13 @@ impl Plans {
             .update_value(|kept| kept.retain(|k| k.derived.id != plan));
     }
 
-    /// Starts a new shared plan on the server, with this device as its foster-care worker's.
-    pub async fn found(self, new: koers_core::founding::NewPlan) -> Result<PlanId, SyncError> {
+    /// Starts a new shared plan on the server, with this device as its foster-care worker's:
+    /// only a signed-in professional may (`session`, their session token).
+    pub async fn found(
+        self,
+        new: koers_core::founding::NewPlan,
+        session: Option<&str>,
+    ) -> Result<PlanId, SyncError> {
         let (log, node) = self
             .device
             .with_value(|d| d.as_ref().map(|d| (d.log.clone(), d.node)))
@@ -1179,24 +1184,53 @@ impl Plans {
             js_sys::Date::now() as u64,
             Uuid::new_v4,
         );
-        let session = sync::create_plan(&ops).await?;
+        let session = sync::create_plan(&ops, session).await?;
         log.append_remote(&ops).await?;
-        self.add_shared(&log, session).await
+        self.add_shared(&log, session, true).await
     }
 
     /// Joins the plan an invite code is for; this device then speaks for the invite's member in
     /// it. Every other plan on the phone stays as it is; an invite to a plan the phone already
     /// holds renews its membership (a phone the server forgot, say) and keeps its changes.
-    pub async fn join(self, code: &str) -> Result<(PlanId, Role), SyncError> {
-        let session = sync::accept_invite(code).await?;
+    /// `professional`: a signed-in professional's session token, so the plan joins their
+    /// account's caseload too.
+    pub async fn join(
+        self,
+        code: &str,
+        professional: Option<&str>,
+    ) -> Result<(PlanId, Role), SyncError> {
+        let session = sync::accept_invite(code, professional).await?;
         let log = self.log().ok_or(SyncError::Malformed)?;
         let role = session.role;
-        Ok((self.add_shared(&log, session).await?, role))
+        Ok((self.add_shared(&log, session, true).await?, role))
+    }
+
+    /// Adds one plan of a signed-in professional's caseload (a device registered for this phone
+    /// in it) as a joined plan is added, but without showing it: a caseload of twenty plans is
+    /// added one after the other, each replayed once for its overview row only. The caller
+    /// follows them all at the end ([`Plans::follow`]).
+    pub async fn add_to_caseload(self, session: Session) -> Result<PlanId, SyncError> {
+        let log = self.log().ok_or(SyncError::Malformed)?;
+        let plan = self.add_shared(&log, session, false).await?;
+        self.refresh_overview(plan, 0).await;
+        Ok(plan)
+    }
+
+    /// Follows the server's event stream for every shared plan on the phone now, and runs a
+    /// round for all of them (after plans were added with [`Plans::add_to_caseload`]).
+    pub fn follow(self) {
+        self.listen();
+        self.sync_now();
     }
 
     /// Adds `session`'s plan to this phone (or renews its membership): stored (first, so a closed
-    /// tab keeps it), pulled, shown and followed.
-    async fn add_shared(self, log: &Rc<OpLog>, session: Session) -> Result<PlanId, SyncError> {
+    /// tab keeps it), pulled, and, when `show`n (or already the plan shown), shown and followed.
+    async fn add_shared(
+        self,
+        log: &Rc<OpLog>,
+        session: Session,
+        show: bool,
+    ) -> Result<PlanId, SyncError> {
         let plan = session.plan;
         let mut plans: Vec<Membership> = self
             .entries
@@ -1249,12 +1283,14 @@ impl Plans {
         });
         // Shown from the log as the round left it (whatever the round's outcome).
         self.forget_kept(plan);
-        if self.shown_plan() == Some(plan) {
-            // Renewed: read anew.
-            self.plan.set(None);
+        if show || self.shown_plan() == Some(plan) {
+            if self.shown_plan() == Some(plan) {
+                // Renewed: read anew.
+                self.plan.set(None);
+            }
+            self.open_plan(plan).await?;
+            self.listen();
         }
-        self.open_plan(plan).await?;
-        self.listen();
         if let Ok(rounds) = round {
             for (plan, result) in rounds {
                 let result = result.map(|r| sync::Round {
@@ -1365,7 +1401,9 @@ impl Plans {
         Ok(())
     }
 
-    fn log(self) -> Option<Rc<OpLog>> {
+    /// The phone's log (for the device facts of the screens' own state, such as a
+    /// professional's session); `None` when it could not be opened.
+    pub fn log(self) -> Option<Rc<OpLog>> {
         self.device
             .with_value(|d| d.as_ref().map(|d| d.log.clone()))
     }

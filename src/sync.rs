@@ -131,15 +131,30 @@ struct PullResponse {
     more: bool,
 }
 
+/// A device registered for this phone in a plan: an invite accepted, or a signed-in
+/// professional's phone added to one of their plans (`accounts::register_device`).
 #[derive(Deserialize)]
-struct Joined {
+pub(crate) struct Joined {
     plan: PlanId,
     member: MemberId,
     role: Role,
     device_token: String,
 }
 
-async fn call(
+impl From<Joined> for Session {
+    fn from(joined: Joined) -> Session {
+        Session {
+            plan: joined.plan,
+            member: joined.member,
+            role: joined.role,
+            token: joined.device_token,
+        }
+    }
+}
+
+/// One request to the server: the answer's text, or why there is none. `token` goes as
+/// `Authorization: Bearer` (a device's token, or a professional's session).
+pub(crate) async fn call(
     method: &str,
     url: &str,
     token: Option<&str>,
@@ -182,23 +197,20 @@ async fn call(
     })
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, SyncError> {
+pub(crate) fn parse<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, SyncError> {
     serde_json::from_str(text).map_err(|_| SyncError::Malformed)
 }
 
-/// Redeems an invite code: this device joins the invite's plan as its member.
-pub async fn accept_invite(code: &str) -> Result<Session, SyncError> {
+/// Redeems an invite code: this device joins the invite's plan as its member. With a signed-in
+/// professional's `session`, the plan also becomes part of their account's caseload.
+pub async fn accept_invite(code: &str, session: Option<&str>) -> Result<Session, SyncError> {
     let body = serde_json::json!({ "code": code, "device_name": device_name() }).to_string();
-    let joined: Joined = parse(&call("POST", "/api/invites/accept", None, Some(body)).await?)?;
-    Ok(Session {
-        plan: joined.plan,
-        member: joined.member,
-        role: joined.role,
-        token: joined.device_token,
-    })
+    let joined: Joined = parse(&call("POST", "/api/invites/accept", session, Some(body)).await?)?;
+    Ok(joined.into())
 }
 
-fn device_name() -> String {
+/// How this phone is named in the lists of phones ("Android", "iPhone", …).
+pub(crate) fn device_name() -> String {
     let agent = leptos::prelude::window()
         .navigator()
         .user_agent()
@@ -573,10 +585,11 @@ struct Created {
 }
 
 /// Registers a new plan (its founding operations) on the server; this device becomes the
-/// founder's, a foster-care worker.
-pub async fn create_plan(ops: &[Op]) -> Result<Session, SyncError> {
+/// founder's, a foster-care worker. Only a signed-in professional may (`session`, else the
+/// server answers 401 `session_missing`): the plan belongs to their organisation.
+pub async fn create_plan(ops: &[Op], session: Option<&str>) -> Result<Session, SyncError> {
     let body = serde_json::json!({ "ops": ops, "device_name": device_name() }).to_string();
-    let created: Created = parse(&call("POST", "/api/plans", None, Some(body)).await?)?;
+    let created: Created = parse(&call("POST", "/api/plans", session, Some(body)).await?)?;
     Ok(Session {
         plan: created.plan,
         member: created.member,

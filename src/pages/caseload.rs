@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use crate::format;
 use crate::i18n::*;
 use crate::plans::use_plans;
+use crate::professional::use_professional;
 use crate::route::{Link, Nav, Screen};
 
 /// Which rows the list shows.
@@ -48,8 +49,16 @@ pub fn Caseload(nav: Nav) -> impl IntoView {
             rows
         })
     });
+    let professional = use_professional();
+    // An administrator's own screen is reached from here, the professional's start.
+    let admin = Memo::new(move |_| {
+        professional
+            .signed_in
+            .with(|s| s.as_ref().is_some_and(|s| s.account.admin))
+    });
     let worker = Memo::new(move |_| {
-        crate::settings::stored_role() == Some(koers_core::Role::FosterCareWorker)
+        professional.signed_in.with(Option::is_some)
+            || crate::settings::stored_role() == Some(koers_core::Role::FosterCareWorker)
             || plans.entries.with(|p| {
                 p.iter().any(|e| {
                     e.membership
@@ -111,6 +120,9 @@ pub fn Caseload(nav: Nav) -> impl IntoView {
         // A foster-care worker starts her families' plans here (and from the example's home).
         <Show when=move || worker.get()>
             <Link nav to=Screen::NewPlan class="button wide" testid="new-plan-link">{tu_string!(i18n, new_plan_title)}</Link>
+        </Show>
+        <Show when=move || admin.get()>
+            <Link nav to=Screen::Admin class="button wide" testid="admin-link">{tu_string!(i18n, admin_title)}</Link>
         </Show>
     }
 }

@@ -3,7 +3,7 @@ use leptos::prelude::*;
 
 use crate::format;
 use crate::i18n::*;
-use crate::route::{Nav, Screen};
+use crate::route::{Link, Nav, Screen};
 
 /// "Wie ben jij?": the device remembers the choice.
 #[component]
@@ -24,6 +24,10 @@ pub fn ChooseRole(role: RwSignal<Option<Role>>, nav: Nav) -> impl IntoView {
                     }
                 }).collect_view()}
             </div>
+            // Professionals sign in instead: their plans come with them.
+            <p>
+                <Link nav to=Screen::SignIn testid="sign-in-link">{tu_string!(i18n, pro_sign_in_link)}</Link>
+            </p>
         </section>
     }
 }

@@ -3,6 +3,7 @@ use leptos::prelude::*;
 
 use crate::i18n::*;
 use crate::plans::use_plans;
+use crate::professional::{ends_session, use_professional};
 use crate::route::{Nav, Screen};
 use crate::sync::SyncError;
 
@@ -10,6 +11,7 @@ use crate::sync::SyncError;
 #[component]
 pub fn Join(role: RwSignal<Option<Role>>, nav: Nav) -> impl IntoView {
     let plans = use_plans();
+    let professional = use_professional();
     let i18n = use_i18n();
     let problem = RwSignal::new(None::<String>);
     // The code travels in the fragment, so it never reaches a server log.
@@ -24,7 +26,15 @@ pub fn Join(role: RwSignal<Option<Role>>, nav: Nav) -> impl IntoView {
             problem.set(Some(tu_string!(i18n, invite_unknown).to_string()));
             return;
         }
-        match plans.join(&code).await {
+        // A signed-in professional's session goes along: the plan joins their caseload too.
+        // One the server no longer takes is forgotten, and the phone joins as any phone does.
+        let session = professional.token().await;
+        let mut joined = plans.join(&code, session.as_deref()).await;
+        if matches!(&joined, Err(e) if session.is_some() && ends_session(e)) {
+            professional.forget().await;
+            joined = plans.join(&code, None).await;
+        }
+        match joined {
             Ok((plan, r)) => {
                 role.set(Some(r));
                 nav.open(plan, Screen::Home);

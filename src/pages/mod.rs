@@ -1,6 +1,8 @@
+pub mod admin;
 pub mod caseload;
 pub mod choose_role;
 pub mod contacts;
+pub mod enrol;
 pub mod evaluations;
 pub mod goal;
 pub mod goals;
@@ -12,4 +14,5 @@ pub mod more;
 pub mod network;
 pub mod new_plan;
 pub mod phases;
+pub mod sign_in;
 pub mod summary;

@@ -2,6 +2,7 @@
 //! visits for the phone's calendar, a printout for a meeting, and reminders as notifications.
 //! And taking Koers off this phone.
 
+use koers_core::Role;
 use leptos::prelude::*;
 
 use crate::components::download::{download, file_stem};
@@ -9,6 +10,7 @@ use crate::components::notice::NoticeBar;
 use crate::format;
 use crate::i18n::*;
 use crate::plans::{use_plans, ImportFailure, Notice, Plans, WipeError};
+use crate::professional::use_professional;
 use crate::reminders;
 use crate::route::{Link, Nav, Screen};
 use leptos_i18n::I18nContext;
@@ -108,8 +110,90 @@ pub fn More(nav: Nav) -> impl IntoView {
             <Link nav to=Screen::Summary class="button wide" testid="summary-link">{tu_string!(i18n, summary_open)}</Link>
         </section>
         <reminders::NotificationSwitch/>
+        <Account nav/>
         <LeavePlan/>
         <WipePhone/>
+    }
+}
+
+/// The professional signed in on this phone, with "Afmelden" (and "Beheer" for an
+/// administrator); for a professional's role without a session, the way to sign in.
+#[component]
+fn Account(nav: Nav) -> impl IntoView {
+    let plans = use_plans();
+    let professional = use_professional();
+    let i18n = use_i18n();
+    let busy = RwSignal::new(false);
+    // The server could not be reached: asked once more before forgetting the session anyway.
+    let offline = RwSignal::new(false);
+    let signed_in = Memo::new(move |_| {
+        professional.signed_in.with(|s| {
+            s.as_ref().map(|s| {
+                let a = &s.account;
+                (a.name.clone(), a.organisation.name.clone(), a.admin)
+            })
+        })
+    });
+    let professional_role = move || {
+        plans.session.with(|s| {
+            s.as_ref().is_some_and(|s| {
+                matches!(
+                    s.role,
+                    Role::FosterCareWorker | Role::Guardian | Role::CareWorker
+                )
+            })
+        })
+    };
+    let sign_out = move |_| {
+        let anyway = offline.get_untracked();
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            match professional.sign_out().await {
+                Err(crate::sync::SyncError::Offline) if !anyway => offline.set(true),
+                Err(crate::sync::SyncError::Offline) => professional.forget().await,
+                Err(e) => plans.notice.set(Some(Notice {
+                    text: format::account_problem(i18n, &e),
+                    is_error: true,
+                })),
+                Ok(()) => {}
+            }
+            if professional.signed_in.with_untracked(Option::is_none) {
+                offline.set(false);
+                plans.notice.set(Some(Notice {
+                    text: tu_string!(i18n, signed_out).to_string(),
+                    is_error: false,
+                }));
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        {move || match signed_in.get() {
+            Some((name, organisation, admin)) => Some(view! {
+                <section class="card" aria-labelledby="account-title" data-testid="account">
+                    <h2 id="account-title">{tu_string!(i18n, account_title)}</h2>
+                    <p data-testid="signed-in-account">
+                        {tu_string!(i18n, pro_signed_in_as, name = name, organisation = organisation).to_string()}
+                        {admin.then(|| format!(" · {}", tu_string!(i18n, account_admin)))}
+                    </p>
+                    {admin.then(|| view! {
+                        <Link nav to=Screen::Admin class="button wide" testid="admin-link">{tu_string!(i18n, admin_title)}</Link>
+                    })}
+                    <p>{tu_string!(i18n, sign_out_intro)}</p>
+                    {move || offline.get().then(|| view! { <p class="alert" role="alert">{tu_string!(i18n, sign_out_offline)}</p> })}
+                    <button type="button" class="button wide" disabled=busy on:click=sign_out data-testid="sign-out">
+                        {move || if offline.get() { tu_string!(i18n, sign_out_anyway) } else { tu_string!(i18n, sign_out) }}
+                    </button>
+                </section>
+            }.into_any()),
+            None if professional_role() => Some(view! {
+                <section class="card" aria-labelledby="account-title">
+                    <h2 id="account-title">{tu_string!(i18n, account_title)}</h2>
+                    <Link nav to=Screen::SignIn class="button wide" testid="sign-in-link">{tu_string!(i18n, pro_sign_in_link)}</Link>
+                </section>
+            }.into_any()),
+            None => None,
+        }}
     }
 }
 
@@ -168,6 +252,7 @@ fn LeavePlan() -> impl IntoView {
 #[component]
 fn WipePhone() -> impl IntoView {
     let plans = use_plans();
+    let professional = use_professional();
     let i18n = use_i18n();
     let asking = RwSignal::new(false);
     let busy = RwSignal::new(false);
@@ -201,6 +286,9 @@ fn WipePhone() -> impl IntoView {
         let anyway = not_signed_out.get_untracked();
         leptos::task::spawn_local(async move {
             if confirmed(plans, i18n, busy, not_signed_out, plans.wipe(anyway)).await {
+                // A professional's session too stops working on the server (when it can be
+                // reached: it expires by itself otherwise).
+                let _ = professional.sign_out().await;
                 // A fresh start: the role choice and the example plan, as on a new phone.
                 drop(window().location().replace("/"));
             }

@@ -5,7 +5,8 @@ use leptos::prelude::*;
 use crate::format;
 use crate::i18n::*;
 use crate::plans::use_plans;
-use crate::route::{Nav, Screen};
+use crate::professional::use_professional;
+use crate::route::{Link, Nav, Screen};
 use crate::sync::SyncError;
 
 const ROLES: [Role; 5] = [
@@ -35,9 +36,42 @@ impl Person {
 }
 
 /// The foster-care worker starts a shared plan: the child, the start date and who takes part.
+/// Only a signed-in professional may (the plan belongs to their organisation): anyone else is
+/// asked to sign in first.
 #[component]
 pub fn NewPlanForm(nav: Nav) -> impl IntoView {
+    let i18n = use_i18n();
+    let professional = use_professional();
+    // Drawn anew only when this changes, not when the account is refreshed: the form keeps
+    // what was typed.
+    let signed_in = Memo::new(move |_| {
+        professional
+            .read
+            .get()
+            .then(|| professional.signed_in.with(Option::is_some))
+    });
+    // Why the form went away: the server ended the session while founding.
+    let ended = RwSignal::new(None::<String>);
+    view! {
+        <h1>{tu_string!(i18n, new_plan_title)}</h1>
+        {move || match signed_in.get() {
+            None => view! { <p class="muted" role="status">{tu_string!(i18n, screen_loading)}</p> }.into_any(),
+            Some(false) => view! {
+                <section class="card" data-testid="sign-in-first">
+                    {move || ended.get().map(|p| view! { <p class="alert" role="alert">{p}</p> })}
+                    <p>{tu_string!(i18n, new_plan_sign_in_first)}</p>
+                    <Link nav to=Screen::SignIn class="button primary wide" testid="sign-in-link">{tu_string!(i18n, pro_sign_in_title)}</Link>
+                </section>
+            }.into_any(),
+            Some(true) => view! { <Founding nav ended/> }.into_any(),
+        }}
+    }
+}
+
+#[component]
+fn Founding(nav: Nav, ended: RwSignal<Option<String>>) -> impl IntoView {
     let plans = use_plans();
+    let professional = use_professional();
     let i18n = use_i18n();
     let today = chrono::Local::now().date_naive();
     let child = RwSignal::new(String::new());
@@ -77,22 +111,26 @@ pub fn NewPlanForm(nav: Nav) -> impl IntoView {
         saving.set(true);
         problem.set(None);
         leptos::task::spawn_local(async move {
-            match plans.found(new).await {
+            let session = professional.token().await;
+            let founded = plans.found(new, session.as_deref()).await;
+            match professional.checked(founded).await {
                 Ok(plan) => nav.open(plan, Screen::Members),
                 Err(e) => {
                     saving.set(false);
-                    problem.set(Some(match e {
+                    let text = match e {
                         SyncError::Offline => tu_string!(i18n, new_plan_offline).to_string(),
-                        SyncError::Rejected { code, .. } => crate::format::refusal(i18n, &code),
+                        e @ SyncError::Rejected { .. } => crate::format::account_problem(i18n, &e),
                         _ => tu_string!(i18n, error_storage).to_string(),
-                    }));
+                    };
+                    // A session that ended takes the form away: said where the sign-in is.
+                    ended.set(Some(text.clone()));
+                    problem.set(Some(text));
                 }
             }
         });
     };
 
     view! {
-        <h1>{tu_string!(i18n, new_plan_title)}</h1>
         <p>{tu_string!(i18n, new_plan_intro)}</p>
         <form class="card form" novalidate on:submit=submit data-testid="new-plan-form">
             <label class="field">
