@@ -28,7 +28,8 @@ export default defineConfig({
   retries: 0,
   reporter: [["list"]],
   use: {
-    baseURL: `http://127.0.0.1:${port}`,
+    // localhost, not 127.0.0.1: passkeys need a domain name (the server's KOERS_PUBLIC_URL, set by serve.sh).
+    baseURL: `http://localhost:${port}`,
     locale: "nl-NL",
     timezoneId: "Europe/Amsterdam",
     viewport: { width: 390, height: 844 },
@@ -51,7 +52,7 @@ export default defineConfig({
   },
   webServer: {
     command: `bash tests/e2e/serve.sh ${port} ${process.env.KOERS_E2E_ROOT}`,
-    url: `http://127.0.0.1:${port}/healthz`,
+    url: `http://localhost:${port}/healthz`,
     reuseExistingServer: false,
     timeout: 30_000,
     stdout: "pipe",

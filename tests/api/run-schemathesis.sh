@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
 # Property-based API test: starts the debug server (target/debug/koers-server, built by
-# scripts/test.sh; KOERS_SERVER_BIN overrides) on 127.0.0.1:8096 with a temporary data folder,
-# founds a plan through the API and runs Schemathesis against /api/openapi.json with the
-# foster-care worker's device token.
+# scripts/test.sh; KOERS_SERVER_BIN overrides) on 127.0.0.1:8096 (public address
+# http://localhost:8096: passkeys need a domain name) with a temporary data folder, enrols the
+# first administrator with a software passkey (tests/api/professionals.ts, run by node after
+# esbuild), founds a plan through the API as that administrator and runs Schemathesis against
+# /api/openapi.json with the administrator's session token (operations of the `session_token`
+# scheme) and the foster-care worker's device token (those of `device_token`).
 # Fails (non-zero) on any 5xx, and on any response that is not what the document says.
-# Needs .venv-test (scripts/setup.sh --test).
+# Needs .venv-test (scripts/setup.sh --test) and node_modules (esbuild).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-ADDR=127.0.0.1:8096
-BASE="http://$ADDR"
+PORT=8096
+ADDR=127.0.0.1:$PORT
+BASE="http://localhost:$PORT"
 SERVER=${KOERS_SERVER_BIN:-target/debug/koers-server}
 SCHEMATHESIS=.venv-test/bin/schemathesis
 [ -x "$SERVER" ] || { echo "$SERVER is missing: run cargo build -p koers-server first." >&2; exit 2; }
 [ -x "$SCHEMATHESIS" ] || { echo "$SCHEMATHESIS is missing: run scripts/setup.sh --test first." >&2; exit 2; }
 [ -f dist/index.html ] || { echo "dist/index.html is missing: run scripts/build.sh first." >&2; exit 2; }
+ESBUILD=node_modules/.bin/esbuild
+[ -x "$ESBUILD" ] || { echo "$ESBUILD is missing: run npm ci first." >&2; exit 2; }
 
 work=$(mktemp -d)
 server_pid=
@@ -27,7 +33,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-KOERS_ADDR=$ADDR KOERS_DATA="$work/data" KOERS_DIST=dist RUST_LOG=warn \
+KOERS_ADDR=$ADDR KOERS_PUBLIC_URL=$BASE KOERS_DATA="$work/data" KOERS_DIST=dist RUST_LOG=warn \
   "$SERVER" >"$work/server.log" 2>&1 &
 server_pid=$!
 
@@ -40,14 +46,24 @@ for _ in $(seq 1 100); do
 done
 curl -fsS "$BASE/healthz" >/dev/null
 
-# Found a plan: the worker's own member (name, role foster_care_worker), the child's name, a
-# parent member and a goal; then registers a device for the parent and opens one more invite, so
-# that the device and invite paths have real ids to work on (the worker's own device is never
-# revoked). Prints "<plan> <worker's token> <parent's device> <open invite>".
-read -r PLAN TOKEN DEVICE INVITE < <(python3 - "$BASE" <<'PY'
+# Professionals: the first administrator (from the link the server printed), a second session of
+# hers (for the sign-out operation, so that the first one lasts the whole run), a colleague (for
+# the deactivation path) and an open enrolment (for the revocation path).
+"$ESBUILD" tests/api/professionals.ts --bundle --platform=node --format=esm --log-level=warning \
+  --outfile="$work/professionals.mjs"
+read -r SESSION SPARE_SESSION ACCOUNT ENROLMENT < <(node "$work/professionals.mjs" "$BASE" "$work/server.log")
+[ -n "$ENROLMENT" ] || { echo "Enrolling the professionals failed (see above)." >&2; exit 1; }
+
+# Found a plan, as the signed-in administrator: the worker's own member (name, role
+# foster_care_worker), the child's name, a parent member and a goal; then registers a device for
+# the parent and opens one more invite, so that the device and invite paths have real ids to work
+# on (the worker's own device is never revoked), and registers one more device for the parent,
+# whose token the token renewal gets (a renewal ends the old token). Prints
+# "<plan> <worker's token> <parent's device> <open invite> <spare device token>".
+read -r PLAN TOKEN DEVICE INVITE SPARE_TOKEN < <(python3 - "$BASE" "$SESSION" <<'PY'
 import json, random, sys, time, urllib.request, uuid
 
-base = sys.argv[1]
+base, session = sys.argv[1], sys.argv[2]
 plan, worker, parent, goal = (str(uuid.uuid4()) for _ in range(4))
 node = f"{random.getrandbits(64):016x}"
 millis = int(time.time() * 1000)
@@ -85,15 +101,18 @@ def post(path, body, token=None):
     with urllib.request.urlopen(request) as response:
         return json.load(response)
 
-created = post("/api/plans", {"ops": ops, "device_name": "schemathesis"})
+created = post("/api/plans", {"ops": ops, "device_name": "schemathesis"}, session)
 token = created["device_token"]
 invites = f"/api/plans/{plan}/invites"
 code = post(invites, {"member": parent}, token)["code"]
 device = post("/api/invites/accept", {"code": code, "device_name": "parent"})["device"]
 invite = post(invites, {"member": parent, "days": 1}, token)["invite"]
-print(plan, token, device, invite)
+spare_code = post(invites, {"member": parent}, token)["code"]
+spare = post("/api/invites/accept", {"code": spare_code, "device_name": "spare"})["device_token"]
+print(plan, token, device, invite, spare)
 PY
 )
+[ -n "$SPARE_TOKEN" ] || { echo "Founding the plan failed (see above)." >&2; exit 1; }
 echo "Plan $PLAN created; running Schemathesis against $BASE/api/openapi.json"
 
 # Path parameters: real ids (random ones only ever get 404); a real token for the event stream.
@@ -105,6 +124,8 @@ max-stream-events = 1
 "path.plan" = "$PLAN"
 "path.device" = "$DEVICE"
 "path.invite" = "$INVITE"
+"path.account" = "$ACCOUNT"
+"path.enrolment" = "$ENROLMENT"
 # The one event stream for all of a phone's plans takes the tokens in its query.
 "query.tokens" = "$TOKEN"
 
@@ -114,11 +135,29 @@ database = "none"
 # No state left behind in the project (each run starts from a fresh server anyway).
 [cache]
 enabled = false
+
+# Each operation gets the token of the scheme its document names: a signed-in professional's
+# session (the administrator's) or the worker's device. Without one (or with the other kind) the
+# server answers 401/403, which the document lists, so those are no failures either.
+[auth.openapi.session_token]
+bearer = "$SESSION"
+
+[auth.openapi.device_token]
+bearer = "$TOKEN"
+
+# Two operations end the token they are called with: they get tokens of their own, so that the
+# rest of the run keeps the administrator's session and the worker's device.
+[[operations]]
+include-name = "DELETE /api/sessions/me"
+headers = { Authorization = "Bearer $SPARE_SESSION" }
+
+[[operations]]
+include-name = "POST /api/plans/{plan}/devices/me/token"
+headers = { Authorization = "Bearer $SPARE_TOKEN" }
 TOML
 
 status=0
 "$SCHEMATHESIS" --config-file "$work/schemathesis.toml" run "$BASE/api/openapi.json" \
-  --header "Authorization: Bearer $TOKEN" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
   --phases examples,coverage,fuzzing \
   --max-examples 300 \
@@ -127,6 +166,15 @@ status=0
   --request-timeout 5 \
   --no-color || status=$?
 
+# The run kept its credentials (else it tested less than it seems): the administrator's session
+# and the worker's device still work.
+for check in "/api/me $SESSION" "/api/plans/$PLAN/devices $TOKEN"; do
+  read -r path token <<<"$check"
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "$BASE$path")
+  if [ "$code" != 200 ]; then
+    echo "GET $path answered $code after the run: an operation ended the token the others need." >&2; status=1
+  fi
+done
 if grep -q 'panicked' "$work/server.log"; then
   echo "The server panicked:" >&2; grep -A3 'panicked' "$work/server.log" >&2; status=1
 fi

@@ -1,6 +1,9 @@
 import { test as base, expect, type APIRequestContext, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from "@playwright/test";
 import { randomUUID } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import AxeBuilder from "@axe-core/playwright";
+import { SoftPasskey } from "./soft-passkey";
 
 // ---------------------------------------------------------------------------------------------
 // The tests' clock. No test may depend on the date or time it runs: every browser context starts
@@ -149,15 +152,135 @@ export async function tab(page: Page, name: string) {
   }
 }
 
-/** As the worker, starts a real (shared) plan for Daan with one parent, Mirjam. */
+/**
+ * Signs `page`'s phone in as a new professional (`name`) of the run's organisation, through the
+ * sign-in screen: the professional is enrolled through the API with a software passkey, which is
+ * then put in the page's virtual passkey device (Chromium's DevTools protocol), as a phone's
+ * platform brings a passkey made on another phone. Ends on "Mijn gezinnen".
+ */
+export async function signInAsProfessional(page: Page, name = "Lotte de Vries"): Promise<Professional> {
+  const professional = await professionalSession(page.request, name);
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("WebAuthn.enable");
+  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    options: { protocol: "ctap2", transport: "internal", hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+  });
+  await cdp.send("WebAuthn.addCredential", { authenticatorId, credential: professional.passkey!.virtualCredential() });
+  await page.goto("/aanmelden");
+  await page.getByTestId("sign-in-passkey").click();
+  await expect(page.getByRole("heading", { name: "Mijn gezinnen" })).toBeVisible();
+  return professional;
+}
+
+/** As a signed-in worker, starts a real (shared) plan for Daan with one parent, Mirjam. */
 export async function startPlanForDaan(page: Page) {
-  await openAs(page, "Pleegzorgbegeleider");
+  await signInAsProfessional(page);
   await page.getByTestId("new-plan-link").click();
   await page.getByLabel("Voornaam van het kind").fill("Daan");
   await page.getByLabel("Je eigen naam").fill("Lotte de Vries");
   await page.getByLabel("Naam", { exact: true }).nth(0).fill("Mirjam");
   await page.getByTestId("create-plan").click();
   await expect(page.getByRole("heading", { name: "Deelnemers en telefoons" })).toBeVisible();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Professionals, through the API with a software passkey (tests/e2e/soft-passkey.ts). The first
+// administrator is enrolled from the one-time link the server prints on its first start
+// (serve.sh keeps its stdout in <root>/server.log); that link works once per database, so the
+// session is kept in a file under the server's folder (KOERS_E2E_ROOT, wiped by serve.sh on every
+// run), not only in this module: Playwright may start a new worker process after a failure.
+
+/** A signed-in professional: the session token, the account as the server gave it, the passkey. */
+export interface Professional {
+  token: string;
+  account: { account: string; name: string; admin: boolean; organisation: { organisation: string; name: string } };
+  /** The professional's passkey (not kept for the cached sessions of `adminSession` and `workerSession`). */
+  passkey?: SoftPasskey;
+}
+
+/** Where a server's files are: `root` (the kill test's own server), else the run's KOERS_E2E_ROOT. */
+export interface ServerFolder {
+  /** The folder with the server's `server.log` and the cached sessions (default: KOERS_E2E_ROOT). */
+  root?: string;
+}
+
+function e2eRoot(root?: string): string {
+  const folder = root ?? process.env.KOERS_E2E_ROOT;
+  if (!folder) throw new Error("KOERS_E2E_ROOT is not set: run the tests through playwright.config.ts.");
+  return folder;
+}
+
+/** An `Authorization` header for a session or device token. */
+export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+/** POSTs, waiting out `429` answers (the server limits enrolment attempts per address). */
+async function postRetrying(request: APIRequestContext, path: string, data: unknown, headers: Record<string, string> = {}) {
+  for (let attempt = 0; ; attempt++) {
+    const answer = await request.post(path, { data, headers });
+    if (answer.status() !== 429 || attempt >= 10) return answer;
+    const wait = Number(answer.headers()["retry-after"] ?? "3");
+    await new Promise((resolve) => setTimeout(resolve, Math.min(Math.max(wait, 1), 15) * 1000));
+  }
+}
+
+/**
+ * Enrols with an enrolment link (`…/inschrijven#<code>`): a new passkey for the link's origin (the
+ * server's public address, to which passkeys are bound), and the session the server answers with.
+ */
+async function enrol(request: APIRequestContext, link: string): Promise<Professional> {
+  const url = new URL(link);
+  const code = url.hash.slice(1);
+  const started = await postRetrying(request, "/api/enrolments/start", { code });
+  expect(started.status(), `POST /api/enrolments/start: ${await started.text()}`).toBe(200);
+  const { ceremony, options } = await started.json();
+  const { passkey, credential } = SoftPasskey.register(options, url.origin);
+  const finished = await postRetrying(request, "/api/enrolments/finish", { ceremony, credential });
+  expect(finished.status(), `POST /api/enrolments/finish: ${await finished.text()}`).toBe(201);
+  const { session_token: token, account } = await finished.json();
+  return { token, account, passkey };
+}
+
+/** A session kept in `<root>/<file>`, or made by `make` and kept there. */
+async function cachedSession(root: string, file: string, make: () => Promise<Professional>): Promise<Professional> {
+  const path = join(root, file);
+  if (existsSync(path)) return JSON.parse(readFileSync(path, "utf8"));
+  const { token, account } = await make();
+  writeFileSync(path, JSON.stringify({ token, account }));
+  return { token, account };
+}
+
+/**
+ * The session of the organisation's first administrator, enrolled once per server (database)
+ * from the link in `<root>/server.log`, and kept in `<root>/admin-session.json`.
+ */
+export async function adminSession(request: APIRequestContext, { root }: ServerFolder = {}): Promise<Professional> {
+  const folder = e2eRoot(root);
+  return cachedSession(folder, "admin-session.json", async () => {
+    const log = join(folder, "server.log");
+    const text = existsSync(log) ? readFileSync(log, "utf8") : "";
+    // A new link on every start until one is used: the last one is this start's.
+    const links = [...text.matchAll(/Open (\S+\/inschrijven#\S+) to set up the first account/g)].map((m) => m[1]);
+    if (links.length === 0) {
+      throw new Error(`${log} has no first-account link ("Open …/inschrijven#… to set up the first account"): the server's stdout goes there through serve.sh, and it prints the link only while its organisation has no account.`);
+    }
+    return enrol(request, links[links.length - 1]);
+  });
+}
+
+/** A new professional (not an administrator) named `name`, enrolled through an administrator's invitation. */
+export async function professionalSession(request: APIRequestContext, name: string, folder: ServerFolder = {}): Promise<Professional> {
+  const admin = await adminSession(request, folder);
+  const invited = await request.post("/api/organisation/enrolments", { headers: bearer(admin.token), data: { name, admin: false } });
+  expect(invited.status(), `POST /api/organisation/enrolments: ${await invited.text()}`).toBe(201);
+  return enrol(request, (await invited.json()).link);
+}
+
+/**
+ * The foster-care worker Lotte de Vries, a professional who founds the plans of `workerPlan`: one
+ * for the whole run (her caseload), kept in `<root>/worker-session.json`.
+ */
+export async function workerSession(request: APIRequestContext, folder: ServerFolder = {}): Promise<Professional> {
+  return cachedSession(e2eRoot(folder.root), "worker-session.json", () => professionalSession(request, "Lotte de Vries", folder));
 }
 
 // The foster-care worker's plan for Sam, made through the API (the worker's own screens for this
@@ -171,8 +294,14 @@ const hlc = (at: number) => `${String(at).padStart(18, "0")}-${String(tick++).pa
  * invites for the worker's own phone, a parent (Mirjam) and a foster family; three goals, and
  * `moreGoals` further goals for the parent. It starts `startDay` days from the tests' today; with
  * `workerConsent` the worker has given her consent. Its changes are stamped at `writtenAt`.
+ * Founded with the session of `professional` (default: `workerSession`, the run's Lotte de Vries);
+ * `root`: the server's folder when it is not the run's (see `adminSession`).
  */
-export async function workerPlan(request: APIRequestContext, { moreGoals = 0, writtenAt = testNow(), child = "Sam", startDay = 0, workerConsent = false } = {}) {
+export async function workerPlan(
+  request: APIRequestContext,
+  { moreGoals = 0, writtenAt = testNow(), child = "Sam", startDay = 0, workerConsent = false, professional = undefined as Professional | undefined, root = undefined as string | undefined } = {},
+) {
+  const founder = professional ?? (await workerSession(request, { root }));
   const plan = randomUUID(), worker = randomUUID(), parent = randomUUID(), foster = randomUUID();
   const goal = { breakfast: randomUUID(), budget: randomUUID(), visits: randomUUID() };
   const op = (entity: string, field: string, value: unknown, at = writtenAt) =>
@@ -193,7 +322,7 @@ export async function workerPlan(request: APIRequestContext, { moreGoals = 0, wr
   for (const [id, title, owner, priority] of goals) {
     ops.push(op(`goal:${id}`, "title", title), op(`goal:${id}`, "owner", owner), op(`goal:${id}`, "priority", priority), op(`goal:${id}`, "status", "open"));
   }
-  const created = await request.post("/api/plans", { data: { ops } });
+  const created = await request.post("/api/plans", { headers: bearer(founder.token), data: { ops } });
   expect(created.status(), await created.text()).toBe(201);
   const { device_token: token } = await created.json();
   const auth = { Authorization: `Bearer ${token}` };
@@ -203,7 +332,7 @@ export async function workerPlan(request: APIRequestContext, { moreGoals = 0, wr
     return (await r.json()).code as string;
   };
   return {
-    plan, goal, parent, worker, auth, child,
+    plan, goal, parent, worker, auth, child, professional: founder,
     workerCode: await invite(worker), parentCode: await invite(parent), fosterCode: await invite(foster),
     /** One change by the worker, stamped now in the tests' time unless `at` says otherwise. */
     push: (entity: string, field: string, value: unknown, at = testNow()) =>

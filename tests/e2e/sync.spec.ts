@@ -82,17 +82,20 @@ test("an invite is single use, and a removed phone loses the plan", async ({ bro
 test("a server killed with SIGKILL and restarted loses nothing; the phone's retry completes", async ({ browser, playwright }) => {
   // A server of this test's own, so it can be killed.
   const { spawn } = await import("node:child_process");
-  const { mkdtempSync } = await import("node:fs");
+  const { closeSync, mkdtempSync, openSync } = await import("node:fs");
   const { tmpdir } = await import("node:os");
   const { join } = await import("node:path");
   const port = 8097;
-  const baseURL = `http://127.0.0.1:${port}`;
+  const baseURL = `http://localhost:${port}`;
   const data = mkdtempSync(join(tmpdir(), "koers-kill-"));
   const start = async () => {
+    // Its stdout (the first administrator's link, for workerPlan's founder) goes to data/server.log.
+    const log = openSync(join(data, "server.log"), "a");
     const server = spawn(process.env.KOERS_SERVER_BIN ?? "target/debug/koers-server", [], {
-      env: { ...process.env, KOERS_ADDR: `127.0.0.1:${port}`, KOERS_DATA: data, KOERS_DIST: `${process.env.KOERS_E2E_ROOT}/dist` },
-      stdio: "ignore",
+      env: { ...process.env, KOERS_ADDR: `127.0.0.1:${port}`, KOERS_DATA: data, KOERS_DIST: `${process.env.KOERS_E2E_ROOT}/dist`, KOERS_PUBLIC_URL: baseURL },
+      stdio: ["ignore", log, "ignore"],
     });
+    closeSync(log);
     await expect.poll(async () => (await fetch(`${baseURL}/healthz`).catch(() => null))?.status, { timeout: 10_000 }).toBe(200);
     // The answer must come from this server, not from another one already on the port.
     expect(server.exitCode, `port ${port} is taken by another process`).toBeNull();
@@ -101,7 +104,7 @@ test("a server killed with SIGKILL and restarted loses nothing; the phone's retr
   let server = await start();
   const request = await playwright.request.newContext({ baseURL });
   try {
-    const w = await workerPlan(request);
+    const w = await workerPlan(request, { root: data });
     const foster = await phone(browser, baseURL, w.fosterCode);
     await foster.context.setOffline(true);
     for (const note of ["Eerste bezoek", "Tweede bezoek", "Derde bezoek"]) {

@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { test, expect, newContext, tab, monthName, TEST_NOW_TEXT } from "./helpers";
+import { test, expect, newContext, tab, monthName, workerSession, TEST_NOW_TEXT } from "./helpers";
 
 // A new phone joining a plan that has been in use for a year: about 5,000 changes, more than one
 // page of the server's answers. The plan is the generated year plan (koers_core::year), put on the
@@ -36,7 +36,14 @@ test.beforeAll(async () => {
 
 test("a parent's phone joins a year-long plan of 5,000 changes by invite, holds every change and shows the whole plan", async ({ browser, request, baseURL }) => {
   test.setTimeout(240_000);
-  const out = execFileSync(seedBin, [baseURL!, TEST_NOW_TEXT], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], timeout: 180_000 });
+  // The plan is founded by a signed-in professional (POST /api/plans wants a session).
+  const founder = await workerSession(request);
+  const out = execFileSync(seedBin, [baseURL!, TEST_NOW_TEXT], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+    timeout: 180_000,
+    env: { ...process.env, KOERS_SESSION_TOKEN: founder.token },
+  });
   const seeded: Seeded = JSON.parse(out);
   expect(seeded.ops).toBeGreaterThan(4_500);
 
