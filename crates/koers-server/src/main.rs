@@ -23,7 +23,7 @@ fn main() -> ExitCode {
         let name = args[1..].join(" ");
         return match runtime.block_on(koers_server::add_organisation_from(&config, &name)) {
             Ok(link) => {
-                println!("Organisation {name:?} added. Open {link} to set up its first account (an administrator's; the link works once, for 7 days).");
+                println!("Organisation {name:?} added. Open {link} to set up the first account (an administrator's; the link works once, for 7 days).");
                 ExitCode::SUCCESS
             }
             Err(err) => fail(&err),

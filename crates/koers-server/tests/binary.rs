@@ -364,3 +364,60 @@ fn a_device_gets_its_event_stream_place_back_when_it_hangs_up() {
     }
     println!("place back after {:?}", started.elapsed());
 }
+
+// Issue 13: a guardian's institution as another organisation on the same server.
+#[test]
+fn add_organisation_prints_its_first_administrators_link() {
+    let dist = common::make_dist();
+    let data = tempfile::tempdir().unwrap();
+    // Without a name: a clear refusal.
+    let out = command("127.0.0.1:0", data.path(), dist.path())
+        .arg("add-organisation")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("without a name"),
+        "{out:?}"
+    );
+    // The port the server will listen on, so that the link is made for its address.
+    let addr = {
+        let probe = TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().to_string()
+    };
+    let port = addr.rsplit(':').next().unwrap();
+    let out = command(&addr, data.path(), dist.path())
+        .args(["add-organisation", "Jeugdbescherming", "Regio"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let printed = String::from_utf8_lossy(&out.stdout);
+    let expected = format!(
+        "Organisation \"Jeugdbescherming Regio\" added. Open http://localhost:{port}/inschrijven#"
+    );
+    assert!(printed.starts_with(&expected), "{printed}");
+    let link = common::professional::link_in_line(&printed).expect("a link");
+
+    // The server on that data still prints its own organisation's first link; the
+    // institution's link enrols the institution's administrator.
+    let mut child = command(&addr, data.path(), dist.path()).spawn().unwrap();
+    let startup = common::startup_line(&mut child);
+    assert!(startup.link.is_some(), "{}", startup.line);
+    assert_ne!(startup.link.as_deref(), Some(link.as_str()));
+    let mut conn = client::Conn::new(&addr);
+    let admin = common::professional::enrol(&link, |path, body| {
+        let reply = conn.call("POST", path, None, Some(body));
+        (reply.status, reply.json)
+    });
+    let me = conn.call("GET", "/api/me", Some(&admin.session), None);
+    assert_eq!(me.status, 200, "{}", me.json);
+    assert_eq!(
+        (
+            me.json["account"]["organisation"]["name"].as_str(),
+            me.json["account"]["admin"].as_bool()
+        ),
+        (Some("Jeugdbescherming Regio"), Some(true))
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -1134,3 +1134,25 @@ async fn enrolment_links_are_rate_limited_per_address() {
     .await
     .is(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts");
 }
+
+#[tokio::test]
+async fn invite_acceptance_is_limited_per_signed_in_account() {
+    let app = App::with_limits(LimitsConfig {
+        attempts_per_address: 100,
+        attempts_per_account: 2,
+        ..LimitsConfig::default()
+    });
+    let admin = first_admin(&app).await;
+    let guardian = professional(&app, &admin, "Ahmed").await;
+    let worker = found(&app, &admin, "Noa").await;
+    for _ in 0..2 {
+        let reply = parent_phone(&app, &worker, Some(&guardian.token)).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+    }
+    let third = parent_phone(&app, &worker, Some(&guardian.token)).await;
+    third.is(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts");
+    assert!(third.headers.contains_key(header::RETRY_AFTER));
+    // Someone else (a family's phone, no session) is not held up by that account.
+    let family = parent_phone(&app, &worker, None).await;
+    assert_eq!(family.status, StatusCode::CREATED, "{family:?}");
+}
