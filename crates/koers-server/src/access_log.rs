@@ -103,27 +103,22 @@ pub async fn log_account(
 
 /// A line for a device's change to a plan.
 pub async fn log_change(state: &AppState, device: &koers_database::DeviceRecord, detail: &str) {
-    let organisation = organisation_of(state, device.plan).await;
-    write(
-        state,
-        AccessEntry {
-            at: koers_database::now(),
-            organisation,
-            account: device.account,
-            device: Some(device.device),
-            plan: Some(device.plan),
-            action: "changed".into(),
-            detail: detail.into(),
-        },
-    )
-    .await;
+    write_for_device(state, device, "changed", detail).await;
 }
 
 /// A line for a device's read of a plan, at most once per [`READ_INTERVAL`].
 pub async fn log_read(state: &AppState, device: &koers_database::DeviceRecord) {
-    if !state.access_log.read_due(device.device, device.plan) {
-        return;
+    if state.access_log.read_due(device.device, device.plan) {
+        write_for_device(state, device, "read", "").await;
     }
+}
+
+async fn write_for_device(
+    state: &AppState,
+    device: &koers_database::DeviceRecord,
+    action: &str,
+    detail: &str,
+) {
     let organisation = organisation_of(state, device.plan).await;
     write(
         state,
@@ -133,8 +128,8 @@ pub async fn log_read(state: &AppState, device: &koers_database::DeviceRecord) {
             account: device.account,
             device: Some(device.device),
             plan: Some(device.plan),
-            action: "read".into(),
-            detail: String::new(),
+            action: action.into(),
+            detail: detail.into(),
         },
     )
     .await;

@@ -37,23 +37,35 @@ fn gone(code: &'static str, message: &str) -> ApiError {
     ApiError::new(StatusCode::GONE, code, message)
 }
 
-/// Why an enrolment cannot be used (`None`: it can).
+fn used() -> ApiError {
+    gone(
+        "enrolment_used",
+        "This link was used already; sign in with your passkey, or ask your administrator for a new link.",
+    )
+}
+
+fn expired() -> ApiError {
+    gone(
+        "enrolment_expired",
+        "This link has expired; ask your organisation's administrator for a new one.",
+    )
+}
+
+fn revoked() -> ApiError {
+    gone(
+        "enrolment_revoked",
+        "This link was withdrawn by your organisation's administrator; ask them for a new one.",
+    )
+}
+
+/// Why an enrolment cannot be used (`None`: it can). The database checks again when it is used.
 fn unusable(record: &EnrolmentRecord) -> Option<ApiError> {
     if record.revoked_at.is_some() {
-        Some(gone(
-            "enrolment_revoked",
-            "This link was withdrawn by your organisation's administrator; ask them for a new one.",
-        ))
+        Some(revoked())
     } else if record.used_at.is_some() {
-        Some(gone(
-            "enrolment_used",
-            "This link was used already; sign in with your passkey, or ask your administrator for a new link.",
-        ))
+        Some(used())
     } else if record.expires_at <= koers_database::now() {
-        Some(gone(
-            "enrolment_expired",
-            "This link has expired; ask your organisation's administrator for a new one.",
-        ))
+        Some(expired())
     } else {
         None
     }
@@ -172,24 +184,9 @@ pub async fn finish_enrolment(
     {
         EnrolmentOutcome::Enrolled(record) => record,
         EnrolmentOutcome::Unknown => return Err(unknown()),
-        EnrolmentOutcome::Used => {
-            return Err(gone(
-                "enrolment_used",
-                "This link was used already; sign in with your passkey, or ask your administrator for a new link.",
-            ))
-        }
-        EnrolmentOutcome::Expired => {
-            return Err(gone(
-                "enrolment_expired",
-                "This link has expired; ask your organisation's administrator for a new one.",
-            ))
-        }
-        EnrolmentOutcome::Revoked => {
-            return Err(gone(
-                "enrolment_revoked",
-                "This link was withdrawn by your organisation's administrator; ask them for a new one.",
-            ))
-        }
+        EnrolmentOutcome::Used => return Err(used()),
+        EnrolmentOutcome::Expired => return Err(expired()),
+        EnrolmentOutcome::Revoked => return Err(revoked()),
     };
     access_log::log_account(&state, &record, None, "enrolled", "").await;
     Ok((

@@ -229,6 +229,15 @@ pub async fn invite_professional(app: &App, admin: &Pro, name: &str, is_admin: b
     reply.json["code"].as_str().unwrap().to_owned()
 }
 
+/// Another organisation on the same server (`koers-server add-organisation`): its first
+/// administrator, enrolled.
+pub async fn other_organisation(app: &App, name: &str) -> Pro {
+    let link = koers_server::add_organisation(&app.db, &Site::local(), name)
+        .await
+        .unwrap();
+    enrol(app, link.split_once('#').unwrap().1).await
+}
+
 pub async fn professional(app: &App, admin: &Pro, name: &str) -> Pro {
     let code = invite_professional(app, admin, name, false).await;
     enrol(app, &code).await
@@ -271,12 +280,23 @@ pub async fn found(app: &App, pro: &Pro, child: &str) -> common::Worker {
 
 /// A device for the parent of `worker`'s plan, through an invite.
 pub async fn parent_phone(app: &App, worker: &common::Worker, session: Option<&str>) -> Reply {
+    member_phone(app, worker, worker.parent, session).await
+}
+
+/// A device for `member` of `worker`'s plan: the worker invites, the phone accepts (signed in
+/// with `session`, or not).
+pub async fn member_phone(
+    app: &App,
+    worker: &common::Worker,
+    member: koers_core::MemberId,
+    session: Option<&str>,
+) -> Reply {
     let invite = app
         .call(
             "POST",
             &format!("/api/plans/{}/invites", worker.plan),
             Some(&worker.token),
-            Some(json!({ "member": worker.parent })),
+            Some(json!({ "member": member })),
         )
         .await;
     assert_eq!(invite.status, StatusCode::CREATED, "{invite:?}");
@@ -761,29 +781,7 @@ async fn a_guardian_takes_part_by_invite_or_with_an_account_of_their_own_organis
     let lotte = professional(&app, &admin, "Lotte").await;
     let worker = found(&app, &lotte, "Noa").await;
     // The guardian's institution has its own organisation on the same server.
-    let institution = koers_database::OrganisationRecord {
-        organisation: koers_database::OrganisationId::new(),
-        name: "Jeugdbescherming Regio".into(),
-        created_at: koers_database::now(),
-    };
-    app.db.create_organisation(&institution).await.unwrap();
-    let code = "first-admin-of-the-institution";
-    app.db
-        .create_enrolment(
-            &koers_database::NewEnrolment {
-                enrolment: koers_database::EnrolmentId::new(),
-                code: koers_server::auth::hash_secret(code),
-                organisation: institution.organisation,
-                name: "Gezinsvoogd Ahmed".into(),
-                admin: true,
-                created_by: None,
-                expires_at: koers_database::now() + chrono::Duration::days(1),
-            },
-            koers_database::now(),
-        )
-        .await
-        .unwrap();
-    let mut ahmed = enrol(&app, code).await;
+    let mut ahmed = other_organisation(&app, "Jeugdbescherming Regio").await;
     // Lotte invites him as the plan's guardian (a member she adds), and he accepts signed in.
     let guardian = koers_core::MemberId(uuid::Uuid::new_v4());
     let mut worker = worker;
@@ -808,22 +806,7 @@ async fn a_guardian_takes_part_by_invite_or_with_an_account_of_their_own_organis
         )
         .await;
     assert_eq!(pushed.status, StatusCode::OK, "{pushed:?}");
-    let invite = app
-        .call(
-            "POST",
-            &format!("/api/plans/{}/invites", worker.plan),
-            Some(&worker.token),
-            Some(json!({ "member": guardian })),
-        )
-        .await;
-    let accepted = app
-        .call(
-            "POST",
-            "/api/invites/accept",
-            Some(&ahmed.token),
-            Some(json!({ "code": invite.json["code"] })),
-        )
-        .await;
+    let accepted = member_phone(&app, &worker, guardian, Some(&ahmed.token)).await;
     assert_eq!(accepted.status, StatusCode::CREATED, "{accepted:?}");
     assert_eq!(accepted.json["role"], json!("guardian"));
     // On his other phone, signed in, the plan is there.
@@ -858,22 +841,7 @@ async fn a_guardian_takes_part_by_invite_or_with_an_account_of_their_own_organis
     .await
     .is(StatusCode::NOT_FOUND, "plan_unknown");
     // A guardian without an account joins like a family member: the plan is that phone's only.
-    let by_invite = app
-        .call(
-            "POST",
-            &format!("/api/plans/{}/invites", worker.plan),
-            Some(&worker.token),
-            Some(json!({ "member": guardian })),
-        )
-        .await;
-    let plain = app
-        .call(
-            "POST",
-            "/api/invites/accept",
-            None,
-            Some(json!({ "code": by_invite.json["code"] })),
-        )
-        .await;
+    let plain = member_phone(&app, &worker, guardian, None).await;
     assert_eq!(plain.status, StatusCode::CREATED, "{plain:?}");
 }
 

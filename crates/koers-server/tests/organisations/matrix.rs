@@ -187,29 +187,7 @@ async fn world() -> World {
         )
         .await;
     // The other organisation, with its administrator and a plan of theirs.
-    let organisation = koers_database::OrganisationRecord {
-        organisation: koers_database::OrganisationId::new(),
-        name: "Andere organisatie".into(),
-        created_at: koers_database::now(),
-    };
-    app.db.create_organisation(&organisation).await.unwrap();
-    let code = uuid::Uuid::new_v4().to_string();
-    app.db
-        .create_enrolment(
-            &koers_database::NewEnrolment {
-                enrolment: koers_database::EnrolmentId::new(),
-                code: koers_server::auth::hash_secret(&code),
-                organisation: organisation.organisation,
-                name: "Beheerder B".into(),
-                admin: true,
-                created_by: None,
-                expires_at: koers_database::now() + chrono::Duration::days(1),
-            },
-            koers_database::now(),
-        )
-        .await
-        .unwrap();
-    let other_admin = enrol(&app, &code).await;
+    let other_admin = other_organisation(&app, "Andere organisatie").await;
     let other_plan = found(&app, &other_admin, "Fenna").await;
     World {
         admin,
