@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Koers needs, skipping whatever is already installed (safe to run again and again).
 #   scripts/setup.sh          build tools: wasm32 target, rust-src, Trunk 0.21, wasm-bindgen-cli, wasm-split-cli,
-#                             npm dev tools
+#                             OpenSSL's headers (libssl-dev, for the server's passkeys), npm dev tools
 #   scripts/setup.sh --test   also the test tools: Debian's Chromium and ChromeDriver, PostgreSQL
 #                             and nginx (the tests start their own throwaway instances; the
 #                             packages' own services are not used), and Schemathesis (PyPI) in
@@ -43,6 +43,14 @@ fi
 if ! cargo install --list | grep -q '^wasm_split_cli_support v0\.2\.4:'; then
   step "Installing wasm-split-cli 0.2.4 (about 1 minute)"
   cargo install wasm_split_cli_support --version 0.2.4 --features build-binary
+fi
+
+# The server checks passkeys with webauthn-rs, which links the system's OpenSSL: its headers and
+# pkg-config to find them (Debian's libssl-dev; the server then needs libssl3 at run time).
+if ! pkg-config --exists openssl 2>/dev/null; then
+  step "Installing OpenSSL's development files (libssl-dev, pkg-config)"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq libssl-dev pkg-config
 fi
 
 # npm dev tools: binaryen's wasm-opt (Debian's breaks the app), esbuild (minifies the scripts), Playwright, axe-core.
