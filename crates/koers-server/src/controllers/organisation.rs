@@ -437,21 +437,28 @@ pub async fn access_log_page(
     }
     let organisation = admin.account.organisation;
     let lines = state.db.access_log(organisation, before, limit).await?;
-    let accounts: HashMap<AccountId, String> = state
+    let mut names: HashMap<AccountId, String> = state
         .db
         .accounts(organisation)
         .await?
         .into_iter()
         .map(|a| (a.account, a.name))
         .collect();
+    // A guardian of another organisation who works on one of this organisation's plans is
+    // named too: what they read or changed is this organisation's business.
+    for account in lines.iter().filter_map(|line| line.account) {
+        if let std::collections::hash_map::Entry::Vacant(entry) = names.entry(account) {
+            let name = state.db.account(account).await?.map(|a| a.name);
+            entry.insert(name.unwrap_or_default());
+        }
+    }
     let entries = lines
         .into_iter()
         .map(|line| AccessLogEntry {
             at: time_text(line.at),
             account: line.account.map(|account| AccountName {
                 account: account.0,
-                // A guardian of another organisation is named by their plan membership only.
-                name: accounts.get(&account).cloned().unwrap_or_default(),
+                name: names.get(&account).cloned().unwrap_or_default(),
             }),
             device: line.device.map(|d| d.to_string()),
             plan: line.plan,

@@ -832,6 +832,28 @@ async fn a_guardian_takes_part_by_invite_or_with_an_account_of_their_own_organis
         .call("GET", "/api/organisation", Some(&ahmed.token), None)
         .await;
     assert_eq!(theirs.json["plans"], json!([]));
+    // The plan's organisation's log names him when his phone reads the plan.
+    let token = accepted.json["device_token"].as_str().unwrap();
+    plan_ops(&app, worker.plan, token).await;
+    let log = app
+        .call(
+            "GET",
+            "/api/organisation/access-log",
+            Some(&admin.token),
+            None,
+        )
+        .await;
+    let read = log.json["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == json!("read") && e["account"]["account"] == json!(ahmed.account))
+        .cloned();
+    assert_eq!(
+        read.map(|e| e["account"]["name"].clone()),
+        Some(json!("Beheerder")),
+        "{log:?}"
+    );
     app.call(
         "POST",
         &format!("/api/organisation/plans/{}/hand-over", worker.plan),
