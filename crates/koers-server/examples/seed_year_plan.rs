@@ -8,9 +8,15 @@
 //! - `<now>`: the tests' "now", RFC 3339 with its offset (default: `$KOERS_TEST_NOW`, else the
 //!   real time). The year plan ends some days before it.
 //!
+//! A plan is founded by a signed-in professional: `KOERS_SESSION_TOKEN` is their session token
+//! (`ks.…`); or else `KOERS_ENROLMENT_LINK` is an enrolment link (`…/inschrijven#<code>`, such as
+//! the one the server prints on its first start), with which this program enrols a professional
+//! with a software passkey (tests/common/passkey.rs) for the link's origin. The link works once:
+//! the session made with it is printed (`session_token`), to run again with.
+//!
 //! Prints one JSON object on stdout: the plan, the invite link, the operation count, a token of
-//! the founder's device (to read the plan from the server), and what a phone must show. Progress
-//! goes to stderr.
+//! the founder's device (to read the plan from the server), the founder's session, and what a
+//! phone must show. Progress goes to stderr.
 //!
 //! Every operation is sent by a device of its own author, as the server demands: the founder's
 //! first operations create the plan (`POST /api/plans`), every other author gets a device through
@@ -31,6 +37,10 @@ use hyper_util::rt::TokioExecutor;
 use koers_core::*;
 use serde_json::{json, Value};
 use uuid::Uuid;
+
+// The tests' software passkey and enrolment (common/mod.rs allows its own dead code).
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 /// The server's largest batch.
 const BATCH: usize = 1000;
@@ -59,8 +69,32 @@ fn main() {
         }),
         None => chrono::Utc::now().fixed_offset(),
     };
-    let summary = seed(&Api::new(base), now);
+    let api = Api::new(base);
+    let session = session(&api);
+    let summary = seed(&api, &session, now);
     println!("{summary}");
+}
+
+/// The session of the professional who founds the plan: `KOERS_SESSION_TOKEN`, or a new one
+/// made by enrolling with `KOERS_ENROLMENT_LINK`.
+fn session(api: &Api) -> String {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    if let Some(token) = var("KOERS_SESSION_TOKEN") {
+        return token.trim().to_owned();
+    }
+    let Some(link) = var("KOERS_ENROLMENT_LINK") else {
+        eprintln!("seed_year_plan: a plan is founded by a signed-in professional: set KOERS_SESSION_TOKEN to their session token, or KOERS_ENROLMENT_LINK to an enrolment link (…/inschrijven#<code>, such as the one the server prints on its first start)");
+        std::process::exit(2);
+    };
+    let professional = common::professional::enrol(link.trim(), |path, body| {
+        let reply = api.call(Method::POST, path, None, Some(body));
+        (reply.status.as_u16(), reply.json)
+    });
+    eprintln!(
+        "seed_year_plan: enrolled as {} with a software passkey",
+        professional.account["name"]
+    );
+    professional.session
 }
 
 fn real_now_millis() -> u64 {
@@ -70,7 +104,7 @@ fn real_now_millis() -> u64 {
         .as_millis() as u64
 }
 
-fn seed(api: &Api, now: DateTime<FixedOffset>) -> Value {
+fn seed(api: &Api, session: &str, now: DateTime<FixedOffset>) -> Value {
     let began = Instant::now();
     let start = now.date_naive() - Days::new(START_DAYS_BEFORE_NOW);
     let ops = year::year_plan_with_ids(start, Uuid::new_v4);
@@ -95,7 +129,7 @@ fn seed(api: &Api, now: DateTime<FixedOffset>) -> Value {
     let created = api.expect(
         Method::POST,
         "/api/plans",
-        None,
+        Some(session),
         Some(&json!({ "ops": &ops[..founding], "device_name": "seed_year_plan" })),
         StatusCode::CREATED,
     );
@@ -183,6 +217,7 @@ fn seed(api: &Api, now: DateTime<FixedOffset>) -> Value {
         "requests": requests,
         "ops_per_author": per_author,
         "founder_token": founder_token,
+        "session_token": session,
         "invite_link": text(&invite, "link"),
         "member": parent.id,
         "member_name": parent.name,

@@ -27,7 +27,9 @@
 //! (d) memory of each server instance (`VmRSS`, `VmHWM` from /proc).
 //!
 //! The devices are registered once per deployment (250 plans × 10 devices; setup time printed
-//! apart) and reused by (b), (b2) and (c). A summary table has the deployments as columns.
+//! apart) and reused by (b), (b2) and (c). A summary table has the deployments as columns. The
+//! plans are founded by the deployment's first administrator, a professional enrolled with the
+//! link an instance prints on its first start and a software passkey (tests/common/passkey.rs).
 //!
 //! The server runs with its limits (`koers_server::limits`) in place, as in production, except
 //! the rate limits on invite acceptance: the benchmark registers thousands of devices from one
@@ -36,6 +38,12 @@
 //!
 //! Run: `cargo run --profile server -p koers-server --example sync_bench`
 //! (`-- --quick`: 5-second load phases and 1,000 streams; `-- --only=1,3`: some deployments).
+//! `-- --baseline=<old koers-server> [--new=<koers-server>] [--quick]` runs something else: the
+//! same pushes, pulls and sync rounds against an older server binary and this build's
+//! (`target/server/koers-server` by default), in turns, to show what the access checks cost
+//! (see [`access`]). Build the old one in a worktree, e.g. at b2b3a73, the build before
+//! professionals: `git worktree add /tmp/koers-baseline b2b3a73 && cd /tmp/koers-baseline &&
+//! CARGO_TARGET_DIR=/tmp/koers-baseline-target cargo build --profile server -p koers-server`.
 //! Needs Debian's nginx and PostgreSQL (`scripts/setup.sh --test`) for deployments 2 and 3.
 
 use std::collections::HashMap;
@@ -183,6 +191,18 @@ fn main() {
         return;
     }
     let quick = args.iter().any(|a| a == "--quick");
+    if let Some(baseline) = args.iter().find_map(|a| a.strip_prefix("--baseline=")) {
+        let new = args
+            .iter()
+            .find_map(|a| a.strip_prefix("--new="))
+            .map(str::to_owned);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        runtime.block_on(access::run(baseline.to_owned(), new, quick));
+        return;
+    }
     let deployments = match args.iter().find_map(|a| a.strip_prefix("--only=")) {
         Some(list) => list
             .split(',')
@@ -259,8 +279,8 @@ fn serve(direct: bool) {
         let listener = tokio::net::TcpListener::bind(config.addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
         println!(
-            "Koers is running: open {} (sync_bench --serve)",
-            koers_server::browser_url(addr)
+            "Koers is running: open {} (sync_bench --serve, listening on {addr})",
+            config.public_url_at(config.addr.port()).as_str().trim_end_matches('/')
         );
         koers_server::limits::serve(
             listener,
@@ -568,9 +588,19 @@ impl Deployment {
             Kind::PostgresPair => (2, vec!["--serve".to_owned()]),
             _ => (1, vec!["--serve".to_owned(), "--direct".to_owned()]),
         };
+        // Behind nginx, phones reach Koers at nginx: the instances' public URL (a domain name, for
+        // the passkeys), so nginx's port is chosen first.
+        let nginx_port = harness::free_port();
         let mut instances: Vec<Instance> = ["a", "b"][..count]
             .iter()
-            .map(|name| Instance::with_program(name, &database, &dist, exe.clone(), args.clone()))
+            .map(|name| {
+                let mut instance =
+                    Instance::with_program(name, &database, &dist, exe.clone(), args.clone());
+                if kind == Kind::PostgresPair {
+                    instance.set_public_url(&format!("http://localhost:{nginx_port}"));
+                }
+                instance
+            })
             .collect();
         for instance in &mut instances {
             // The first start: spawns it and waits until /healthz says 200.
@@ -578,7 +608,7 @@ impl Deployment {
         }
         let (nginx, addr) = if kind == Kind::PostgresPair {
             let upstreams: Vec<String> = instances.iter().map(|i| i.addr.clone()).collect();
-            let nginx = Nginx::start_with_capacity(&upstreams, Some(capacity));
+            let nginx = Nginx::start_at(nginx_port, &upstreams, Some(capacity));
             // As Cluster::assert_round_robin: consecutive requests reach every instance.
             let mut seen = Vec::new();
             for _ in 0..4 {
@@ -709,6 +739,8 @@ fn postgres_settings(url: &str, keep: bool) -> String {
 struct Api {
     client: HttpClient,
     base: String,
+    /// A signed-in professional's session token ([`sign_in`]): plans are founded with it.
+    session: String,
 }
 
 #[derive(Debug)]
@@ -748,7 +780,7 @@ impl Failure {
 }
 
 impl Api {
-    fn new(addr: &str) -> Api {
+    fn new(addr: &str, session: String) -> Api {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         let client: HttpClient = Client::builder(TokioExecutor::new())
@@ -758,6 +790,7 @@ impl Api {
         Api {
             client,
             base: format!("http://{addr}"),
+            session,
         }
     }
 
@@ -993,6 +1026,28 @@ impl Device {
     }
 }
 
+/// The session of the deployment's first administrator (a professional, who may found plans):
+/// enrolled with the link an instance printed on its first start and a software passkey, through
+/// the address the phones use.
+async fn sign_in(deployment: &Deployment) -> String {
+    let link = deployment
+        .instances
+        .iter()
+        .find_map(Instance::enrolment_link)
+        .expect("a first start prints the link for the first account");
+    let api = Api::new(&deployment.addr, String::new());
+    let api = &api;
+    common::professional::enrol_async(&link, |path, body| async move {
+        let reply = api
+            .call(Method::POST, path, None, Some(&body))
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        (reply.status.as_u16(), reply.json)
+    })
+    .await
+    .session
+}
+
 /// Founds a plan (worker + `others` foster parents) and registers a device for every member.
 async fn make_plan(api: &Api, others: usize) -> Vec<Device> {
     let plan = PlanId(Uuid::new_v4());
@@ -1032,7 +1087,8 @@ async fn make_plan(api: &Api, others: usize) -> Vec<Device> {
         .expect(
             Method::POST,
             "/api/plans",
-            None,
+            // None for a server from before professionals (`--baseline`).
+            Some(api.session.as_str()).filter(|s| !s.is_empty()),
             Some(&json!({ "ops": ops, "device_name": "bench worker" })),
             StatusCode::CREATED,
         )
@@ -1167,7 +1223,7 @@ async fn join_year_plan(api: &Api) -> Join {
         .expect(
             Method::POST,
             "/api/plans",
-            None,
+            Some(&api.session),
             Some(&json!({ "ops": &ops[..founding], "device_name": "bench worker" })),
             StatusCode::CREATED,
         )
@@ -1838,7 +1894,8 @@ async fn run_deployment(
         deployment.addr,
         loadavg()
     );
-    let api = Arc::new(Api::new(&deployment.addr));
+    let session = sign_in(&deployment).await;
+    let api = Arc::new(Api::new(&deployment.addr, session.clone()));
 
     let bulk = bulk(&api).await;
     println!(
@@ -1885,7 +1942,7 @@ async fn run_deployment(
     // A new client: the load phases' kept-open connections (one per device) are closed, so that
     // the streams have the open files of nginx and the instances to themselves.
     drop(api);
-    let api = Arc::new(Api::new(&deployment.addr));
+    let api = Arc::new(Api::new(&deployment.addr, session));
     let streams = streams(&api, &deployment, &mut devices, options.streams).await;
     println!(
         "(c) event streams: {} of {} opened in {:.1} s, {} held after the check; a push on {} plans announced on {} of their {} streams within {} s (median {:.1} ms, slowest {:.1} ms)",
@@ -2205,6 +2262,564 @@ fn summary(figures: &[Figures], options: &Options, pg_note: Option<&str>) {
             if met { "MET" } else { "MISSED" },
             ms(load.p99),
             load.errors
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// --baseline: what the access checks cost, today's build against this one
+
+/// `--baseline=<old koers-server>`: the same requests to two server binaries in one run, in
+/// turns (old, new, old, new, …), so that the machine's other work falls on both alike. Each
+/// binary runs as a child process on loopback with its own empty SQLite folder; one client sends
+/// one request after the other (no queue: each time is one request's round trip). The plans of
+/// the new binary are founded with the session of its first administrator (enrolled with the
+/// link it prints on its first start and a software passkey), as `POST /api/plans` demands; the
+/// old one founds them without. Every plan is founded by its worker's device, which also does
+/// the pushing and pulling (a professional's phone).
+///
+/// Phases, each run in `rounds` turns per binary after a warm-up (the first read of a plan by a
+/// device writes an access-log line, later ones within 15 minutes do not):
+/// - push: 1 operation per request (`POST /api/plans/{plan}/ops`), one device, one plan;
+/// - bulk push: 10,000 operations in 1,000-operation batches, a fresh plan each turn;
+/// - pull, nothing new: `GET /api/plans/{plan}/ops?after=<head>` of the push phase's plan;
+/// - full pull: the bulk plan of the same turn from the start, page after page (1,000 each);
+/// - `POST /api/sync` of 20 plans with nothing new, the round a professional's phone makes.
+///
+/// Per binary: ms per request (median, p99), requests per second (1 / mean), and the server's
+/// CPU time per request (user + system of the process, from /proc; what the checks cost,
+/// whatever the other processes on the machine do).
+mod access {
+    use super::*;
+
+    /// Turns per binary, and the requests of each phase in one turn.
+    struct Sizes {
+        rounds: usize,
+        pushes: usize,
+        pulls: usize,
+        syncs: usize,
+    }
+
+    const FULL: Sizes = Sizes {
+        rounds: 10,
+        pushes: 200,
+        pulls: 200,
+        syncs: 100,
+    };
+    const QUICK: Sizes = Sizes {
+        rounds: 2,
+        pushes: 50,
+        pulls: 50,
+        syncs: 20,
+    };
+    /// Plans in the phone's round of `POST /api/sync`.
+    const CASELOAD: usize = 20;
+    /// Requests of each kind sent before the measured turns.
+    const WARM_UP: usize = 50;
+
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+    enum Phase {
+        Push,
+        Batch,
+        Bulk,
+        Pull,
+        Page,
+        Full,
+        Sync,
+    }
+
+    /// One binary under test.
+    struct Side {
+        label: String,
+        path: String,
+        instance: Instance,
+        api: Api,
+        /// The device of the push and pull phases.
+        small: Device,
+        /// The worker's device in each of [`CASELOAD`] plans, at its plan's head.
+        caseload: Vec<Device>,
+        /// The bulk plan of the current turn (for the full pull).
+        bulk: Option<Device>,
+        times: HashMap<Phase, Vec<Duration>>,
+        /// Server CPU seconds spent in each phase.
+        cpu: HashMap<Phase, f64>,
+        /// Requests sent in each phase (for the CPU per request).
+        requests: HashMap<Phase, usize>,
+        /// The SQLite folder (removed when dropped, after the instance).
+        _database: Database,
+    }
+
+    impl Side {
+        async fn start(name: &str, label: String, path: String, dist: &common::Dist) -> Side {
+            let database = Database::Sqlite(Arc::new(tempfile::tempdir().unwrap()));
+            let mut instance = Instance::with_program(name, &database, dist, path.clone(), vec![]);
+            instance.restart();
+            // The first administrator, where the binary has professionals.
+            let session = match instance.enrolment_link() {
+                Some(link) => {
+                    let api = Api::new(&instance.addr, String::new());
+                    let api = &api;
+                    common::professional::enrol_async(&link, |path, body| async move {
+                        let reply = api
+                            .call(Method::POST, path, None, Some(&body))
+                            .await
+                            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+                        (reply.status.as_u16(), reply.json)
+                    })
+                    .await
+                    .session
+                }
+                None => String::new(),
+            };
+            let api = Api::new(&instance.addr, session);
+            let small = make_plan(&api, 0).await.pop().unwrap();
+            let mut caseload = Vec::with_capacity(CASELOAD);
+            for _ in 0..CASELOAD {
+                caseload.push(make_plan(&api, 0).await.pop().unwrap());
+            }
+            Side {
+                label,
+                path,
+                instance,
+                api,
+                small,
+                caseload,
+                bulk: None,
+                times: HashMap::new(),
+                cpu: HashMap::new(),
+                requests: HashMap::new(),
+                _database: database,
+            }
+        }
+
+        fn pid(&self) -> u32 {
+            self.instance.pid().expect("the instance runs")
+        }
+
+        fn note(&mut self, phase: Phase, time: Duration) {
+            self.times.entry(phase).or_default().push(time);
+        }
+
+        /// Server CPU used while `requests` requests of `phase` ran (from `cpu_before`).
+        fn charge(&mut self, phase: Phase, cpu_before: f64, requests: usize) {
+            *self.cpu.entry(phase).or_default() += cpu_seconds(self.pid()) - cpu_before;
+            *self.requests.entry(phase).or_default() += requests;
+        }
+
+        async fn push_one(&mut self) -> Duration {
+            let op = self.small.next_op();
+            let started = Instant::now();
+            self.small.push(&self.api, &[op]).await.expect("a push");
+            started.elapsed()
+        }
+
+        async fn pushes(&mut self, n: usize, measured: bool) {
+            let cpu = cpu_seconds(self.pid());
+            for _ in 0..n {
+                let time = self.push_one().await;
+                if measured {
+                    self.note(Phase::Push, time);
+                }
+            }
+            if measured {
+                self.charge(Phase::Push, cpu, n);
+            }
+        }
+
+        /// One pull after the device's cursor that must bring nothing.
+        async fn pull_nothing(&self) -> Duration {
+            let path = format!(
+                "/api/plans/{}/ops?after={}",
+                self.small.plan, self.small.cursor
+            );
+            let started = Instant::now();
+            let reply = self
+                .api
+                .call(Method::GET, &path, Some(&self.small.token), None)
+                .await
+                .expect("a pull");
+            let time = started.elapsed();
+            assert_eq!(reply.status, StatusCode::OK, "pull: {}", reply.json);
+            assert_eq!(
+                reply.json["ops"].as_array().map(Vec::len),
+                Some(0),
+                "nothing new"
+            );
+            time
+        }
+
+        async fn pulls(&mut self, n: usize, measured: bool) {
+            // Up to the head the pushes left (not measured).
+            self.small.pull(&self.api).await.expect("catching up");
+            let cpu = cpu_seconds(self.pid());
+            for _ in 0..n {
+                let time = self.pull_nothing().await;
+                if measured {
+                    self.note(Phase::Pull, time);
+                }
+            }
+            if measured {
+                self.charge(Phase::Pull, cpu, n);
+            }
+        }
+
+        /// A fresh plan gets [`BULK_OPS`] operations from its worker in batches of [`BATCH`].
+        async fn bulk_push(&mut self) {
+            let mut device = make_plan(&self.api, 0).await.pop().unwrap();
+            let ops: Vec<Op> = (0..BULK_OPS).map(|_| device.next_op()).collect();
+            let cpu = cpu_seconds(self.pid());
+            let started = Instant::now();
+            for batch in ops.chunks(BATCH) {
+                let one = Instant::now();
+                device.push(&self.api, batch).await.expect("a bulk push");
+                self.note(Phase::Batch, one.elapsed());
+            }
+            self.note(Phase::Bulk, started.elapsed());
+            self.charge(Phase::Batch, cpu, BULK_OPS.div_ceil(BATCH));
+            self.bulk = Some(device);
+        }
+
+        /// The bulk plan from the start, page after page, as a new phone pulls it.
+        async fn full_pull(&mut self) {
+            let device = self.bulk.take().expect("the bulk plan of this turn");
+            let cpu = cpu_seconds(self.pid());
+            let started = Instant::now();
+            let (mut after, mut pages, mut ops) = (0i64, 0usize, 0usize);
+            loop {
+                let path = format!("/api/plans/{}/ops?after={after}", device.plan);
+                let one = Instant::now();
+                let reply = self
+                    .api
+                    .call(Method::GET, &path, Some(&device.token), None)
+                    .await
+                    .expect("a pull");
+                self.note(Phase::Page, one.elapsed());
+                assert_eq!(reply.status, StatusCode::OK, "pull: {}", reply.json);
+                pages += 1;
+                ops += reply.json["ops"].as_array().map_or(0, Vec::len);
+                after = reply.json["cursor"].as_i64().expect("a cursor");
+                if reply.json["more"] != json!(true) {
+                    break;
+                }
+            }
+            self.note(Phase::Full, started.elapsed());
+            self.charge(Phase::Page, cpu, pages);
+            assert!(ops >= BULK_OPS, "the full pull brought {ops} operations");
+        }
+
+        /// The phone's round: every plan of the caseload after its head, nothing to push.
+        async fn sync_round(&self) -> Duration {
+            let entries: Vec<Value> = self
+                .caseload
+                .iter()
+                .map(|d| json!({ "plan": d.plan, "token": d.token, "after": d.cursor, "limit": 1000 }))
+                .collect();
+            let body = json!({ "plans": entries });
+            let started = Instant::now();
+            let reply = self
+                .api
+                .call(Method::POST, "/api/sync", None, Some(&body))
+                .await
+                .expect("a sync round");
+            let time = started.elapsed();
+            assert_eq!(reply.status, StatusCode::OK, "sync: {}", reply.json);
+            let plans = reply.json["plans"].as_array().expect("plans");
+            assert_eq!(plans.len(), CASELOAD);
+            for plan in plans {
+                assert!(plan["error"].is_null(), "sync entry: {plan}");
+                assert_eq!(plan["ops"].as_array().map(Vec::len), Some(0), "nothing new");
+            }
+            time
+        }
+
+        async fn syncs(&mut self, n: usize, measured: bool) {
+            let cpu = cpu_seconds(self.pid());
+            for _ in 0..n {
+                let time = self.sync_round().await;
+                if measured {
+                    self.note(Phase::Sync, time);
+                }
+            }
+            if measured {
+                self.charge(Phase::Sync, cpu, n);
+            }
+        }
+
+        fn sorted(&self, phase: Phase) -> Vec<Duration> {
+            let mut times = self.times.get(&phase).cloned().unwrap_or_default();
+            times.sort();
+            times
+        }
+
+        fn median_ms(&self, phase: Phase) -> f64 {
+            ms(percentile(&self.sorted(phase), 50.0))
+        }
+
+        fn p99_ms(&self, phase: Phase) -> f64 {
+            ms(percentile(&self.sorted(phase), 99.0))
+        }
+
+        /// Requests per second of one client sending one after the other: 1 / mean.
+        fn per_second(&self, phase: Phase) -> f64 {
+            let times = self.sorted(phase);
+            let total: f64 = times.iter().map(Duration::as_secs_f64).sum();
+            times.len() as f64 / total.max(1e-9)
+        }
+
+        /// Server CPU milliseconds per request.
+        fn cpu_ms(&self, phase: Phase) -> f64 {
+            let requests = self.requests.get(&phase).copied().unwrap_or(0).max(1);
+            self.cpu.get(&phase).copied().unwrap_or(0.0) * 1000.0 / requests as f64
+        }
+    }
+
+    /// The binary the example sits next to: `<target>/<profile>/koers-server`.
+    fn sibling_server() -> String {
+        let exe = std::env::current_exe().expect("this program's path");
+        let dir = exe
+            .parent()
+            .and_then(std::path::Path::parent)
+            .expect("examples/ in a profile's folder");
+        dir.join("koers-server").to_string_lossy().into_owned()
+    }
+
+    fn describe(path: &str) -> String {
+        let modified = std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .ok()
+            .map(|t| {
+                let utc: chrono::DateTime<chrono::Utc> = t.into();
+                utc.format("%Y-%m-%d %H:%M UTC").to_string()
+            })
+            .unwrap_or_else(|| "?".to_owned());
+        format!("{path} (built {modified})")
+    }
+
+    pub async fn run(baseline: String, new: Option<String>, quick: bool) {
+        let began = Instant::now();
+        let sizes = if quick { QUICK } else { FULL };
+        let new = new.unwrap_or_else(sibling_server);
+        for path in [&baseline, &new] {
+            assert!(
+                std::path::Path::new(path).is_file(),
+                "no server binary at {path} (build it: cargo build --profile server -p koers-server)"
+            );
+        }
+        println!(
+            "Koers access-check benchmark: today's build against this build, SQLite, one client on loopback, {} turns each, alternating",
+            sizes.rounds
+        );
+        println!("  today's build: {}", describe(&baseline));
+        println!("  this build:    {}", describe(&new));
+        println!(
+            "  machine: {} CPUs shared by the client and both servers; load average at start {}",
+            std::thread::available_parallelism().map_or(0, |n| n.get()),
+            loadavg()
+        );
+        let dist = common::make_dist();
+        let mut sides = vec![
+            Side::start("old", "today's build".to_owned(), baseline, &dist).await,
+            Side::start("new", "this build".to_owned(), new, &dist).await,
+        ];
+        for side in &sides {
+            println!(
+                "  {}: {} at {}, plans founded {}",
+                side.label,
+                side.path,
+                side.instance.addr,
+                if side.api.session.is_empty() {
+                    "without a session"
+                } else {
+                    "with the first administrator's session"
+                }
+            );
+        }
+        // Warm-up: connections, caches, and each device's first read (an access-log line).
+        for side in &mut sides {
+            side.pushes(WARM_UP, false).await;
+            side.pulls(WARM_UP, false).await;
+            side.syncs(WARM_UP, false).await;
+        }
+        let machine = machine_busy_seconds();
+        let clock = Instant::now();
+        for round in 0..sizes.rounds {
+            for side in &mut sides {
+                side.pushes(sizes.pushes, true).await;
+            }
+            for side in &mut sides {
+                side.bulk_push().await;
+            }
+            for side in &mut sides {
+                side.pulls(sizes.pulls, true).await;
+            }
+            for side in &mut sides {
+                side.full_pull().await;
+            }
+            for side in &mut sides {
+                side.syncs(sizes.syncs, true).await;
+            }
+            eprintln!("access: turn {}/{} done", round + 1, sizes.rounds);
+        }
+        let busy = (machine_busy_seconds() - machine) / clock.elapsed().as_secs_f64();
+        summary(&sides, &sizes, busy);
+        for side in &sides {
+            let warnings: Vec<String> = side
+                .instance
+                .log()
+                .lines()
+                .filter(|l| l.contains(" WARN ") || l.contains(" ERROR "))
+                .map(str::to_owned)
+                .collect();
+            if !warnings.is_empty() {
+                println!(
+                    "{} logged {} warnings; the first: {}",
+                    side.label,
+                    warnings.len(),
+                    warnings[0]
+                );
+            }
+        }
+        println!(
+            "total run time {:.1} s; load average at end {}",
+            began.elapsed().as_secs_f64(),
+            loadavg()
+        );
+    }
+
+    fn summary(sides: &[Side], sizes: &Sizes, busy: f64) {
+        let (old, new) = (&sides[0], &sides[1]);
+        let n = |per_turn: usize| format!("{}", per_turn * sizes.rounds);
+        let mut rows: Vec<[String; 4]> = Vec::new();
+        let pct = |a: f64, b: f64| {
+            if a > 0.0 {
+                format!("{:+.0}%", (b - a) / a * 100.0)
+            } else {
+                "–".to_owned()
+            }
+        };
+        // Median / p99 in ms, and the difference of both.
+        let mut latency = |label: String, phase: Phase, unit: f64, decimals: usize| {
+            let (om, op) = (old.median_ms(phase) / unit, old.p99_ms(phase) / unit);
+            let (nm, np) = (new.median_ms(phase) / unit, new.p99_ms(phase) / unit);
+            rows.push([
+                label,
+                format!("{om:.decimals$} / {op:.decimals$}"),
+                format!("{nm:.decimals$} / {np:.decimals$}"),
+                format!(
+                    "{:+.decimals$} / {:+.decimals$} ({})",
+                    nm - om,
+                    np - op,
+                    pct(om, nm)
+                ),
+            ]);
+        };
+        latency(
+            format!("push, 1 op ({}): ms, median / p99", n(sizes.pushes)),
+            Phase::Push,
+            1.0,
+            2,
+        );
+        latency(
+            format!("push 10,000 ops in 1,000-op batches ({}): s", sizes.rounds),
+            Phase::Bulk,
+            1000.0,
+            3,
+        );
+        latency("… one batch of 1,000: ms".to_owned(), Phase::Batch, 1.0, 1);
+        latency(
+            format!("pull, nothing new ({}): ms", n(sizes.pulls)),
+            Phase::Pull,
+            1.0,
+            2,
+        );
+        latency(
+            format!("full pull, 10,000 ops ({}): s", sizes.rounds),
+            Phase::Full,
+            1000.0,
+            3,
+        );
+        latency("… one page of 1,000: ms".to_owned(), Phase::Page, 1.0, 1);
+        latency(
+            format!(
+                "POST /api/sync, {CASELOAD} plans, nothing new ({}): ms",
+                n(sizes.syncs)
+            ),
+            Phase::Sync,
+            1.0,
+            2,
+        );
+        for (label, phase) in [
+            ("push, 1 op", Phase::Push),
+            ("pull, nothing new", Phase::Pull),
+            ("POST /api/sync, 20 plans", Phase::Sync),
+        ] {
+            let (a, b) = (old.per_second(phase), new.per_second(phase));
+            rows.push([
+                format!("{label}: requests/s, one client"),
+                format!("{a:.0}"),
+                format!("{b:.0}"),
+                pct(a, b),
+            ]);
+        }
+        for (label, phase) in [
+            ("push, 1 op", Phase::Push),
+            ("push, a batch of 1,000", Phase::Batch),
+            ("pull, nothing new", Phase::Pull),
+            ("full pull, a page of 1,000", Phase::Page),
+            ("POST /api/sync, 20 plans", Phase::Sync),
+        ] {
+            let (a, b) = (old.cpu_ms(phase), new.cpu_ms(phase));
+            rows.push([
+                format!("{label}: server CPU ms per request"),
+                format!("{a:.3}"),
+                format!("{b:.3}"),
+                format!("{:+.3} ({})", b - a, pct(a, b)),
+            ]);
+        }
+        let head = [
+            "".to_owned(),
+            old.label.clone(),
+            new.label.clone(),
+            "difference".to_owned(),
+        ];
+        let widths: Vec<usize> = (0..4)
+            .map(|i| {
+                rows.iter()
+                    .chain(std::iter::once(&head))
+                    .map(|r| r[i].chars().count())
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let print = |r: &[String; 4]| {
+            println!(
+                "| {:<w0$} | {:>w1$} | {:>w2$} | {:>w3$} |",
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                w0 = widths[0],
+                w1 = widths[1],
+                w2 = widths[2],
+                w3 = widths[3]
+            )
+        };
+        println!();
+        print(&head);
+        println!(
+            "|{}|",
+            widths
+                .iter()
+                .map(|w| "-".repeat(w + 2))
+                .collect::<Vec<_>>()
+                .join("|")
+        );
+        for row in &rows {
+            print(row);
+        }
+        println!(
+            "machine busy during the turns: {busy:.2} of {} CPUs (both servers, this client and everything else)",
+            std::thread::available_parallelism().map_or(0, |n| n.get())
         );
     }
 }
