@@ -747,8 +747,9 @@ pub(crate) async fn organisation_plans(
 
 // The access log.
 
+/// Lines of the access log, on `conn` (a pool's connection, or an append's transaction).
 pub(crate) async fn log_access(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     entries: &[AccessEntry],
 ) -> Result<(), DatabaseError> {
     if entries.is_empty() {
@@ -782,7 +783,7 @@ pub(crate) async fn log_access(
     .bind(&plans)
     .bind(&actions)
     .bind(&details)
-    .execute(pool)
+    .execute(&mut *conn)
     .await
     .db()?;
     Ok(())

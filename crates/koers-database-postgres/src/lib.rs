@@ -540,6 +540,9 @@ impl Database for PostgresDatabase {
                 revoked_devices = revoked.into_iter().map(DeviceId).collect();
             }
             accounts::apply_memberships(&mut tx, plan, append.memberships, append.now).await?;
+            if let Some(entry) = append.access {
+                accounts::log_access(&mut tx, std::slice::from_ref(entry)).await?;
+            }
             tx.commit().await.db()?;
             Ok(Appended {
                 seqs,
@@ -1041,7 +1044,13 @@ impl Database for PostgresDatabase {
     }
 
     fn log_access<'a>(&'a self, entries: &'a [AccessEntry]) -> DbFuture<'a, ()> {
-        Box::pin(accounts::log_access(&self.pool, entries))
+        Box::pin(async move {
+            if entries.is_empty() {
+                return Ok(());
+            }
+            let mut conn = self.pool.acquire().await.db()?;
+            accounts::log_access(&mut conn, entries).await
+        })
     }
 
     fn access_log(

@@ -50,6 +50,7 @@ async fn append_all(db: &dyn Database, plan: PlanId, ops: &[NewOp]) -> Vec<Seq> 
         ops,
         shut_out: &[],
         memberships: &[],
+        access: None,
         now: t(5),
     })
     .await
@@ -339,6 +340,7 @@ async fn append_all_result(
         ops,
         shut_out: &[],
         memberships: &[],
+        access: None,
         now: t(5),
     })
     .await
@@ -505,6 +507,7 @@ async fn an_op_id_taken_by_another_plan_meanwhile_is_a_conflict() {
                 ops: &ops,
                 shut_out: &[],
                 memberships: &[],
+                access: None,
                 now: t(1),
             })
             .await

@@ -811,29 +811,31 @@ pub(crate) fn log_access(
     entries: &[AccessEntry],
 ) -> Result<(), DatabaseError> {
     let tx = begin(conn)?;
-    {
-        let mut insert = tx
-            .prepare_cached(
-                "INSERT INTO access_log
-                     (at, organisation_id, account_id, device_id, plan_id, action, detail)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )
-            .or_failed()?;
-        for e in entries {
-            insert
-                .execute(params![
-                    time_text(e.at),
-                    optional_text(e.organisation),
-                    optional_text(e.account),
-                    optional_text(e.device),
-                    optional_text(e.plan),
-                    e.action,
-                    e.detail
-                ])
-                .or_failed()?;
-        }
+    for entry in entries {
+        insert_access(&tx, entry)?;
     }
     tx.commit().or_failed()
+}
+
+/// One line of the access log, inside the caller's transaction.
+pub(crate) fn insert_access(tx: &Transaction<'_>, e: &AccessEntry) -> Result<(), DatabaseError> {
+    tx.prepare_cached(
+        "INSERT INTO access_log
+             (at, organisation_id, account_id, device_id, plan_id, action, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )
+    .or_failed()?
+    .execute(params![
+        time_text(e.at),
+        optional_text(e.organisation),
+        optional_text(e.account),
+        optional_text(e.device),
+        optional_text(e.plan),
+        e.action,
+        e.detail
+    ])
+    .or_failed()?;
+    Ok(())
 }
 
 type AccessRow = (

@@ -16,10 +16,9 @@ use koers_database::{
     parse_role, parse_time, parse_uuid, same_body, time_text, AcceptOutcome, AccessEntry,
     AccountId, AccountRecord, Append, Appended, CeremonyId, Database, DatabaseError, DbFuture,
     DeviceId, DeviceRecord, Enrolling, EnrolmentId, EnrolmentOutcome, EnrolmentRecord, InviteId,
-    InviteRecord, MemberId, MembershipChange, MembershipRecord, NewDevice, NewEnrolment, NewInvite,
-    NewOp, NewSession, OpId, OpsPage, OrganisationId, OrganisationPlan, OrganisationRecord,
-    PasskeyRecord, PlanId, PlanOwner, SecretHash, Seq, SessionId, SessionRecord, StoredOp,
-    Timestamp,
+    InviteRecord, MemberId, MembershipRecord, NewDevice, NewEnrolment, NewInvite, NewOp,
+    NewSession, OpId, OpsPage, OrganisationId, OrganisationPlan, OrganisationRecord, PasskeyRecord,
+    PlanId, PlanOwner, SecretHash, Seq, SessionId, SessionRecord, StoredOp, Timestamp,
 };
 use rusqlite::{params, Connection, OptionalExtension as _, Row, Transaction, TransactionBehavior};
 use uuid::Uuid;
@@ -225,15 +224,16 @@ fn append_in(
     Ok((seqs, next))
 }
 
-fn append_blocking(
-    conn: &mut Connection,
-    plan: PlanId,
-    after_head: Seq,
-    ops: &[NewOp],
-    shut_out: &[MemberId],
-    memberships: &[MembershipChange],
-    now: Timestamp,
-) -> Result<Appended, DatabaseError> {
+fn append_blocking(conn: &mut Connection, append: Append<'_>) -> Result<Appended, DatabaseError> {
+    let Append {
+        plan,
+        after_head,
+        ops,
+        shut_out,
+        memberships,
+        access,
+        now,
+    } = append;
     // IMMEDIATE: the write lock is taken before the head is read, so nobody moves it meanwhile.
     let tx = begin(conn)?;
     let head = plan_head(&tx, plan)?.ok_or(DatabaseError::PlanUnknown { plan })?;
@@ -280,6 +280,9 @@ fn append_blocking(
         }
     }
     accounts::apply_memberships(&tx, plan, memberships, &now)?;
+    if let Some(entry) = access {
+        accounts::insert_access(&tx, entry)?;
+    }
     tx.commit().or_failed()?;
     Ok(Appended {
         seqs,
@@ -639,19 +642,27 @@ impl Database for SqliteDatabase {
     }
 
     fn append_ops<'a>(&'a self, append: Append<'a>) -> DbFuture<'a, Appended> {
-        let Append {
-            plan,
-            after_head,
-            now,
-            ..
-        } = append;
-        let (ops, shut_out, memberships) = (
+        // Owned, for the blocking task; lent to `append_blocking` as an `Append` again.
+        let (plan, after_head, now) = (append.plan, append.after_head, append.now);
+        let (ops, shut_out, memberships, access) = (
             append.ops.to_vec(),
             append.shut_out.to_vec(),
             append.memberships.to_vec(),
+            append.access.cloned(),
         );
         self.with_conn(move |conn| {
-            append_blocking(conn, plan, after_head, &ops, &shut_out, &memberships, now)
+            append_blocking(
+                conn,
+                Append {
+                    plan,
+                    after_head,
+                    ops: &ops,
+                    shut_out: &shut_out,
+                    memberships: &memberships,
+                    access: access.as_ref(),
+                    now,
+                },
+            )
         })
     }
 

@@ -143,6 +143,7 @@ async fn a_failing_revocation_stores_nothing_of_the_append() {
         ops: &[op(worker, 1)],
         shut_out: &[founder.member],
         memberships: &[],
+        access: None,
         now: t(30),
     };
     assert!(matches!(

@@ -48,6 +48,7 @@ macro_rules! contract_tests {
             the_access_log_is_per_organisation_newest_first_a_page_at_a_time,
             a_device_gets_a_new_token_and_the_old_one_stops_working,
             a_signed_in_professional_registers_a_phone_for_a_plan,
+            an_appends_access_line_is_stored_with_it_and_only_with_it,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {$(
@@ -121,6 +122,7 @@ pub async fn append(
         ops,
         shut_out: &[],
         memberships: &[],
+        access: None,
         now: t(10),
     })
     .await
@@ -302,6 +304,7 @@ pub async fn an_append_on_a_moved_head_or_an_unknown_plan_stores_nothing(db: Arc
         ops,
         shut_out: &[],
         memberships: &[],
+        access: None,
         now: t(5),
     };
     let late = [op(worker, 7)];
@@ -339,6 +342,7 @@ pub async fn a_page_holds_when_each_op_arrived_and_the_head_of_its_moment(db: Ar
         ops: &[op(worker, 1), op(worker, 2)],
         shut_out: &[],
         memberships: &[],
+        access: None,
         now: t(42),
     })
     .await
@@ -372,6 +376,7 @@ pub async fn writers_racing_on_one_plan_get_gapless_seqs_and_readers_miss_nothin
                     ops: &one,
                     shut_out: &[],
                     memberships: &[],
+                    access: None,
                     now: t(1),
                 };
                 match db.append_ops(write).await {
@@ -451,6 +456,7 @@ pub async fn shutting_out_a_member_revokes_their_phones_and_open_invites_with_th
             ops: &out,
             shut_out: &[parent],
             memberships: &[],
+            access: None,
             now: t(30),
         })
         .await
@@ -488,6 +494,7 @@ pub async fn shutting_out_a_member_revokes_their_phones_and_open_invites_with_th
             ops: &out,
             shut_out: &[parent],
             memberships: &[],
+            access: None,
             now: t(60),
         })
         .await
@@ -644,6 +651,7 @@ pub async fn op_bodies_and_the_daily_count_per_author_read_what_was_stored(db: A
             ops,
             shut_out: &[],
             memberships: &[],
+            access: None,
             now: at,
         })
         .await
@@ -1516,6 +1524,7 @@ pub async fn a_hand_over_moves_memberships_with_the_append_and_not_without_it(
         ops: &ops,
         shut_out: &[],
         memberships: &hand_over,
+        access: None,
         now,
     };
     let err = db.append_ops(write(0, t(10))).await.unwrap_err();
@@ -1563,6 +1572,7 @@ pub async fn a_hand_over_moves_memberships_with_the_append_and_not_without_it(
         ops: &[op(new_member, 2)],
         shut_out: &[],
         memberships: &rejoin,
+        access: None,
         now: t(30),
     })
     .await
@@ -1586,6 +1596,7 @@ pub async fn a_hand_over_moves_memberships_with_the_append_and_not_without_it(
         memberships: &[MembershipChange::Leave {
             account: leaving.account,
         }],
+        access: None,
         now: t(40),
     })
     .await
@@ -1615,6 +1626,7 @@ pub async fn an_organisation_lists_its_own_plans_with_their_current_members(db: 
                 account: admin.account,
             },
         ],
+        access: None,
         now: t(30),
     })
     .await
@@ -1629,6 +1641,7 @@ pub async fn an_organisation_lists_its_own_plans_with_their_current_members(db: 
         memberships: &[MembershipChange::Leave {
             account: admin.account,
         }],
+        access: None,
         now: t(41),
     })
     .await
@@ -1827,4 +1840,51 @@ pub async fn a_signed_in_professional_registers_a_phone_for_a_plan(db: Arc<dyn D
         (found.device, found.account, found.last_seen_at),
         (new_phone.device, Some(worker.account), Some(t(51)))
     );
+}
+
+pub async fn an_appends_access_line_is_stored_with_it_and_only_with_it(db: Arc<dyn Database>) {
+    let db = db.as_ref();
+    let (org, _, worker) = organisation_with_staff(db).await;
+    let (plan, author, phone) = founded_for(db, org, worker.account, t(1)).await;
+    let line = |detail: &str| AccessEntry {
+        at: t(5),
+        organisation: Some(org),
+        account: Some(worker.account),
+        device: Some(phone.device),
+        plan: Some(plan),
+        action: "changed".into(),
+        detail: detail.into(),
+    };
+    let stored = line("1 wijzigingen");
+    let appended = db
+        .append_ops(Append {
+            plan,
+            after_head: 1,
+            ops: &[op(author, 1)],
+            shut_out: &[],
+            memberships: &[],
+            access: Some(&stored),
+            now: t(5),
+        })
+        .await
+        .unwrap();
+    assert_eq!(appended.head, 2);
+    // On a moved head nothing is stored: neither the op nor its line.
+    let refused = line("refused");
+    let err = db
+        .append_ops(Append {
+            plan,
+            after_head: 1,
+            ops: &[op(author, 2)],
+            shut_out: &[],
+            memberships: &[],
+            access: Some(&refused),
+            now: t(6),
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DatabaseError::HeadMoved { .. }), "{err:?}");
+    let log = db.access_log(org, None, 100).await.unwrap();
+    let changed: Vec<&AccessEntry> = log.iter().filter(|e| e.action == "changed").collect();
+    assert_eq!(changed, [&stored]);
 }

@@ -152,6 +152,9 @@ pub struct Append<'a> {
     /// Accounts that join or leave the plan with this batch (a hand-over), in the same
     /// transaction.
     pub memberships: &'a [MembershipChange],
+    /// A line for the access log, written in the same transaction: the change is logged exactly
+    /// when it is stored, without a second commit.
+    pub access: Option<&'a AccessEntry>,
     pub now: Timestamp,
 }
 

@@ -280,7 +280,10 @@ fn serve(direct: bool) {
         let addr = listener.local_addr().unwrap();
         println!(
             "Koers is running: open {} (sync_bench --serve, listening on {addr})",
-            config.public_url_at(config.addr.port()).as_str().trim_end_matches('/')
+            config
+                .public_url_at(config.addr.port())
+                .as_str()
+                .trim_end_matches('/')
         );
         koers_server::limits::serve(
             listener,

@@ -101,9 +101,17 @@ pub async fn log_account(
     .await;
 }
 
-/// A line for a device's change to a plan.
-pub async fn log_change(state: &AppState, device: &koers_database::DeviceRecord, detail: &str) {
-    write_for_device(state, device, "changed", detail).await;
+/// The line for a device's change to a plan, to store with the change itself
+/// ([`koers_database::Append::access`]): no commit of its own on a push's path. `None` for a
+/// plan of no organisation.
+pub async fn change_entry(
+    state: &AppState,
+    device: &koers_database::DeviceRecord,
+    detail: &str,
+) -> Option<AccessEntry> {
+    device_entry(state, device, "changed", detail)
+        .await
+        .filter(|entry| entry.organisation.is_some())
 }
 
 /// A line for a device's read of a plan, at most once per [`READ_INTERVAL`].
@@ -119,18 +127,24 @@ async fn write_for_device(
     action: &str,
     detail: &str,
 ) {
-    let organisation = organisation_of(state, device.plan).await;
-    write(
-        state,
-        AccessEntry {
-            at: koers_database::now(),
-            organisation,
-            account: device.account,
-            device: Some(device.device),
-            plan: Some(device.plan),
-            action: action.into(),
-            detail: detail.into(),
-        },
-    )
-    .await;
+    if let Some(entry) = device_entry(state, device, action, detail).await {
+        write(state, entry).await;
+    }
+}
+
+async fn device_entry(
+    state: &AppState,
+    device: &koers_database::DeviceRecord,
+    action: &str,
+    detail: &str,
+) -> Option<AccessEntry> {
+    Some(AccessEntry {
+        at: koers_database::now(),
+        organisation: organisation_of(state, device.plan).await,
+        account: device.account,
+        device: Some(device.device),
+        plan: Some(device.plan),
+        action: action.into(),
+        detail: detail.into(),
+    })
 }

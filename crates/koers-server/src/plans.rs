@@ -528,6 +528,7 @@ mod tests {
             ops: &bodies,
             shut_out: &[],
             memberships: &[],
+            access: None,
             now: koers_database::now(),
         };
         db.append_ops(append).await.unwrap().head

@@ -118,10 +118,6 @@ pub async fn push(
             .await
             .map_err(PushRefused::Batch)?
         {
-            if !response.accepted.is_empty() {
-                let detail = format!("{} wijzigingen", response.accepted.len());
-                access_log::log_change(state, &device.record, &detail).await;
-            }
             return Ok(response);
         }
     }
@@ -253,6 +249,9 @@ async fn store_batch(
     let mut revoked_devices = Vec::new();
     if !to_store.is_empty() {
         let bodies: Vec<NewOp> = to_store.iter().map(|op| op_body(op)).collect();
+        // The access log's line goes into the append's own transaction.
+        let detail = format!("{} wijzigingen", to_store.len());
+        let access = access_log::change_entry(state, &device.record, &detail).await;
         // Stored only on top of the head this batch was checked against: were it checked
         // against an older plan than another instance holds, it might let through what the
         // newer one forbids (a member taken out meanwhile).
@@ -264,6 +263,7 @@ async fn store_batch(
                 ops: &bodies,
                 shut_out: &removed,
                 memberships: &[],
+                access: access.as_ref(),
                 now: koers_database::now(),
             })
             .await;

@@ -364,6 +364,7 @@ async fn try_hand_over(
             ops: &bodies,
             shut_out: &shut_out,
             memberships: &memberships,
+            access: None,
             now: koers_database::now(),
         })
         .await;
