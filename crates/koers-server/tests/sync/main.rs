@@ -94,6 +94,13 @@ impl TestApp {
     /// The session token of a signed-in professional (the organisation's first administrator),
     /// who founds the plans: on the first call, the first start makes the administrator's link
     /// and the professional enrols with it through the API, with a software passkey.
+    /// `POST /api/plans` with `body`, as this app's signed-in professional.
+    async fn found(&self, body: Value) -> Reply {
+        let session = self.session().await;
+        self.call("POST", "/api/plans", Some(session), Some(body))
+            .await
+    }
+
     async fn session(&self) -> &str {
         self.session
             .get_or_init(|| async {
@@ -344,12 +351,7 @@ async fn create_world(app: &TestApp) -> World {
         goals,
     } = founding_ops(plan, worker_id, &mut clock);
     let reply = app
-        .call(
-            "POST",
-            "/api/plans",
-            Some(app.session().await),
-            Some(json!({ "ops": ops, "device_name": "Lotte's laptop" })),
-        )
+        .found(json!({ "ops": ops, "device_name": "Lotte's laptop" }))
         .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
     assert_eq!(reply.json["plan"], json!(plan));

@@ -426,14 +426,7 @@ async fn far_future_clocks_are_refused() {
     let mut clock = Clock::new(NodeId(9));
     let mut ops = founding_ops(PlanId(new_id()), MemberId(new_id()), &mut clock).ops;
     ops[2].hlc.millis = now_millis() + MAX_DRIFT_MILLIS + 60_000;
-    let reply = app
-        .call(
-            "POST",
-            "/api/plans",
-            Some(app.session().await),
-            Some(json!({ "ops": ops })),
-        )
-        .await;
+    let reply = app.found(json!({ "ops": ops })).await;
     assert_error(&reply, StatusCode::BAD_REQUEST, "clock_ahead");
 }
 
@@ -782,14 +775,7 @@ async fn old_ops_are_accepted_but_not_ops_from_before_the_plan_or_at_the_counter
     for (n, op) in ops.iter_mut().enumerate() {
         op.hlc.millis = founded + n as u64;
     }
-    let reply = app
-        .call(
-            "POST",
-            "/api/plans",
-            Some(app.session().await),
-            Some(json!({ "ops": ops })),
-        )
-        .await;
+    let reply = app.found(json!({ "ops": ops })).await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
     let mut worker = Device::new(
         plan,
@@ -878,13 +864,6 @@ async fn old_ops_are_accepted_but_not_ops_from_before_the_plan_or_at_the_counter
     let mut clock = Clock::new(NodeId(rand_node()));
     let mut ops = founding_ops(PlanId(new_id()), MemberId(new_id()), &mut clock).ops;
     ops[1].hlc.counter = COUNTER_LIMIT;
-    let reply = app
-        .call(
-            "POST",
-            "/api/plans",
-            Some(app.session().await),
-            Some(json!({ "ops": ops })),
-        )
-        .await;
+    let reply = app.found(json!({ "ops": ops })).await;
     assert_error(&reply, StatusCode::BAD_REQUEST, "hlc_counter_limit");
 }

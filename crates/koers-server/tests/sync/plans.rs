@@ -11,51 +11,23 @@ async fn founding_a_plan_has_rules() {
 
     // The same plan id again.
     let mut ops = founding_ops(world.plan, MemberId(new_id()), &mut clock).ops;
-    let reply = app
-        .call(
-            "POST",
-            "/api/plans",
-            Some(app.session().await),
-            Some(json!({ "ops": ops })),
-        )
-        .await;
+    let reply = app.found(json!({ "ops": ops })).await;
     assert_error(&reply, StatusCode::CONFLICT, "plan_exists");
 
     // No founder member with role foster_care_worker.
     let plan = PlanId(new_id());
     let founding = founding_ops(plan, MemberId(new_id()), &mut clock).ops;
-    let reply = app
-        .call(
-            "POST",
-            "/api/plans",
-            Some(app.session().await),
-            Some(json!({ "ops": founding[1..] })),
-        )
-        .await;
+    let reply = app.found(json!({ "ops": founding[1..] })).await;
     assert_error(&reply, StatusCode::BAD_REQUEST, "no_founder");
     ops = founding.clone();
     ops[0].value = json!("parent");
-    let reply = app
-        .call(
-            "POST",
-            "/api/plans",
-            Some(app.session().await),
-            Some(json!({ "ops": ops })),
-        )
-        .await;
+    let reply = app.found(json!({ "ops": ops })).await;
     assert_error(&reply, StatusCode::BAD_REQUEST, "no_founder");
 
     // Two authors.
     ops = founding.clone();
     ops[2].author = MemberId(new_id());
-    let reply = app
-        .call(
-            "POST",
-            "/api/plans",
-            Some(app.session().await),
-            Some(json!({ "ops": ops })),
-        )
-        .await;
+    let reply = app.found(json!({ "ops": ops })).await;
     assert_error(&reply, StatusCode::BAD_REQUEST, "mixed_batch");
 
     // An invalid op refuses the whole plan, and nothing is stored.
@@ -68,40 +40,19 @@ async fn founding_a_plan_has_rules() {
         Field::Status,
         json!("finished"),
     ));
-    let reply = app
-        .call(
-            "POST",
-            "/api/plans",
-            Some(app.session().await),
-            Some(json!({ "ops": ops })),
-        )
-        .await;
+    let reply = app.found(json!({ "ops": ops })).await;
     assert_error(&reply, StatusCode::UNPROCESSABLE_ENTITY, "refused");
     assert_eq!(last_seq(&app, plan).await, 0);
     assert!(!app.db.plan_exists(plan).await.unwrap());
 
     // Empty.
-    let reply = app
-        .call(
-            "POST",
-            "/api/plans",
-            Some(app.session().await),
-            Some(json!({ "ops": [] })),
-        )
-        .await;
+    let reply = app.found(json!({ "ops": [] })).await;
     assert_error(&reply, StatusCode::BAD_REQUEST, "no_ops");
 
     // The valid batch still works afterwards (members first, whatever the order sent).
     let mut reordered = founding.clone();
     reordered.reverse();
-    let reply = app
-        .call(
-            "POST",
-            "/api/plans",
-            Some(app.session().await),
-            Some(json!({ "ops": reordered })),
-        )
-        .await;
+    let reply = app.found(json!({ "ops": reordered })).await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
 }
 
@@ -114,14 +65,7 @@ async fn a_founding_batch_with_one_id_for_two_bodies_is_refused() {
     let mut twin = ops[2].clone();
     twin.value = json!("Sam");
     ops.push(twin);
-    let reply = app
-        .call(
-            "POST",
-            "/api/plans",
-            Some(app.session().await),
-            Some(json!({ "ops": ops })),
-        )
-        .await;
+    let reply = app.found(json!({ "ops": ops })).await;
     assert_error(&reply, StatusCode::CONFLICT, "op_id_reused");
     assert!(!app.db.plan_exists(plan).await.unwrap());
 }
